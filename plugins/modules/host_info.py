@@ -1,0 +1,153 @@
+#!/usr/bin/python
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: host_info
+short_description: Facts about a libvirt hypervisor host
+version_added: 0.1.0
+description:
+  - Reads what a hypervisor offers through libvirt, without changing anything.
+  - Reports the libvirt and hypervisor versions, CPUs, memory, the host UUID, the guest domain
+    types libvirt offers, and the domain type a new guest should use on this host.
+  - O(ignore:host.domain_type) is V(kvm) only when libvirt offers KVM and, for a local URI, the CPU
+    has VT-x or AMD-V; otherwise V(qemu) (TCG emulation), which is what a nested or emulated host needs.
+author:
+  - sharedvirt.kvm contributors
+extends_documentation_fragment:
+  - sharedvirt.kvm.connection
+  - sharedvirt.kvm.attributes
+  - sharedvirt.kvm.attributes.actiongroup_libvirt
+  - sharedvirt.kvm.attributes.info_module
+options: {}
+"""
+
+EXAMPLES = r"""
+- name: Read the hypervisor's facts
+  sharedvirt.kvm.host_info:
+  register: hv
+
+- name: Show the domain type guests will use
+  ansible.builtin.debug:
+    msg: "{{ hv.host.hostname }} runs guests as {{ hv.host.domain_type }}"
+
+- name: Ask a remote hypervisor over SSH
+  sharedvirt.kvm.host_info:
+    uri: qemu+ssh://root@hv1.example.com/system
+"""
+
+RETURN = r"""
+host:
+  description: Facts about the hypervisor.
+  returned: always
+  type: dict
+  contains:
+    uri:
+      description: The canonical URI of the connection.
+      type: str
+      sample: qemu:///system
+    hostname:
+      description: The hypervisor's host name.
+      type: str
+      sample: hv1
+    hypervisor:
+      description: The driver name libvirt reports.
+      type: str
+      sample: QEMU
+    hypervisor_version:
+      description: Version of the hypervisor (QEMU).
+      type: str
+      sample: 7.2.0
+    libvirt_version:
+      description: Version of the libvirt daemon.
+      type: str
+      sample: 9.0.0
+    arch:
+      description: Host CPU architecture.
+      type: str
+      sample: x86_64
+    cpu_model:
+      description: Host CPU model as libvirt names it.
+      type: str
+      sample: EPYC-Rome
+    cpus:
+      description: Number of active host CPUs.
+      type: int
+      sample: 2
+    memory:
+      description: Host memory in bytes.
+      type: int
+      sample: 25769803776
+    free_memory:
+      description: Free host memory in bytes.
+      type: int
+      sample: 21474836480
+    host_uuid:
+      description: The host UUID libvirt uses (migration needs it unique per host).
+      type: str
+      sample: 00000000-0000-4000-8000-000000000011
+    domain_types:
+      description: Guest domain types libvirt offers, per guest architecture.
+      type: dict
+      sample: {"x86_64": ["kvm", "qemu"]}
+    hardware_virtualization:
+      description:
+        - V(vmx) or V(svm) when the host CPU offers it, V(none) when it does not, null when the URI
+          names another machine and the flags could not be read.
+      type: str
+      sample: vmx
+    domain_type:
+      description: The domain type a new guest should use on this host.
+      type: str
+      sample: kvm
+    domains:
+      description: Number of defined and running domains.
+      type: int
+      sample: 4
+    active_domains:
+      description: Number of running domains.
+      type: int
+      sample: 2
+    networks:
+      description: Number of libvirt networks.
+      type: int
+      sample: 1
+    storage_pools:
+      description: Number of storage pools.
+      type: int
+      sample: 2
+"""
+
+import typing as t
+
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.host import (
+    capabilities_facts,
+    cpu_virtualization,
+    preferred_domain_type,
+    uri_is_local,
+)
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
+
+
+def host_facts(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    facts = module.client(readonly=True).host_facts()
+    facts.update(capabilities_facts(facts.pop("capabilities_xml")))
+    flags: t.Optional[str] = None
+    if uri_is_local(facts["uri"]):
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            flags = cpu_virtualization(cpuinfo.read()) or "none"
+    facts["hardware_virtualization"] = flags
+    offered = facts["domain_types"].get(facts["arch"], [])
+    facts["domain_type"] = preferred_domain_type(offered, None if flags is None else flags != "none")
+    return {"changed": False, "host": facts}
+
+
+def main() -> None:
+    module = LibvirtModule(argument_spec={}, supports_check_mode=True)
+    module.run(host_facts)
+
+
+if __name__ == "__main__":
+    main()

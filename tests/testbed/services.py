@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Make sure the daemons of the test platform run: virtlogd and libvirtd.
+
+systemd hosts use the units; elsewhere (containers, CI sandboxes whose PID 1 is not systemd) the
+daemons are started by hand with pid files. libvirtd loads its storage backends only when it
+starts, so a libvirtd older than an installed backend is restarted (running guests survive a
+libvirtd restart). Usage: services.py ensure|status|stop
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+URI = "qemu:///system"
+PIDFILES = {"virtlogd": "/run/virtlogd.pid", "libvirtd": "/run/libvirtd.pid"}
+BACKENDS = "/usr/lib/*/libvirt/storage-backend/*.so"
+WAIT_SECONDS = 30
+
+
+def log(message: str) -> None:
+    print(f"services: {message}", flush=True)
+
+
+def pid1_is_systemd() -> bool:
+    return os.path.isdir("/run/systemd/system")
+
+
+def running_pid(name: str) -> int | None:
+    """PID of the daemon from its pid file, if that process is alive and is the daemon."""
+    try:
+        with open(PIDFILES[name], encoding="ascii") as handle:
+            pid = int(handle.read().strip())
+        with open(f"/proc/{pid}/comm", encoding="ascii") as handle:
+            return pid if handle.read().strip() == name else None
+    except (OSError, ValueError):
+        return None
+
+
+def started_at(pid: int) -> float:
+    return os.stat(f"/proc/{pid}").st_mtime
+
+
+def newest_backend() -> float:
+    return max((os.stat(p).st_mtime for p in glob.glob(BACKENDS)), default=0.0)
+
+
+def answers() -> bool:
+    result = subprocess.run(["virsh", "-c", URI, "uri"], capture_output=True, text=True, check=False)
+    return result.returncode == 0
+
+
+def wait_until_answering() -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if answers():
+            return
+        time.sleep(0.2)
+    sys.exit(f"services: {URI} did not answer within {WAIT_SECONDS} s; see /var/log/libvirt/libvirtd.log")
+
+
+def stop_daemon(name: str) -> None:
+    pid = running_pid(name)
+    if pid is None:
+        return
+    os.kill(pid, signal.SIGTERM)
+    for _ in range(100):
+        if running_pid(name) is None:
+            return
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+
+
+def start_daemon(name: str) -> None:
+    subprocess.run([name, "-d", "-p", PIDFILES[name]], check=True)
+    log(f"started {name}")
+
+
+def ensure() -> None:
+    if pid1_is_systemd():
+        subprocess.run(["systemctl", "start", "virtlogd", "libvirtd"], check=True)
+    else:
+        if running_pid("virtlogd") is None:
+            start_daemon("virtlogd")
+        pid = running_pid("libvirtd")
+        if pid is not None and started_at(pid) < newest_backend():
+            log("libvirtd predates an installed storage backend; restarting it")
+            stop_daemon("libvirtd")
+            pid = None
+        if pid is None:
+            start_daemon("libvirtd")
+    wait_until_answering()
+    # The packaged NAT network reaches outside; never let it start on its own.
+    subprocess.run(["virsh", "-q", "-c", URI, "net-autostart", "default", "--disable"], capture_output=True, check=False)
+    log(f"libvirtd answers on {URI}")
+
+
+def status() -> None:
+    for name in PIDFILES:
+        pid = running_pid(name)
+        log(f"{name}: {'running, pid %d' % pid if pid else 'not running'}")
+    log(f"{URI}: {'answers' if answers() else 'no answer'}")
+
+
+def main(argv: list[str]) -> None:
+    action = argv[1] if len(argv) > 1 else "ensure"
+    if action == "ensure":
+        ensure()
+    elif action == "status":
+        status()
+    elif action == "stop":
+        for name in ("libvirtd", "virtlogd"):
+            stop_daemon(name)
+    else:
+        sys.exit("usage: services.py ensure|status|stop")
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the test platform: Debian packages and a pinned Python venv in .venv.
+# Idempotent: a second run only checks what is there (a few seconds).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "setup: run as root (it installs Debian packages and runs libvirtd)" >&2
+  exit 1
+fi
+
+mapfile -t packages < <(grep -vE '^\s*(#|$)' tools/debian-packages.txt)
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${#missing[@]} Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "setup: Debian packages present"
+fi
+
+# libvirt ships a NAT network to the outside; tests and the demo never use it.
+rm -f /etc/libvirt/qemu/networks/autostart/default.xml
+
+req_hash=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
+stamp=.venv/.requirements.sha256
+if [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$req_hash" ]; then
+  echo "setup: .venv up to date"
+else
+  echo "setup: building .venv from requirements-dev.txt"
+  /usr/bin/python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -r requirements-dev.txt
+  echo "$req_hash" > "$stamp"
+fi
