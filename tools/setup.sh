@@ -38,3 +38,22 @@ else
   .venv/bin/pip install -q -r requirements-dev.txt
   echo "$req_hash" > "$stamp"
 fi
+
+# ansible-test sanity installs its own pinned linters (--requirements); they get a venv of their
+# own so that they never change the tool chain in .venv.
+core=$(grep '^ansible-core==' requirements-dev.txt)
+if [ -x .venv-sanity/bin/python ] && [ "$(cat .venv-sanity/.core 2>/dev/null)" = "$core" ]; then
+  echo "setup: .venv-sanity up to date"
+else
+  echo "setup: building .venv-sanity ($core)"
+  /usr/bin/python3 -m venv .venv-sanity
+  .venv-sanity/bin/pip install -q --upgrade pip
+  .venv-sanity/bin/pip install -q "$core"
+  echo "$core" > .venv-sanity/.core
+fi
+
+# ansible-test bootstraps pip in its venvs with a get-pip script it downloads from a host outside
+# the package registries; give it an equivalent that uses ensurepip and the package index.
+pip_version=$(grep -oP "pip='\K[0-9.]+" .venv-sanity/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py)
+mkdir -p ~/.ansible/test/cache
+install -m 0644 tools/get_pip_offline.py ~/.ansible/test/cache/get_pip_${pip_version//./_}.py

@@ -95,6 +95,11 @@ def libvirt_errors(action: str, hint: str = "") -> t.Iterator[None]:
         raise
 
 
+def _quiet_default_error_handler() -> None:
+    # libvirt prints every error to stderr unless a handler is set; ours are raised instead.
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+
 def _start_event_loop() -> None:
     # Keepalive needs an event loop; libvirt's default implementation runs in a daemon thread.
     global _event_loop_started
@@ -160,6 +165,7 @@ class LibvirtClient:
         """Open ``uri`` (see :func:`resolve_uri`) within ``timeout`` seconds."""
         require_libvirt()
         target = resolve_uri(uri)
+        _quiet_default_error_handler()
         if keepalive:
             _start_event_loop()
         conn = _open_bounded(target, readonly, timeout)

@@ -74,7 +74,9 @@ for m in $(cat /etc/modules.boot) $(echo "$sv_load" | tr ',' ' '); do
 done
 ip link set lo up
 acpid -c /etc/acpi -l /dev/null -p /run/acpid.pid
-n=0; while [ ! -e /sys/class/net/eth0 ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+# Wait (5 s at most) until every virtio NIC (device id 0x0001) has its interface.
+want=$(cat /sys/bus/virtio/devices/*/device 2>/dev/null | grep -c '^0x0001$')
+n=0; while [ "$(ls /sys/class/net | grep -c '^eth')" -lt "$want" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
 for dev in /sys/class/net/*; do
   i=${dev##*/}; [ "$i" = lo ] && continue
   echo "SVKVM-NIC $i mac=$(cat $dev/address)"
@@ -185,7 +187,7 @@ def module_order(modules_dep: str, builtin: t.Iterable[str], wanted: t.Iterable[
     for line in modules_dep.splitlines():
         if ":" not in line:
             continue
-        path, _, rest = line.partition(":")
+        path, rest = line.split(":", 1)
         deps[path] = rest.split()
         by_name[_module_name(path)] = path
     builtin_names = {_module_name(p) for p in builtin}

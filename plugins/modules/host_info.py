@@ -15,7 +15,7 @@ description:
   - O(ignore:host.domain_type) is V(kvm) only when libvirt offers KVM and, for a local URI, the CPU
     has VT-x or AMD-V; otherwise V(qemu) (TCG emulation), which is what a nested or emulated host needs.
 author:
-  - sharedvirt.kvm contributors
+  - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
   - sharedvirt.kvm.connection
   - sharedvirt.kvm.attributes

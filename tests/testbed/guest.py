@@ -29,7 +29,7 @@ AGENT_CHANNEL = "org.qemu.guest_agent.0"
 
 def guest_image() -> GuestImage:
     """The embedded guest, built once per content hash."""
-    image, _ = ensure_guest_image(GUEST_CACHE)
+    image = ensure_guest_image(GUEST_CACHE)[0]
     return image
 
 
@@ -55,7 +55,7 @@ def used_subnets() -> list[ipaddress.IPv4Network]:
 def free_subnet() -> ipaddress.IPv4Network:
     """A /24 in 10.200.0.0/13 that no route on this machine overlaps."""
     taken = used_subnets()
-    for _ in range(200):
+    for _attempt in range(200):
         candidate = ipaddress.ip_network(f"10.{random.randint(200, 207)}.{random.randint(0, 255)}.0/24")
         if not any(candidate.overlaps(net) for net in taken):
             return candidate

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Make sure the daemons of the test platform run: virtlogd and libvirtd.
 
 systemd hosts use the units; elsewhere (containers, CI sandboxes whose PID 1 is not systemd) the
@@ -60,7 +59,7 @@ def wait_until_answering() -> None:
         if answers():
             return
         time.sleep(0.2)
-    sys.exit(f"services: {URI} did not answer within {WAIT_SECONDS} s; see /var/log/libvirt/libvirtd.log")
+    raise RuntimeError(f"{URI} did not answer within {WAIT_SECONDS} s; see /var/log/libvirt/libvirtd.log")
 
 
 def stop_daemon(name: str) -> None:
@@ -68,7 +67,7 @@ def stop_daemon(name: str) -> None:
     if pid is None:
         return
     os.kill(pid, signal.SIGTERM)
-    for _ in range(100):
+    for _attempt in range(100):
         if running_pid(name) is None:
             return
         time.sleep(0.1)
@@ -109,7 +108,10 @@ def status() -> None:
 def main(argv: list[str]) -> None:
     action = argv[1] if len(argv) > 1 else "ensure"
     if action == "ensure":
-        ensure()
+        try:
+            ensure()
+        except (RuntimeError, subprocess.CalledProcessError) as err:
+            sys.exit(f"services: {err}")
     elif action == "status":
         status()
     elif action == "stop":

@@ -52,6 +52,6 @@ def preferred_domain_type(offered: t.Sequence[str], hardware_virtualization: t.O
 
 def uri_is_local(uri: str) -> bool:
     """True when ``uri`` names the machine that runs the code (no host part, or a unix socket)."""
-    scheme, _, rest = uri.partition("://")
+    scheme, rest = uri.split("://", 1) if "://" in uri else (uri, "")
     host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
     return host in ("", "localhost", "127.0.0.1", "[::1]") or scheme.endswith("+unix")

@@ -30,6 +30,8 @@ Normalizer = t.Callable[[t.Any, str], t.Any]
 SpecT = t.TypeVar("SpecT", bound="Spec")
 XmlSpecT = t.TypeVar("XmlSpecT", bound="XmlSpec")
 SECRET_MASK = "********"
+# option() is the collection's field() with metadata; called only inside spec dataclasses.
+_field = dataclasses.field
 
 
 def option(
@@ -53,7 +55,7 @@ def option(
         "unordered": unordered,
         "secret": secret,
     }
-    return dataclasses.field(default=None, metadata=meta)
+    return _field(default=None, metadata=meta)
 
 
 def join_path(base: str, name: str) -> str:

@@ -50,7 +50,7 @@ def to_bytes(value: t.Any, path: str = "", default_unit: str = "B") -> int:
     factor = unit_factor(unit)
     if factor is None:
         raise SpecError(path, f"{value!r} has an unknown unit {unit!r}; {UNITS_HELP}")
-    whole, _, frac = number.partition(".")
+    whole, frac = number.split(".", 1) if "." in number else (number, "")
     # Integer arithmetic keeps 1.5GiB exact; floats would round large sizes.
     scale = 10 ** len(frac)
     total = (int(whole) * scale + int(frac or "0")) * factor

@@ -3,7 +3,12 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils import _client
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._errors import LibvirtError
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._errors import (
+    AuthError,
+    ConnectError,
+    LibvirtError,
+    NotFoundError,
+)
 
 
 @pytest.mark.parametrize(
@@ -30,7 +35,8 @@ def test_version(number: int, text: str) -> None:
 
 def test_translate_passes_other_errors_as_plain_libvirt_error() -> None:
     err = _client.translate(ValueError("boom"), "define domain 'x'")
-    assert type(err) is LibvirtError and str(err) == "define domain 'x': boom"
+    assert isinstance(err, LibvirtError) and not isinstance(err, (NotFoundError, ConnectError, AuthError))
+    assert str(err) == "define domain 'x': boom"
 
 
 def test_libvirt_errors_leaves_other_exceptions_alone() -> None:

@@ -15,7 +15,8 @@ MODULES_DEP = """kernel/drivers/virtio/virtio.ko:
 kernel/drivers/virtio/virtio_ring.ko:
 kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
 kernel/drivers/virtio/virtio_pci_modern_dev.ko:
-kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko \
+kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
 kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko
 kernel/net/core/failover.ko:
 kernel/net/8021q/8021q.ko.xz: kernel/net/802/garp.ko

@@ -9,7 +9,7 @@ import pytest
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._errors import SpecError
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.mac import normalize_mac
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.names import validate_name
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.spec import SECRET_MASK, Spec, XmlSpec, option
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.spec import SECRET_MASK, XmlSpec, option
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.units import from_libvirt, to_bytes
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.xmlutil import element, sub, text_of
 

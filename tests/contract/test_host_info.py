@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import typing as t
+
+from testbed.modules import run_module
+
+from ansible_collections.sharedvirt.kvm.plugins.modules import host_info
+
+TEST_URI = "test:///default"
+
+
+def test_reports_facts_and_never_changes(test_conn: t.Any) -> None:
+    result = run_module(host_info, {"uri": TEST_URI})
+    assert result["changed"] is False
+    host = result["host"]
+    assert host["uri"] == TEST_URI and host["hypervisor"] == "TEST"
+    assert host["domain_types"] and host["domain_type"] in ("kvm", "qemu")
+    assert "capabilities_xml" not in host
+    assert run_module(host_info, {"uri": TEST_URI}, check_mode=True, diff=True)["host"]["uri"] == TEST_URI
+
+
+def test_uri_from_environment(test_conn: t.Any, monkeypatch: t.Any) -> None:
+    monkeypatch.setenv("LIBVIRT_DEFAULT_URI", TEST_URI)
+    assert run_module(host_info, {})["host"]["uri"] == TEST_URI
+
+
+def test_connection_failure_names_uri_and_fix(tmp_path: t.Any) -> None:
+    uri = f"qemu+unix:///system?socket={tmp_path}/none.sock"
+    result = run_module(host_info, {"uri": uri})
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"connect to {uri}: ")
+    assert "is libvirtd (or virtqemud) running on that host" in result["msg"]
+    assert result["libvirt_error"]["code"] == 38  # VIR_ERR_SYSTEM_ERROR
+
+
+def test_bad_option_type_is_refused() -> None:
+    result = run_module(host_info, {"uri": TEST_URI, "connect_timeout": "soon"})
+    assert result["failed"] is True
+    assert "connect_timeout" in result["msg"]

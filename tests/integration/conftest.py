@@ -1,0 +1,38 @@
+"""Integration tests: the real libvirtd on this machine (root), real TCG guests."""
+
+from __future__ import annotations
+
+import os
+import typing as t
+
+import pytest
+
+libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed (make setup installs it)")
+
+from testbed import services  # noqa: E402
+from testbed.lab import Lab, leftovers  # noqa: E402
+
+SYSTEM_URI = "qemu:///system"
+
+
+@pytest.fixture(scope="session")
+def system_conn() -> t.Iterator[t.Any]:
+    """qemu:///system with the daemons started; at the end, checks that no test left anything."""
+    if os.geteuid() != 0:
+        pytest.fail("integration tests need root: they run libvirtd and guests (run make test as root)")
+    services.ensure()
+    conn = libvirt.open(SYSTEM_URI)
+    yield conn
+    left = leftovers(conn)
+    conn.close()
+    assert not left, f"tests left these behind: {', '.join(left)}"
+
+
+@pytest.fixture
+def lab(system_conn: t.Any, prefix: str) -> t.Iterator[Lab]:
+    """Networks and guests for one test, removed afterwards even when the test fails."""
+    bench = Lab(system_conn, prefix)
+    try:
+        yield bench
+    finally:
+        bench.cleanup()

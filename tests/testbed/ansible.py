@@ -1,0 +1,56 @@
+"""Run real ansible-playbook against localhost with this collection, as a user would."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .paths import COLLECTIONS, link_collection
+
+
+@dataclasses.dataclass
+class PlaybookRun:
+    rc: int
+    output: str
+    recap: dict[str, int]
+
+
+def run_playbook(playbook: str, check: bool = False, diff: bool = False, timeout: float = 600) -> PlaybookRun:
+    """Run ``playbook`` (YAML text) on localhost; ``recap`` holds the PLAY RECAP counters."""
+    link_collection()
+    env = dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
+        ANSIBLE_NOCOWS="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_STDOUT_CALLBACK="default",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+    )
+    with tempfile.TemporaryDirectory(prefix="svkvm-play-") as tmp:
+        path = Path(tmp) / "play.yml"
+        path.write_text(playbook)
+        cmd = [
+            str(Path(sys.executable).with_name("ansible-playbook")),
+            "-i",
+            "localhost,",
+            "-c",
+            "local",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            str(path),
+        ]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    output = done.stdout + done.stderr
+    match = re.search(r"^localhost\s*:\s*(.*)$", output, re.MULTILINE)
+    recap = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))} if match else {}
+    return PlaybookRun(done.returncode, output, recap)

@@ -1,0 +1,103 @@
+"""A test's private corner of the real libvirtd: everything it creates is removed in cleanup()."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import ipaddress
+import typing as t
+from pathlib import Path
+
+import libvirt
+
+from .guest import Disk, free_subnet, guest_domain_xml, guest_image, isolated_network_xml, local_domain_type, macs_of
+from .guest import serial_path as new_serial_path
+from .wait import wait_for_marker
+
+BOOT_TIMEOUT = 90
+
+
+@dataclasses.dataclass
+class Network:
+    name: str
+    subnet: ipaddress.IPv4Network
+    net: t.Any
+
+
+@dataclasses.dataclass
+class Guest:
+    name: str
+    dom: t.Any
+    serial: Path
+    macs: list[str]
+
+    def wait_for(self, pattern: str, timeout: float = BOOT_TIMEOUT) -> str:
+        """Wait for a serial-console line matching ``pattern``; returns the matched text."""
+        return wait_for_marker(self.serial, pattern, timeout).group(0)
+
+
+class Lab:
+    """Creates transient networks and guests named ``<prefix>-...`` and removes them again."""
+
+    def __init__(self, conn: t.Any, prefix: str) -> None:
+        self.conn = conn
+        self.prefix = prefix
+        self.domains: list[str] = []
+        self.networks: list[str] = []
+        self.files: list[Path] = []
+        self.domain_type = local_domain_type(conn)
+
+    def network(self, suffix: str = "n") -> Network:
+        name = f"{self.prefix}-{suffix}"
+        subnet = free_subnet()
+        net = self.conn.networkCreateXML(isolated_network_xml(name, subnet))
+        self.networks.append(name)
+        return Network(name, subnet, net)
+
+    def guest(
+        self,
+        suffix: str = "g",
+        networks: t.Sequence[Network] = (),
+        cmdline: str = "",
+        disks: t.Sequence[Disk] = (),
+        agent: bool = True,
+        wait_ready: bool = True,
+    ) -> Guest:
+        name = f"{self.prefix}-{suffix}"
+        serial = new_serial_path(name)
+        self.files.append(serial)
+        xml = guest_domain_xml(
+            name,
+            guest_image(),
+            self.domain_type,
+            networks=[n.name for n in networks],
+            serial=serial,
+            cmdline=cmdline,
+            agent=agent,
+            disks=disks,
+        )
+        dom = self.conn.createXML(xml, 0)
+        self.domains.append(name)
+        guest = Guest(name, dom, serial, macs_of(dom))
+        if wait_ready:
+            guest.wait_for(r"SVKVM-READY")
+        return guest
+
+    def cleanup(self) -> None:
+        for name in reversed(self.domains):
+            with contextlib.suppress(libvirt.libvirtError):
+                self.conn.lookupByName(name).destroy()
+        for name in reversed(self.networks):
+            with contextlib.suppress(libvirt.libvirtError):
+                self.conn.networkLookupByName(name).destroy()
+        for path in self.files:
+            path.unlink(missing_ok=True)
+
+
+def leftovers(conn: t.Any, prefix: str = "svt-") -> list[str]:
+    """Objects whose names start with ``prefix``: what a test run must not leave behind."""
+    found = [f"domain {d.name()}" for d in conn.listAllDomains() if d.name().startswith(prefix)]
+    found += [f"network {n.name()}" for n in conn.listAllNetworks() if n.name().startswith(prefix)]
+    found += [f"pool {p.name()}" for p in conn.listAllStoragePools() if p.name().startswith(prefix)]
+    found += [f"secret {s.usageID()}" for s in conn.listAllSecrets() if (s.usageID() or "").startswith(prefix)]
+    return found
