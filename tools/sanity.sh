@@ -5,9 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work=${TMPDIR:-/tmp}/sharedvirt-kvm-sanity
 dest=$work/ansible_collections/sharedvirt/kvm
+source tools/stage.sh
 rm -rf "$work"
-mkdir -p "$dest"
-git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && cp --parents -a "{}" "'"$dest"'"'
+stage_tree "$dest"
 repo=$PWD
 cd "$dest"
 "$repo/.venv-sanity/bin/ansible-test" sanity --requirements --python 3.11 --color no "$@"

@@ -65,7 +65,11 @@ def _codes(names: t.Iterable[str]) -> t.FrozenSet[int]:
 
 def is_not_found(err: BaseException) -> bool:
     """True for libvirt's VIR_ERR_NO_* errors."""
-    return libvirt is not None and isinstance(err, libvirt.libvirtError) and err.get_error_code() in _codes(_NOT_FOUND_CODES)
+    return (
+        libvirt is not None
+        and isinstance(err, libvirt.libvirtError)
+        and err.get_error_code() in _codes(_NOT_FOUND_CODES)
+    )
 
 
 def translate(err: BaseException, action: str, hint: str = "") -> LibvirtError:

@@ -81,7 +81,8 @@ for dev in /sys/class/net/*; do
   i=${dev##*/}; [ "$i" = lo ] && continue
   echo "SVKVM-NIC $i mac=$(cat $dev/address)"
   ip link set "$i" up
-  udhcpc -i "$i" -b -t 30 -T 2 -A 5 -x "hostname:$HN" -s /etc/udhcpc/default.script -p "/run/udhcpc.$i.pid" >/dev/null 2>&1 &
+  udhcpc -i "$i" -b -t 30 -T 2 -A 5 -x "hostname:$HN" -s /etc/udhcpc/default.script \
+    -p "/run/udhcpc.$i.pid" >/dev/null 2>&1 &
 done
 for port in /sys/class/virtio-ports/*; do
   [ "$(cat "$port/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] || continue
@@ -95,7 +96,8 @@ if [ -n "$sv_disk" ]; then
   (
     n=0; while [ ! -b "$sv_disk" ] && [ $n -lt 300 ]; do sleep 1; n=$((n+1)); done
     if [ -n "$sv_write" ]; then
-      echo "SVKVM-MARK $sv_write" | dd of="$sv_disk" bs=512 count=1 seek="${sv_sector:-0}" conv=sync,fsync oflag=direct 2>/dev/null \
+      echo "SVKVM-MARK $sv_write" \
+        | dd of="$sv_disk" bs=512 count=1 seek="${sv_sector:-0}" conv=sync,fsync oflag=direct 2>/dev/null \
         && echo "SVKVM-WROTE $sv_disk sector=${sv_sector:-0} mark=$sv_write"
     fi
     last=""

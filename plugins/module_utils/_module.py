@@ -69,6 +69,7 @@ class LibvirtModule:
         if isinstance(err, MissingLibrary):
             self.ansible.fail_json(msg=missing_required_lib(err.library), exception=traceback.format_exc())
         self.ansible.fail_json(msg=err.message, exception=traceback.format_exc(), **err.details())
+        raise SystemExit(1)  # fail_json has exited already; this line only states it to type checkers
 
     def close(self) -> None:
         """Close the connection if one was opened."""

@@ -152,7 +152,11 @@ def _same_value(want: t.Any, have: t.Any, unordered: bool) -> bool:
 
 
 def _compare_items(
-    fld: dataclasses.Field, want: t.List[Spec], have: t.List[Spec], path: str, live: bool  # type: ignore[type-arg]
+    fld: dataclasses.Field,
+    want: t.List[Spec],
+    have: t.List[Spec],
+    path: str,
+    live: bool,
 ) -> t.List[Change]:
     item_cls = fld.metadata["spec"]
     if not item_cls.IDENTITY:

@@ -80,7 +80,9 @@ def test_missing_socket_is_a_connect_error_with_a_hint(tmp_path: Path) -> None:
     with pytest.raises(ConnectError) as err:
         LibvirtClient.connect(uri)
     assert str(err.value).startswith(f"connect to {uri}: ")
-    assert str(err.value).endswith("(is libvirtd (or virtqemud) running on that host, and may this user use its socket?)")
+    assert str(err.value).endswith(
+        "(is libvirtd (or virtqemud) running on that host, and may this user use its socket?)"
+    )
 
 
 def test_connect_time_is_bounded(tmp_path: Path) -> None:

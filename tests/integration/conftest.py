@@ -13,6 +13,7 @@ from testbed import services  # noqa: E402
 from testbed.lab import Lab, leftovers  # noqa: E402
 
 SYSTEM_URI = "qemu:///system"
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # expected errors are asserted, not printed
 
 
 @pytest.fixture(scope="session")

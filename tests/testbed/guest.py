@@ -48,7 +48,7 @@ def used_subnets() -> list[ipaddress.IPv4Network]:
     for line in routes.splitlines():
         first = line.split()[0]
         if "/" in first:
-            nets.append(ipaddress.ip_network(first, strict=False))
+            nets.append(ipaddress.IPv4Network(first, strict=False))
     return nets
 
 
@@ -56,7 +56,7 @@ def free_subnet() -> ipaddress.IPv4Network:
     """A /24 in 10.200.0.0/13 that no route on this machine overlaps."""
     taken = used_subnets()
     for _attempt in range(200):
-        candidate = ipaddress.ip_network(f"10.{random.randint(200, 207)}.{random.randint(0, 255)}.0/24")
+        candidate = ipaddress.IPv4Network(f"10.{random.randint(200, 207)}.{random.randint(0, 255)}.0/24")
         if not any(candidate.overlaps(net) for net in taken):
             return candidate
     raise RuntimeError("no free /24 in 10.200.0.0/13 for a test network")

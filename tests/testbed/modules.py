@@ -20,11 +20,8 @@ def run_module(
 ) -> dict[str, t.Any]:
     args = dict(params, _ansible_check_mode=check_mode, _ansible_diff=diff)
     out = io.StringIO()
-    with patch_module_args(args), contextlib.redirect_stdout(out):
-        try:
-            module.main()
-        except SystemExit:
-            pass
+    with patch_module_args(args), contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        module.main()
     text = out.getvalue()
     try:
         return t.cast(dict[str, t.Any], json.loads(text))

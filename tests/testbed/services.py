@@ -94,14 +94,16 @@ def ensure() -> None:
             start_daemon("libvirtd")
     wait_until_answering()
     # The packaged NAT network reaches outside; never let it start on its own.
-    subprocess.run(["virsh", "-q", "-c", URI, "net-autostart", "default", "--disable"], capture_output=True, check=False)
+    subprocess.run(
+        ["virsh", "-q", "-c", URI, "net-autostart", "default", "--disable"], capture_output=True, check=False
+    )
     log(f"libvirtd answers on {URI}")
 
 
 def status() -> None:
     for name in PIDFILES:
         pid = running_pid(name)
-        log(f"{name}: {'running, pid %d' % pid if pid else 'not running'}")
+        log(f"{name}: {f'running, pid {pid}' if pid else 'not running'}")
     log(f"{URI}: {'answers' if answers() else 'no answer'}")
 
 

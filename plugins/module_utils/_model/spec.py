@@ -162,7 +162,7 @@ def _key(spec: Spec, names: t.Tuple[str, ...]) -> t.Optional[t.Tuple[t.Any, ...]
     return values
 
 
-def _convert(fld: dataclasses.Field, raw: t.Any, path: str) -> t.Any:  # type: ignore[type-arg]
+def _convert(fld: dataclasses.Field, raw: t.Any, path: str) -> t.Any:
     if raw is None:
         return None
     meta = fld.metadata

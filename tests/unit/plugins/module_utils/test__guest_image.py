@@ -13,7 +13,8 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils._guest_image import
 
 MODULES_DEP = """kernel/drivers/virtio/virtio.ko:
 kernel/drivers/virtio/virtio_ring.ko:
-kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio.ko \
+kernel/drivers/virtio/virtio_ring.ko
 kernel/drivers/virtio/virtio_pci_modern_dev.ko:
 kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko kernel/net/core/failover.ko \
 kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
@@ -56,7 +57,7 @@ def test_module_order_unknown_module() -> None:
 
 def parse_newc(data: bytes) -> dict[str, tuple[int, bytes]]:
     """A minimal reader, written from the format description, to check what Cpio writes."""
-    out = {}
+    out: dict[str, tuple[int, bytes]] = {}
     pos = 0
     while True:
         header = data[pos : pos + 110].decode()

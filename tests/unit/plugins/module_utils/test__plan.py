@@ -197,7 +197,9 @@ def test_reboot_required(desired: Vm, running: bool, reboot: bool) -> None:
 
 
 def test_overlay_predicts_result() -> None:
-    desired = carry_over(vm(nics=[{"network": "front", "model": "e1000"}], disks=[{"target": "vdc", "path": "/c"}]), ACTUAL)
+    desired = carry_over(
+        vm(nics=[{"network": "front", "model": "e1000"}], disks=[{"target": "vdc", "path": "/c"}]), ACTUAL
+    )
     after = overlay(ACTUAL, desired)
     assert [(n.mac, n.model, n.link) for n in after.nics or []] == [(MAC1, "e1000", "up")]
     assert [d.target for d in after.disks or []] == ["vdc", "vda", "vdb"]

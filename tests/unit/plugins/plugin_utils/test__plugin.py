@@ -5,7 +5,11 @@ from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.template import Templar, trust_as_template
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._errors import LibvirtError, MissingLibrary, SpecError
-from ansible_collections.sharedvirt.kvm.plugins.plugin_utils._plugin import ansible_errors, make_unsafe, to_ansible_error
+from ansible_collections.sharedvirt.kvm.plugins.plugin_utils._plugin import (
+    ansible_errors,
+    make_unsafe,
+    to_ansible_error,
+)
 
 
 def test_collection_errors_become_the_requested_ansible_error() -> None:

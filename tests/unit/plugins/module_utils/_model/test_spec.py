@@ -133,7 +133,7 @@ def test_xml_round_trip() -> None:
 def test_to_xml_is_indented_and_escaped() -> None:
     text = Box(name="a&b", memory=1024**2, ports=[]).to_xml()
     assert "<name>a&amp;b</name>" in text
-    assert "\n  <memory unit=\"KiB\">1024</memory>" in text
+    assert '\n  <memory unit="KiB">1024</memory>' in text
 
 
 def test_identity_and_label() -> None:

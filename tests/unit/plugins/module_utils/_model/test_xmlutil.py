@@ -36,7 +36,9 @@ def test_canonical_ignores_attribute_order_and_whitespace() -> None:
     assert canonical(a) != canonical(parse_xml("<a x='1' y='3'><b>t</b></a>"))
 
 
-@pytest.mark.parametrize(("text", "expected"), [("yes", True), ("on", True), ("no", False), ("off", False), (None, None)])
+@pytest.mark.parametrize(
+    ("text", "expected"), [("yes", True), ("on", True), ("no", False), ("off", False), (None, None)]
+)
 def test_yes_no(text: str | None, expected: bool | None) -> None:
     assert yes_no(text) is expected
 

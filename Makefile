@@ -1,0 +1,45 @@
+# sharedvirt.kvm -- `make demo` runs the main job, `make test` passes every test layer.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: test setup services lint sanity build unit contract integration demo demo-clean format clean
+
+test:
+	@tools/test.sh
+
+setup:
+	@tools/setup.sh
+
+services: setup
+	@$(PY) tests/testbed/services.py ensure
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	tools/mypy.sh
+	$(VENV)/bin/yamllint -s .
+	$(VENV)/bin/ansible-lint -q
+	$(VENV)/bin/antsibull-changelog lint
+
+sanity:
+	tools/sanity.sh
+
+build:
+	tools/check_build.sh
+
+unit contract integration:
+	$(VENV)/bin/pytest tests/$@
+
+demo: services
+	@$(PY) tools/demo.py
+
+demo-clean: services
+	@$(PY) tools/demo.py --clean
+
+format:
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf tests/output build .mypy_cache .ruff_cache .pytest_cache

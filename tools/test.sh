@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# make test: every layer in order, each timed; a summary table and the test totals at the end.
+# Setup and services abort the run when they fail; the other steps all run and are reported.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+junit=tests/output/junit
+rm -rf "$junit"
+mkdir -p "$junit"
+declare -a names=() seconds=() results=()
+status=0
+
+step() {
+  local name=$1
+  shift
+  echo "=== $name: $*"
+  local start=$SECONDS
+  "$@"
+  local rc=$?
+  names+=("$name")
+  seconds+=($((SECONDS - start)))
+  if [ $rc -eq 0 ]; then results+=(ok); else results+=("FAILED (exit $rc)"); status=1; fi
+  return $rc
+}
+
+pytest_layer() {
+  local layer=$1
+  .venv/bin/pytest "tests/$layer" -q --junitxml="$junit/$layer.xml" -o junit_suite_name="$layer"
+}
+
+step setup tools/setup.sh || exit 1
+step services .venv/bin/python tests/testbed/services.py ensure || exit 1
+step lint make --no-print-directory lint
+step sanity tools/sanity.sh
+step build tools/check_build.sh
+step unit pytest_layer unit
+step contract pytest_layer contract
+step integration pytest_layer integration
+
+echo
+echo "| step | seconds | result |"
+echo "|---|---:|---|"
+total=0
+for i in "${!names[@]}"; do
+  echo "| ${names[$i]} | ${seconds[$i]} | ${results[$i]} |"
+  total=$((total + seconds[i]))
+done
+echo "| all | $total | $([ $status -eq 0 ] && echo ok || echo FAILED) |"
+.venv/bin/python tools/junit_summary.py "$junit"/*.xml
+exit $status
