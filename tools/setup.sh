@@ -10,6 +10,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 mapfile -t packages < <(grep -vE '^\s*(#|$)' tools/debian-packages.txt)
+# Ubuntu names the kernel meta-package differently; everything else has the same name.
+if grep -qs '^ID=ubuntu' /etc/os-release; then
+  packages=("${packages[@]/#linux-image-amd64/linux-image-generic}")
+fi
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -27,6 +31,9 @@ fi
 # libvirt ships a NAT network to the outside; tests and the demo never use it.
 rm -f /etc/libvirt/qemu/networks/autostart/default.xml
 
+# pip warns about every find-links folder of this machine's pip config that does not exist.
+pip_quiet() { "$@" 2> >(grep -v '^WARNING: Location ' >&2); }
+
 req_hash=$(sha256sum requirements-dev.txt | cut -d' ' -f1)
 stamp=.venv/.requirements.sha256
 if [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$req_hash" ]; then
@@ -34,8 +41,8 @@ if [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$req_hash" ]; t
 else
   echo "setup: building .venv from requirements-dev.txt"
   /usr/bin/python3 -m venv .venv
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -r requirements-dev.txt
+  pip_quiet .venv/bin/pip install -q --upgrade pip
+  pip_quiet .venv/bin/pip install -q -r requirements-dev.txt
   echo "$req_hash" > "$stamp"
 fi
 
@@ -47,8 +54,8 @@ if [ -x .venv-sanity/bin/python ] && [ "$(cat .venv-sanity/.core 2>/dev/null)" =
 else
   echo "setup: building .venv-sanity ($core)"
   /usr/bin/python3 -m venv .venv-sanity
-  .venv-sanity/bin/pip install -q --upgrade pip
-  .venv-sanity/bin/pip install -q "$core"
+  pip_quiet .venv-sanity/bin/pip install -q --upgrade pip
+  pip_quiet .venv-sanity/bin/pip install -q "$core"
   echo "$core" > .venv-sanity/.core
 fi
 

@@ -10,7 +10,7 @@ import pytest
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed (make setup installs it)")
 
 from testbed import services  # noqa: E402
-from testbed.lab import Lab, leftovers  # noqa: E402
+from testbed.lab import Guest, Lab, Network, leftovers  # noqa: E402
 
 SYSTEM_URI = "qemu:///system"
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # expected errors are asserted, not printed
@@ -37,3 +37,10 @@ def lab(system_conn: t.Any, prefix: str) -> t.Iterator[Lab]:
         yield bench
     finally:
         bench.cleanup()
+
+
+@pytest.fixture
+def booted_guest(lab: Lab) -> tuple[Network, Guest]:
+    """The embedded guest, booted (SVKVM-READY) on its own isolated network with DHCP."""
+    net = lab.network()
+    return net, lab.guest(networks=[net])

@@ -6,6 +6,7 @@ import typing as t
 
 from testbed.ansible import run_playbook
 from testbed.guest import local_domain_type
+from testbed.paths import ROOT
 
 PLAY = """
 - hosts: localhost
@@ -45,3 +46,9 @@ def test_group_defaults_reach_the_module(system_conn: t.Any) -> None:
 """
     run = run_playbook(play)
     assert run.rc == 0, run.output
+
+
+def test_shipped_host_report_playbook(system_conn: t.Any) -> None:
+    run = run_playbook(ROOT / "playbooks" / "host_report.yml", extra_vars="sharedvirt_hosts=localhost")
+    assert run.rc == 0, run.output
+    assert f"guests run as {local_domain_type(system_conn)}" in run.output

@@ -13,7 +13,7 @@ import libvirt
 import libvirt_qemu
 import pytest
 from testbed.guest import Disk
-from testbed.lab import Lab
+from testbed.lab import Guest, Lab, Network
 from testbed.wait import wait_for
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._addresses import read_neighbours
@@ -51,16 +51,14 @@ def poke(ip: str) -> None:
         sock.sendto(b"svkvm", (ip, 9))
 
 
-def test_guest_gets_a_lease_and_every_address_source_reports_it(lab: Lab) -> None:
-    net = lab.network()
-    started = time.monotonic()
-    guest = lab.guest(networks=[net])
+def test_guest_gets_a_lease_and_every_address_source_reports_it(booted_guest: tuple[Network, Guest]) -> None:
+    net, guest = booted_guest
     (mac,) = guest.macs
 
     lease = wait_for(
         f"a DHCP lease for {mac} on {net.name}",
         lambda: [x for x in net.net.DHCPLeases() if x["mac"].lower() == mac],
-        timeout=max(1.0, 60 - (time.monotonic() - started)),
+        timeout=max(1.0, 60 - (time.monotonic() - guest.started)),
     )[0]
     ip = lease["ipaddr"]
     assert lease["hostname"] == guest.name

@@ -20,8 +20,14 @@ class PlaybookRun:
     recap: dict[str, int]
 
 
-def run_playbook(playbook: str, check: bool = False, diff: bool = False, timeout: float = 600) -> PlaybookRun:
-    """Run ``playbook`` (YAML text) on localhost; ``recap`` holds the PLAY RECAP counters."""
+def run_playbook(
+    playbook: str | Path,
+    check: bool = False,
+    diff: bool = False,
+    extra_vars: str = "",
+    timeout: float = 600,
+) -> PlaybookRun:
+    """Run ``playbook`` (YAML text, or a file) on localhost; ``recap`` holds the PLAY RECAP counters."""
     link_collection()
     env = dict(
         os.environ,
@@ -33,8 +39,11 @@ def run_playbook(playbook: str, check: bool = False, diff: bool = False, timeout
         ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
     )
     with tempfile.TemporaryDirectory(prefix="svkvm-play-") as tmp:
-        path = Path(tmp) / "play.yml"
-        path.write_text(playbook)
+        if isinstance(playbook, Path):
+            path = playbook
+        else:
+            path = Path(tmp) / "play.yml"
+            path.write_text(playbook)
         cmd = [
             str(Path(sys.executable).with_name("ansible-playbook")),
             "-i",
@@ -45,6 +54,8 @@ def run_playbook(playbook: str, check: bool = False, diff: bool = False, timeout
             f"ansible_python_interpreter={sys.executable}",
             str(path),
         ]
+        if extra_vars:
+            cmd += ["-e", extra_vars]
         if check:
             cmd.append("--check")
         if diff:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import ipaddress
+import time
 import typing as t
 from pathlib import Path
 
@@ -30,6 +31,7 @@ class Guest:
     dom: t.Any
     serial: Path
     macs: list[str]
+    started: float  # time.monotonic() when libvirt started it
 
     def wait_for(self, pattern: str, timeout: float = BOOT_TIMEOUT) -> str:
         """Wait for a serial-console line matching ``pattern``; returns the matched text."""
@@ -76,9 +78,10 @@ class Lab:
             agent=agent,
             disks=disks,
         )
+        started = time.monotonic()
         dom = self.conn.createXML(xml, 0)
         self.domains.append(name)
-        guest = Guest(name, dom, serial, macs_of(dom))
+        guest = Guest(name, dom, serial, macs_of(dom), started)
         if wait_ready:
             guest.wait_for(r"SVKVM-READY")
         return guest
