@@ -33,6 +33,14 @@ class Change:
 
 
 @dataclasses.dataclass
+class Step:
+    """One operation for the executor (``_client`` side), with its arguments."""
+
+    op: str
+    args: t.Dict[str, t.Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
 class Plan:
     """What a module will do (check mode) or did (real run), and what results from it."""
 
@@ -43,16 +51,20 @@ class Plan:
     changes: t.List[Change] = dataclasses.field(default_factory=list)
     actions: t.List[str] = dataclasses.field(default_factory=list)
     reboot_required: bool = False
+    steps: t.List[Step] = dataclasses.field(default_factory=list)
+    warnings: t.List[str] = dataclasses.field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         """A plan changes something exactly when it has an action to carry out."""
         return bool(self.actions)
 
-    def add(self, action: str, *changes: Change) -> None:
-        """Record an action and the differences it resolves."""
+    def add(self, action: str, *changes: Change, step: t.Optional[Step] = None) -> None:
+        """Record an action, the differences it resolves and the executor step that performs it."""
         self.actions.append(action)
         self.changes.extend(changes)
+        if step is not None:
+            self.steps.append(step)
 
     def diff(self) -> t.Dict[str, t.Any]:
         """Ansible's before/after diff holding only what changes."""

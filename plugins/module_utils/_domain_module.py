@@ -1,0 +1,171 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""Ansible glue of the domain and domain_info modules: options -> spec, checks against the host,
+plan, apply, result."""
+
+from __future__ import annotations
+
+import fnmatch
+import typing as t
+
+from ._domain_client import DomainExecutor
+from ._domain_plan import DomainRequest, OvercommitPolicy, facts, plan_domain
+from ._errors import MissingLibrary, SpecError
+from ._model.domain import DomainSpec
+from ._model.spec import SECRET_MASK
+from ._model.xmlutil import parse_xml, to_string
+from ._module import LibvirtModule
+from ._plan import Plan
+
+try:
+    import jmespath
+except ImportError:
+    jmespath = None
+
+SPEC_OPTIONS = tuple(f for f in DomainSpec.__dataclass_fields__)
+
+
+def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
+    """The declared domain: the ``xml`` option parsed first, structured options on top of it."""
+    structured = DomainSpec.from_params({k: params.get(k) for k in SPEC_OPTIONS if k != "uuid"})
+    if not params.get("xml"):
+        return structured
+    from_xml = DomainSpec.from_xml(params["xml"], "xml")
+    if structured.name and from_xml.name and structured.name != from_xml.name:
+        raise SpecError("xml", f"names domain {from_xml.name!r} but the name option is {structured.name!r}")
+    values = {
+        k: getattr(structured, k) if getattr(structured, k) is not None else getattr(from_xml, k) for k in SPEC_OPTIONS
+    }
+    values["uuid"] = None
+    merged = DomainSpec(**values)
+    merged.validate("")
+    return merged
+
+
+def _check_references(module: LibvirtModule, spec: DomainSpec, executor: DomainExecutor) -> None:
+    client = executor.client
+    for i, nic in enumerate(spec.interfaces or []):
+        network = nic.source.network if nic.source else None
+        if network and client.network(network) is None:
+            raise SpecError(
+                f"interfaces[{i}].source.network",
+                f"no libvirt network {network!r} on {client.uri}; define it first or fix the name",
+            )
+    for i, disk in enumerate(spec.disks or []):
+        pool_name = disk.source.pool if disk.source else None
+        if not pool_name:
+            continue
+        pool = client.pool(pool_name)
+        if pool is None:
+            raise SpecError(f"disks[{i}].source.pool", f"no storage pool {pool_name!r} on {client.uri}")
+        volume = disk.source.volume if disk.source else None
+        if volume and client.volume(pool, volume) is None:
+            raise SpecError(f"disks[{i}].source.volume", f"no volume {volume!r} in pool {pool_name!r}; create it first")
+    used = spec.host_cpus_used()
+    if used:
+        count = executor.host_cpus()
+        missing = [cpu for cpu in used if cpu >= count]
+        if missing:
+            raise SpecError("cputune", f"pins to host CPU {missing[0]}, but the host has CPUs 0-{count - 1}")
+
+
+def run_domain(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The domain module: declared spec -> plan -> (apply) -> result."""
+    params = module.params
+    desired = desired_from_params(params)
+    if not desired.name:
+        raise SpecError("name", "a domain name is required (name, or <name> in xml)")
+    request = DomainRequest(
+        state=params["state"],
+        autostart=params.get("autostart"),
+        recreate=params["recreate"],
+        force=params["force"],
+        timeout=params["timeout"],
+        remove_storage=params["remove_storage"],
+        keep_nvram=params["keep_nvram"],
+    )
+    executor = DomainExecutor(module.client())
+    actual = executor.read(desired.name)
+    if request.state != "absent":
+        _check_references(module, desired, executor)
+    policy_params = params.get("overcommit")
+    policy = OvercommitPolicy(**policy_params) if policy_params else None
+    load = executor.host_load(desired.name) if policy is not None else None
+    plan = plan_domain(desired, request, actual, load=load, policy=policy)
+    if not module.check_mode:
+        executor.apply(plan)
+        again = executor.read(desired.name)
+        plan.after = facts(again.spec, again.state, again.autostart) if again.spec is not None else None
+    for warning in plan.warnings + executor.warnings:
+        module.ansible.warn(warning)
+    result = plan.result(diff=False)
+    result["removed_storage"] = executor.removed_storage
+    if module.diff:
+        result["diff"] = _diff(plan, actual.xml)
+    return result
+
+
+def _diff(plan: Plan, before_xml: t.Optional[str]) -> t.List[t.Dict[str, t.Any]]:
+    diffs = [plan.diff()]
+    defined = [s.args["xml"] for s in plan.steps if s.op == "define"]
+    if defined or (before_xml and any(s.op == "undefine" for s in plan.steps)):
+        diffs.append(
+            {
+                "before_header": f"domain {plan.name} (persistent XML)",
+                "after_header": f"domain {plan.name} (persistent XML, planned)",
+                "before": _masked(before_xml) + "\n" if before_xml else "",
+                "after": _masked(defined[-1]) + "\n" if defined else "",
+            }
+        )
+    return diffs
+
+
+def _masked(xml: str) -> str:
+    # Graphics passwords are read with the secure flag for comparison; they never leave in a diff.
+    root = parse_xml(xml)
+    hidden = False
+    for graphics in root.iter("graphics"):
+        if "passwd" in graphics.attrib:
+            graphics.set("passwd", SECRET_MASK)
+            hidden = True
+    return to_string(root) if hidden else xml.strip()
+
+
+def run_domain_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The domain_info module: filtered facts of all domains, read-only."""
+    params = module.params
+    executor = DomainExecutor(module.client(readonly=True))
+    names = sorted(d.name() for d in executor.client.call("list domains", executor.conn.listAllDomains, 0))
+    pattern = params.get("name")
+    wanted_state = params.get("state")
+    wanted_meta = params.get("metadata") or {}
+    domains = []
+    for name in names:
+        if pattern and not fnmatch.fnmatchcase(name, pattern):
+            continue
+        actual = executor.read(name)
+        if actual.spec is None and actual.state is None:
+            continue  # vanished while listing
+        item = facts(actual.spec, actual.state, actual.autostart)
+        item["persistent"] = actual.persistent
+        if wanted_state and _state_group(actual.state) != wanted_state:
+            continue
+        if any(str((item.get("metadata") or {}).get(k)) != str(v) for k, v in wanted_meta.items()):
+            continue
+        if params.get("xml"):
+            item["xml"] = _masked(actual.xml or "")
+        domains.append(item)
+    result: t.Dict[str, t.Any] = {"changed": False, "domains": domains}
+    query = params.get("query")
+    if query:
+        if jmespath is None:
+            raise MissingLibrary("jmespath", "host that runs this task")
+        result["query_result"] = jmespath.search(query, domains)
+    return result
+
+
+def _state_group(state: t.Optional[str]) -> str:
+    return {"running": "running", "blocked": "running", "paused": "paused", "pmsuspended": "paused"}.get(
+        state or "", "shutoff"
+    )

@@ -1,0 +1,701 @@
+#!/usr/bin/python
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: domain
+short_description: Declare a KVM guest (libvirt domain) and its runtime state
+version_added: 0.1.0
+description:
+  - Defines, changes, starts, stops and removes one libvirt domain from structured options in
+    libvirt's own vocabulary, or from O(xml) through the same parse, normalise and compare path.
+  - Only the options you set are compared with the domain's persistent definition; disks are matched
+    by O(disks[].target), NICs by O(interfaces[].mac) (or, without a MAC, by what they plug into),
+    never by position. Values libvirt generates (UUID, MACs, PCI addresses) are kept, so a second
+    run reports nothing changed.
+  - Changes are written to the persistent definition. On a running guest, what libvirt can change
+    live is applied live too (balloon memory, vCPU count up to O(max_vcpus), vCPU and emulator
+    pinning, title, description, metadata, hot-plug and unplug of disks and NICs, NIC link state);
+    anything else sets RV(reboot_required).
+  - Changing O(type), O(arch), O(machine) or O(firmware) of an existing domain needs it recreated,
+    which happens only as O(recreate) allows.
+author:
+  - sharedvirt.kvm contributors (@sharedvirt)
+extends_documentation_fragment:
+  - sharedvirt.kvm.connection
+  - sharedvirt.kvm.attributes
+  - sharedvirt.kvm.attributes.actiongroup_libvirt
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Check mode returns the predicted domain and the same RV(changed) as a real run. MACs that libvirt
+        would generate for new NICs are not known in check mode.
+  diff_mode:
+    support: full
+    details:
+      - The diff shows the changed options, the state change, and the persistent XML before and after.
+  idempotent:
+    support: partial
+    details:
+      - O(state=restarted) and O(recreate=always) act on every run.
+options:
+  name:
+    description:
+      - Name of the domain. Letters, digits and C(. _ + -), at most 64 characters.
+      - Required unless O(xml) names the domain.
+    type: str
+  state:
+    description:
+      - V(present) defines the domain and leaves it as it runs (or not).
+      - V(running), V(paused) and V(shutdown) also bring it to that state and wait for it, within O(timeout).
+      - V(shutdown) presses the ACPI power button, then asks the guest agent when the domain has one;
+        after O(timeout) it fails, or powers the guest off when O(force=true).
+      - V(restarted) shuts the guest down as V(shutdown) does and starts it again (or starts it when off);
+        this also applies changes that needed a reboot.
+      - V(absent) destroys a running domain and undefines it; its storage is kept unless O(remove_storage=owned).
+    type: str
+    choices: [present, running, shutdown, paused, restarted, absent]
+    default: present
+  timeout:
+    description: Seconds to wait for a state change (shut down, start).
+    type: int
+    default: 120
+  force:
+    description: With O(state=shutdown) or V(restarted), power the guest off when it has not shut down within O(timeout).
+    type: bool
+    default: false
+  autostart:
+    description: Start the domain when libvirtd starts. Unset leaves it as it is.
+    type: bool
+  recreate:
+    description:
+      - What to do when an option that cannot change on an existing domain (O(type), O(arch), O(machine),
+        O(firmware)) differs from the domain.
+      - V(never) fails and explains; V(options-changed) undefines and defines the domain again, keeping its
+        disks, and restarts it if it ran; V(always) does that on every run.
+    type: str
+    choices: [never, options-changed, always]
+    default: never
+  remove_storage:
+    description:
+      - With O(state=absent), V(owned) also deletes the storage volumes of the domain's disks that no other
+        domain uses. Shareable, read-only and CD-ROM disks are never deleted. V(none) keeps all storage.
+    type: str
+    choices: [none, owned]
+    default: none
+  keep_nvram:
+    description: With O(state=absent), keep the UEFI variable store (NVRAM) file instead of removing it.
+    type: bool
+    default: false
+  overcommit:
+    description:
+      - Limits checked when this task starts the domain, over all running domains of the host plus this one.
+    type: dict
+    suboptions:
+      vcpu_ratio:
+        description: Most vCPUs per host CPU, for example V(4.0).
+        type: float
+      memory_ratio:
+        description: Most guest memory per byte of host memory, for example V(1.5) with KSM and ballooning.
+        type: float
+      action:
+        description: V(fail) refuses to start with the figures; V(warn) starts and warns.
+        type: str
+        choices: [fail, warn]
+        default: fail
+  xml:
+    description:
+      - A whole domain definition as an escape hatch. It is parsed into the same options, which it sets
+        where the structured options are not given, and it is used as the starting document when the domain is created.
+      - Only what the collection models is compared on later runs.
+    type: str
+  type:
+    description: Domain type; V(kvm) needs hardware virtualization, V(qemu) is TCG emulation. New domains default to V(kvm).
+    type: str
+    choices: [kvm, qemu]
+  title:
+    description: Short title (escaped as text; changes apply live).
+    type: str
+  description:
+    description: Free-form description (escaped as text; changes apply live).
+    type: str
+  metadata:
+    description:
+      - Key/value pairs kept in the collection's own XML namespace of the domain's metadata; used for
+        groups and placement. Setting it replaces all keys (an empty dict removes them). Changes apply live.
+    type: dict
+  memory:
+    description: Memory at boot, with a unit (V(512MiB), V(2GiB)); a bare number means MiB.
+    type: raw
+  current_memory:
+    description: The balloon target; at most O(memory). Changes apply live through the balloon driver.
+    type: raw
+  max_memory:
+    description: Most memory a running guest can grow to with memory hot-plug (the guest needs NUMA cells).
+    type: raw
+  max_memory_slots:
+    description: Hot-plug slots with O(max_memory).
+    type: int
+  vcpus:
+    description: Active vCPUs. Up to O(max_vcpus) they are hot-plugged into a running guest.
+    type: int
+  max_vcpus:
+    description: Most vCPUs the guest can have (changes need a reboot).
+    type: int
+  cpu:
+    description: Guest CPU.
+    type: dict
+    suboptions:
+      mode:
+        description: CPU mode, for example V(host-model), V(host-passthrough) (KVM only), V(maximum) or V(custom).
+        type: str
+      model:
+        description: CPU model name with O(cpu.mode=custom), for example V(qemu64).
+        type: str
+      topology:
+        description: Sockets, dies, cores and threads; their product is O(max_vcpus).
+        type: dict
+        suboptions:
+          sockets:
+            description: Sockets.
+            type: int
+          dies:
+            description: Dies per socket.
+            type: int
+          cores:
+            description: Cores per die.
+            type: int
+          threads:
+            description: Threads per core.
+            type: int
+  cputune:
+    description: CPU affinity (pinning). Changes apply live.
+    type: dict
+    suboptions:
+      vcpupin:
+        description: vCPUs pinned to host CPUs; a vCPU no longer listed is unpinned.
+        type: list
+        elements: dict
+        suboptions:
+          vcpu:
+            description: The vCPU number, from 0.
+            type: int
+            required: true
+          cpuset:
+            description: Host CPUs, for example V(0-1) or V(2,4).
+            type: str
+            required: true
+      emulatorpin:
+        description: Host CPUs for QEMU's emulator threads.
+        type: str
+  memory_backing:
+    description: How guest memory is backed.
+    type: dict
+    suboptions:
+      hugepages:
+        description: Back memory with huge pages (the host must have them reserved).
+        type: bool
+      nosharepages:
+        description: Keep this guest's memory out of KSM page merging.
+        type: bool
+  memballoon:
+    description: Balloon device model, V(virtio) or V(none).
+    type: str
+  arch:
+    description: Guest architecture; new domains default to V(x86_64).
+    type: str
+  machine:
+    description: Machine type such as V(pc), V(q35) or a versioned one; V(pc) and V(q35) match libvirt's versioned names.
+    type: str
+  firmware:
+    description: V(bios) or V(efi); V(efi) lets libvirt pick the UEFI firmware and create the NVRAM store.
+    type: str
+    choices: [bios, efi]
+  kernel:
+    description: Kernel for direct kernel boot (a path on the hypervisor).
+    type: str
+  initrd:
+    description: Initramfs for direct kernel boot.
+    type: str
+  cmdline:
+    description: Kernel command line for direct kernel boot.
+    type: str
+  boot:
+    description: Boot devices in order, for example V([hd, network]).
+    type: list
+    elements: str
+  disks:
+    description:
+      - The domain's disks, CD-ROMs and LUNs; the list is complete (disks not listed are detached).
+      - Give exactly one source - O(disks[].source.file), O(disks[].source.dev), O(disks[].source.pool) with
+        O(disks[].source.volume), or O(disks[].source.protocol) with O(disks[].source.name).
+    type: list
+    elements: dict
+    suboptions:
+      target:
+        description: Device name in the guest, such as V(vda) or V(sdb); identifies the disk.
+        type: str
+        required: true
+      bus:
+        description: Bus.
+        type: str
+        choices: [virtio, scsi, sata, ide, usb, fdc]
+      device:
+        description: Device kind.
+        type: str
+        choices: [disk, cdrom, lun]
+        default: disk
+      source:
+        description: Where the data is.
+        type: dict
+        suboptions:
+          file:
+            description: An image file.
+            type: str
+          dev:
+            description: A block device.
+            type: str
+          pool:
+            description: A storage pool (with O(disks[].source.volume)).
+            type: str
+          volume:
+            description: A volume in O(disks[].source.pool).
+            type: str
+          protocol:
+            description: A network protocol.
+            type: str
+            choices: [iscsi, rbd, nfs, gluster, nbd, http, https]
+          name:
+            description: Image, export path or C(IQN/LUN) on the network server.
+            type: str
+          hosts:
+            description: Network servers.
+            type: list
+            elements: dict
+            suboptions:
+              name:
+                description: Host name or address.
+                type: str
+              port:
+                description: Port.
+                type: int
+          auth:
+            description: Credentials kept in a libvirt secret.
+            type: dict
+            suboptions:
+              username:
+                description: User name.
+                type: str
+              secret:
+                description: The libvirt secret.
+                type: dict
+                suboptions:
+                  type:
+                    description: Secret type, V(iscsi) or V(ceph).
+                    type: str
+                  usage:
+                    description: Secret usage name.
+                    type: str
+                  uuid:
+                    description: Secret UUID.
+                    type: str
+      format:
+        description: Image format (driver type), for example V(raw) or V(qcow2).
+        type: str
+      cache:
+        description: Cache mode; shared disks need V(none) or V(directsync).
+        type: str
+        choices: [none, writethrough, writeback, directsync, unsafe, default]
+      io:
+        description: I/O mode; V(native) needs O(disks[].cache=none) or V(directsync).
+        type: str
+        choices: [native, threads, io_uring]
+      discard:
+        description: Pass discard (TRIM) requests to the image, or ignore them.
+        type: str
+        choices: [unmap, ignore]
+      serial:
+        description: Serial number the guest sees.
+        type: str
+      wwn:
+        description: World wide name (16 hex digits) the guest sees.
+        type: str
+      readonly:
+        description: Read-only disk.
+        type: bool
+      shareable:
+        description: The disk may be used by several domains at once (raw format, cache none).
+        type: bool
+  interfaces:
+    description:
+      - The domain's NICs; the list is complete (NICs not listed are detached).
+    type: list
+    elements: dict
+    suboptions:
+      mac:
+        description: MAC address in any case and common format (V(52-54-00-AA-BB-CC), V(5254.00aa.bbcc)); generated when unset.
+        type: str
+      source:
+        description: What the NIC plugs into; exactly one of network, bridge or dev.
+        type: dict
+        required: true
+        suboptions:
+          network:
+            description: A libvirt network.
+            type: str
+          portgroup:
+            description: A portgroup of that network (for example a VLAN of an Open vSwitch network).
+            type: str
+          bridge:
+            description: A host bridge (Linux or Open vSwitch).
+            type: str
+          dev:
+            description: A host NIC for direct (macvtap) attachment.
+            type: str
+          mode:
+            description: Direct attachment mode.
+            type: str
+            choices: [bridge, vepa, private, passthrough]
+      model:
+        description: NIC model, for example V(virtio) or V(e1000).
+        type: str
+      virtualport:
+        description: Virtual port type; V(openvswitch) for an Open vSwitch bridge.
+        type: str
+        choices: [openvswitch, 802.1Qbh, 802.1Qbg]
+      vlan:
+        description: Access VLAN.
+        type: dict
+        suboptions:
+          tag:
+            description: VLAN ID, 1-4094.
+            type: int
+      link_state:
+        description: Link state seen by the guest; changes apply live.
+        type: str
+        choices: [up, down]
+  graphics:
+    description: Displays; the list is complete.
+    type: list
+    elements: dict
+    suboptions:
+      type:
+        description: Display protocol.
+        type: str
+        choices: [vnc, spice]
+        required: true
+      listen:
+        description: Address to listen on, for example V(127.0.0.1).
+        type: str
+      port:
+        description: Port; unset or V(-1) picks a free one.
+        type: int
+      password:
+        description: Display password; never shown in results or diffs.
+        type: str
+  serial:
+    description: The first serial port and console.
+    type: dict
+    suboptions:
+      type:
+        description: V(pty) or V(file).
+        type: str
+        choices: [pty, file]
+        default: pty
+      path:
+        description: Log file with O(serial.type=file) (appended, so it survives migration).
+        type: str
+  guest_agent:
+    description: Give the guest the QEMU guest agent channel.
+    type: bool
+notes:
+  - Runs where libvirt-python can reach O(uri); connections are read-write, since comparing display
+    passwords needs the secure XML.
+seealso:
+  - module: sharedvirt.kvm.domain_info
+"""
+
+EXAMPLES = r"""
+- name: A small guest on an isolated network, running
+  sharedvirt.kvm.domain:
+    name: web1
+    type: qemu
+    memory: 1GiB
+    vcpus: 2
+    disks:
+      - target: vda
+        bus: virtio
+        format: qcow2
+        source: {pool: images, volume: web1.qcow2}
+    interfaces:
+      - source: {network: lab}
+        model: virtio
+    guest_agent: true
+    metadata: {group: web, tier: front}
+    state: running
+
+- name: Pin vCPUs and balloon memory down on the running guest (applied live)
+  sharedvirt.kvm.domain:
+    name: web1
+    current_memory: 768MiB
+    cputune:
+      vcpupin:
+        - {vcpu: 0, cpuset: "0"}
+        - {vcpu: 1, cpuset: "1"}
+      emulatorpin: "0-1"
+
+- name: Attach to an Open vSwitch bridge on VLAN 10, MAC in any spelling
+  sharedvirt.kvm.domain:
+    name: web1
+    interfaces:
+      - mac: 52-54-00-FA-61-75
+        source: {bridge: ovsbr0}
+        virtualport: openvswitch
+        vlan: {tag: 10}
+
+- name: Shut it down gracefully, power off after two minutes
+  sharedvirt.kvm.domain:
+    name: web1
+    state: shutdown
+    timeout: 120
+    force: true
+
+- name: Remove it and the volumes only it used
+  sharedvirt.kvm.domain:
+    name: web1
+    state: absent
+    remove_storage: owned
+"""
+
+RETURN = r"""
+domain:
+  description: The domain as it is after the task (in check mode, as it is predicted to be).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name.
+      type: str
+      sample: web1
+    uuid:
+      description: UUID (unknown in check mode for a new domain).
+      type: str
+      sample: 4dea22b3-1d52-d8f3-2516-782e98ab3fa0
+    state:
+      description: Runtime state (V(running), V(paused), V(shutoff), V(undefined) after removal).
+      type: str
+      sample: running
+    persistent:
+      description: Whether a persistent definition exists.
+      type: bool
+      sample: true
+    autostart:
+      description: Whether libvirtd starts it.
+      type: bool
+      sample: false
+    memory:
+      description: Memory at boot, bytes.
+      type: int
+      sample: 1073741824
+    current_memory:
+      description: Balloon target, bytes.
+      type: int
+      sample: 805306368
+    vcpus:
+      description: Active vCPUs.
+      type: int
+      sample: 2
+    max_vcpus:
+      description: Most vCPUs.
+      type: int
+      sample: 2
+    disks:
+      description: Disks with target, bus, source, format and flags.
+      type: list
+      elements: dict
+      sample: [{"target": "vda", "bus": "virtio", "source": {"pool": "images", "volume": "web1.qcow2"}}]
+    interfaces:
+      description: NICs with their MACs and sources.
+      type: list
+      elements: dict
+      sample: [{"mac": "52:54:00:fa:61:75", "source": {"network": "lab"}, "model": "virtio"}]
+    metadata:
+      description: The collection's key/value metadata.
+      type: dict
+      sample: {"group": "web"}
+actions:
+  description: What the task did (or would do in check mode), in words.
+  returned: always
+  type: list
+  elements: str
+  sample: ["update domain web1: current_memory", "set live memory of web1 to 805306368 bytes"]
+reboot_required:
+  description: True when the persistent definition changed in a way the running guest only picks up after a restart.
+  returned: always
+  type: bool
+  sample: false
+removed_storage:
+  description: Paths of volumes deleted with O(remove_storage=owned).
+  returned: always
+  type: list
+  elements: str
+  sample: []
+"""
+
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._domain_module import run_domain
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
+
+_DISK_SOURCE = {
+    "file": {"type": "str"},
+    "dev": {"type": "str"},
+    "pool": {"type": "str"},
+    "volume": {"type": "str"},
+    "protocol": {"type": "str", "choices": ["iscsi", "rbd", "nfs", "gluster", "nbd", "http", "https"]},
+    "name": {"type": "str"},
+    "hosts": {"type": "list", "elements": "dict", "options": {"name": {"type": "str"}, "port": {"type": "int"}}},
+    "auth": {
+        "type": "dict",
+        "options": {
+            "username": {"type": "str"},
+            "secret": {
+                "type": "dict",
+                "options": {"type": {"type": "str"}, "usage": {"type": "str"}, "uuid": {"type": "str"}},
+            },
+        },
+    },
+}
+
+ARGUMENT_SPEC = {
+    "name": {"type": "str"},
+    "state": {
+        "type": "str",
+        "default": "present",
+        "choices": ["present", "running", "shutdown", "paused", "restarted", "absent"],
+    },
+    "timeout": {"type": "int", "default": 120},
+    "force": {"type": "bool", "default": False},
+    "autostart": {"type": "bool"},
+    "recreate": {"type": "str", "default": "never", "choices": ["never", "options-changed", "always"]},
+    "remove_storage": {"type": "str", "default": "none", "choices": ["none", "owned"]},
+    "keep_nvram": {"type": "bool", "default": False},
+    "overcommit": {
+        "type": "dict",
+        "options": {
+            "vcpu_ratio": {"type": "float"},
+            "memory_ratio": {"type": "float"},
+            "action": {"type": "str", "default": "fail", "choices": ["fail", "warn"]},
+        },
+    },
+    "xml": {"type": "str"},
+    "type": {"type": "str", "choices": ["kvm", "qemu"]},
+    "title": {"type": "str"},
+    "description": {"type": "str"},
+    "metadata": {"type": "dict"},
+    "memory": {"type": "raw"},
+    "current_memory": {"type": "raw"},
+    "max_memory": {"type": "raw"},
+    "max_memory_slots": {"type": "int"},
+    "vcpus": {"type": "int"},
+    "max_vcpus": {"type": "int"},
+    "cpu": {
+        "type": "dict",
+        "options": {
+            "mode": {"type": "str"},
+            "model": {"type": "str"},
+            "topology": {
+                "type": "dict",
+                "options": {k: {"type": "int"} for k in ("sockets", "dies", "cores", "threads")},
+            },
+        },
+    },
+    "cputune": {
+        "type": "dict",
+        "options": {
+            "vcpupin": {
+                "type": "list",
+                "elements": "dict",
+                "options": {"vcpu": {"type": "int", "required": True}, "cpuset": {"type": "str", "required": True}},
+            },
+            "emulatorpin": {"type": "str"},
+        },
+    },
+    "memory_backing": {"type": "dict", "options": {"hugepages": {"type": "bool"}, "nosharepages": {"type": "bool"}}},
+    "memballoon": {"type": "str"},
+    "arch": {"type": "str"},
+    "machine": {"type": "str"},
+    "firmware": {"type": "str", "choices": ["bios", "efi"]},
+    "kernel": {"type": "str"},
+    "initrd": {"type": "str"},
+    "cmdline": {"type": "str"},
+    "boot": {"type": "list", "elements": "str"},
+    "disks": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "target": {"type": "str", "required": True},
+            "bus": {"type": "str", "choices": ["virtio", "scsi", "sata", "ide", "usb", "fdc"]},
+            "device": {"type": "str", "default": "disk", "choices": ["disk", "cdrom", "lun"]},
+            "source": {"type": "dict", "options": _DISK_SOURCE},
+            "format": {"type": "str"},
+            "cache": {
+                "type": "str",
+                "choices": ["none", "writethrough", "writeback", "directsync", "unsafe", "default"],
+            },
+            "io": {"type": "str", "choices": ["native", "threads", "io_uring"]},
+            "discard": {"type": "str", "choices": ["unmap", "ignore"]},
+            "serial": {"type": "str"},
+            "wwn": {"type": "str"},
+            "readonly": {"type": "bool"},
+            "shareable": {"type": "bool"},
+        },
+    },
+    "interfaces": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "mac": {"type": "str"},
+            "source": {
+                "type": "dict",
+                "required": True,
+                "options": {
+                    "network": {"type": "str"},
+                    "portgroup": {"type": "str"},
+                    "bridge": {"type": "str"},
+                    "dev": {"type": "str"},
+                    "mode": {"type": "str", "choices": ["bridge", "vepa", "private", "passthrough"]},
+                },
+            },
+            "model": {"type": "str"},
+            "virtualport": {"type": "str", "choices": ["openvswitch", "802.1Qbh", "802.1Qbg"]},
+            "vlan": {"type": "dict", "options": {"tag": {"type": "int"}}},
+            "link_state": {"type": "str", "choices": ["up", "down"]},
+        },
+    },
+    "graphics": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "type": {"type": "str", "required": True, "choices": ["vnc", "spice"]},
+            "listen": {"type": "str"},
+            "port": {"type": "int"},
+            "password": {"type": "str", "no_log": True},
+        },
+    },
+    "serial": {
+        "type": "dict",
+        "options": {"type": {"type": "str", "default": "pty", "choices": ["pty", "file"]}, "path": {"type": "str"}},
+    },
+    "guest_agent": {"type": "bool"},
+}
+
+
+def main() -> None:
+    module = LibvirtModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, required_one_of=[("name", "xml")])
+    module.run(run_domain)
+
+
+if __name__ == "__main__":
+    main()
