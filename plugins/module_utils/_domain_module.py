@@ -6,6 +6,7 @@ plan, apply, result."""
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import typing as t
 
@@ -23,7 +24,7 @@ try:
 except ImportError:
     jmespath = None
 
-SPEC_OPTIONS = tuple(f for f in DomainSpec.__dataclass_fields__)
+SPEC_OPTIONS = tuple(f.name for f in dataclasses.fields(DomainSpec))
 
 
 def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
@@ -31,7 +32,7 @@ def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
     structured = DomainSpec.from_params({k: params.get(k) for k in SPEC_OPTIONS if k != "uuid"})
     if not params.get("xml"):
         return structured
-    from_xml = DomainSpec.from_xml(params["xml"], "xml")
+    from_xml = DomainSpec.from_user_xml(params["xml"], "xml")
     if structured.name and from_xml.name and structured.name != from_xml.name:
         raise SpecError("xml", f"names domain {from_xml.name!r} but the name option is {structured.name!r}")
     values = {
@@ -92,7 +93,7 @@ def run_domain(module: LibvirtModule) -> t.Dict[str, t.Any]:
     policy_params = params.get("overcommit")
     policy = OvercommitPolicy(**policy_params) if policy_params else None
     load = executor.host_load(desired.name) if policy is not None else None
-    plan = plan_domain(desired, request, actual, load=load, policy=policy)
+    plan = plan_domain(desired, request, actual, load=load, policy=policy, create_from=params.get("xml"))
     if not module.check_mode:
         executor.apply(plan)
         again = executor.read(desired.name)

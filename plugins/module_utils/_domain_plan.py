@@ -79,7 +79,7 @@ def runtime(state: t.Optional[str]) -> str:
 
 def random_mac() -> str:
     """A locally administered MAC in the range QEMU/libvirt use (52:54:00:xx:xx:xx)."""
-    return "52:54:00:" + ":".join(f"{random.randint(0, 255):02x}" for _ in range(3))
+    return "52:54:00:" + ":".join(f"{random.randint(0, 255):02x}" for _octet in range(3))
 
 
 def plan_domain(
@@ -89,8 +89,13 @@ def plan_domain(
     load: t.Optional[HostLoad] = None,
     policy: t.Optional[OvercommitPolicy] = None,
     new_mac: t.Callable[[], str] = random_mac,
+    create_from: t.Optional[str] = None,
 ) -> Plan:
-    """Everything that brings the domain to ``desired`` in ``request.state``."""
+    """Everything that brings the domain to ``desired`` in ``request.state``.
+
+    ``create_from`` is the user's XML: a new domain starts from that document, so the parts the
+    collection does not model are kept.
+    """
     name = desired.name or ""
     before = facts(actual.spec, actual.state, actual.autostart) if actual.spec is not None else None
     plan = Plan("domain", name, before=before)
@@ -99,9 +104,11 @@ def plan_domain(
         return plan
     current = runtime(actual.state)
     if actual.spec is None:
-        xml = to_string(desired.render(None))
+        base = None if create_from is None else parse_xml(create_from, "xml")
+        xml = to_string(desired.render(base))
         plan.add(f"define domain {name}", Change("", None, desired.to_dict()), step=Step("define", {"xml": xml}))
         spec_after = desired
+        current = "off"
     else:
         spec_after = _plan_update(plan, desired, request, actual, current, new_mac)
         if any(s.op == "undefine" for s in plan.steps):

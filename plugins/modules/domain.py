@@ -31,13 +31,14 @@ attributes:
   check_mode:
     support: full
     details:
-      - Check mode returns the predicted domain and the same RV(changed) as a real run. MACs that libvirt
+      - Check mode returns the predicted domain and the same C(changed) as a real run. MACs that libvirt
         would generate for new NICs are not known in check mode.
   diff_mode:
     support: full
     details:
       - The diff shows the changed options, the state change, and the persistent XML before and after.
   idempotent:
+    description: When run twice in a row, the second run reports no change.
     support: partial
     details:
       - O(state=restarted) and O(recreate=always) act on every run.
@@ -562,6 +563,7 @@ _DISK_SOURCE = {
             "username": {"type": "str"},
             "secret": {
                 "type": "dict",
+                "no_log": False,  # a reference to a libvirt secret, not the secret value
                 "options": {"type": {"type": "str"}, "usage": {"type": "str"}, "uuid": {"type": "str"}},
             },
         },

@@ -27,3 +27,20 @@ def run_module(
         return t.cast(dict[str, t.Any], json.loads(text))
     except ValueError:
         raise AssertionError(f"module printed no JSON result:\n{text}") from None
+
+
+def ladder(module: types.ModuleType, params: dict[str, t.Any]) -> list[dict[str, t.Any]]:
+    """The five-step ladder: check, check+diff, apply, idempotent check, idempotent apply.
+
+    Asserts that the first three report a change and agree on it, that the last two report none,
+    and that nothing fails; returns the five results for further checks.
+    """
+    steps = [(True, False), (True, True), (False, False), (True, True), (False, False)]
+    results = [run_module(module, params, check_mode=c, diff=d) for c, d in steps]
+    for (check, diff), result in zip(steps, results):
+        assert not result.get("failed"), f"check={check} diff={diff}: {result.get('msg')}"
+    assert [r["changed"] for r in results] == [True, True, True, False, False], [r.get("actions") for r in results]
+    assert results[0]["actions"] == results[1]["actions"] == results[2]["actions"]
+    assert "diff" in results[1] and "diff" not in results[0]
+    assert results[3]["actions"] == [] and results[4]["actions"] == []
+    return results

@@ -21,7 +21,7 @@ from .devices import DiskSpec, GraphicsSpec, InterfaceSpec, SerialSpec
 from .names import validate_name
 from .spec import Spec, XmlSpec, join_path, option
 from .units import from_libvirt, to_bytes
-from .xmlutil import element, sub, text_of
+from .xmlutil import element, parse_xml, sub, text_of
 
 # User key/values live in the collection's own metadata namespace (libvirt keeps one element per
 # namespace under <metadata>, and other tools' elements stay untouched).
@@ -197,6 +197,28 @@ class DomainSpec(XmlSpec):
             serial=None if serial is None else SerialSpec.from_element(serial),
             guest_agent=_agent_channel(devices) is not None,
         )
+
+    @classmethod
+    def from_user_xml(cls, text: str, path: str = "xml") -> DomainSpec:
+        """Parse a user's XML as a declaration: what the document leaves out stays unset.
+
+        libvirt's own XML is complete, so absence there means "none"; in a declaration it means
+        "don't care" and must not be compared.
+        """
+        root = parse_xml(text, path)
+        spec = cls.from_element(root)
+        present = {
+            "boot": root.find("os/boot") is not None,
+            "disks": root.find("devices/disk") is not None,
+            "interfaces": root.find("devices/interface") is not None,
+            "graphics": root.find("devices/graphics") is not None,
+            "guest_agent": spec.guest_agent is True,
+            "cputune": root.find("cputune") is not None,
+            "memory_backing": root.find("memoryBacking") is not None,
+            "metadata": root.find(f"metadata/{{{METADATA_NS}}}metadata") is not None,
+            "firmware": root.find("os/loader") is not None or root.find("os[@firmware]") is not None,
+        }
+        return spec.replace(**{name: None for name, given in present.items() if not given})
 
     def to_element(self) -> ET.Element:
         return self.render(None)

@@ -1,0 +1,195 @@
+"""The domain and domain_info modules on libvirt's test:///default driver."""
+
+from __future__ import annotations
+
+import typing as t
+
+import libvirt
+import pytest
+from testbed.modules import ladder, run_module
+
+from ansible_collections.sharedvirt.kvm.plugins.modules import domain, domain_info
+
+URI = "test:///default"
+
+
+def base(prefix: str, **extra: t.Any) -> dict[str, t.Any]:
+    params: dict[str, t.Any] = {
+        "uri": URI,
+        "name": f"{prefix}-vm",
+        "memory": "256MiB",
+        "vcpus": 1,
+        "max_vcpus": 2,
+        "disks": [{"target": "vda", "bus": "virtio", "source": {"file": f"/guest/{prefix}.img"}}],
+        "interfaces": [{"source": {"network": "default"}, "model": "virtio"}],
+    }
+    params.update(extra)
+    return params
+
+
+def test_define_update_and_remove_ladders(test_conn: t.Any, prefix: str) -> None:
+    created = ladder(domain, base(prefix))
+    assert created[0]["actions"] == [f"define domain {prefix}-vm"]
+    assert created[0]["domain"]["state"] == "shutoff" and "uuid" not in created[0]["domain"]
+    facts = created[2]["domain"]
+    assert facts["persistent"] is True and facts["memory"] == 256 * 2**20
+    (mac,) = [nic["mac"] for nic in facts["interfaces"]]
+    assert mac.startswith("52:54:00:")
+    assert created[3]["domain"]["interfaces"][0]["mac"] == mac  # generated MAC carried over
+
+    updated = ladder(domain, base(prefix, memory="512MiB", metadata={"group": "db"}, title="db primary"))
+    assert updated[0]["actions"] == [f"update domain {prefix}-vm: title, metadata, memory"]
+    assert updated[1]["diff"][0]["before"] == {"title": None, "metadata": {}, "memory": 256 * 2**20}
+    assert updated[1]["diff"][0]["after"] == {"title": "db primary", "metadata": {"group": "db"}, "memory": 512 * 2**20}
+    assert "<title>db primary</title>" in updated[1]["diff"][1]["after"]
+    assert updated[2]["domain"]["metadata"] == {"group": "db"}
+
+    removed = ladder(domain, {"uri": URI, "name": f"{prefix}-vm", "state": "absent"})
+    assert removed[2]["domain"] == {}
+    assert test_conn.listDefinedDomains().count(f"{prefix}-vm") == 0
+
+
+def test_state_transitions(test_conn: t.Any, prefix: str) -> None:
+    params = base(prefix)
+    try:
+        assert ladder(domain, dict(params, state="running"))[2]["domain"]["state"] == "running"
+        assert ladder(domain, dict(params, state="paused"))[2]["domain"]["state"] == "paused"
+        assert ladder(domain, dict(params, state="running"))[0]["actions"] == [f"resume domain {prefix}-vm"]
+        assert ladder(domain, dict(params, state="shutdown"))[2]["domain"]["state"] == "shutoff"
+        restarted = run_module(domain, dict(params, state="restarted"))
+        assert restarted["changed"] and restarted["domain"]["state"] == "running"
+        assert run_module(domain, dict(params, state="restarted"))["actions"] == [f"restart domain {prefix}-vm"]
+    finally:
+        run_module(domain, {"uri": URI, "name": f"{prefix}-vm", "state": "absent"})
+
+
+def test_nic_order_and_mac_spelling_do_not_matter(test_conn: t.Any, prefix: str) -> None:
+    nics = [
+        {"mac": "52-54-00-AA-00-01", "source": {"network": "default"}},
+        {"mac": "5254.00aa.0002", "source": {"network": "default"}},
+    ]
+    try:
+        run_module(domain, base(prefix, interfaces=nics))
+        again = run_module(domain, base(prefix, interfaces=[nics[1], nics[0]]))
+        assert again["changed"] is False
+        macs = [n["mac"] for n in again["domain"]["interfaces"]]
+        assert macs == ["52:54:00:aa:00:01", "52:54:00:aa:00:02"]
+    finally:
+        run_module(domain, {"uri": URI, "name": f"{prefix}-vm", "state": "absent"})
+
+
+def test_xml_escape_hatch_goes_through_the_same_comparison(test_conn: t.Any, prefix: str) -> None:
+    xml = f"""<domain type='kvm'><name>{prefix}-x</name><memory unit='MiB'>128</memory><vcpu>1</vcpu>
+      <os><type arch='x86_64'>hvm</type></os><devices><input type='tablet' bus='usb'/></devices></domain>"""
+    params = {"uri": URI, "xml": xml}
+    try:
+        first = ladder(domain, params)
+        assert first[2]["domain"]["memory"] == 128 * 2**20
+        desc = test_conn.lookupByName(f"{prefix}-x").XMLDesc(0)
+        assert "tablet" in desc  # unmodelled elements of the given XML are kept
+        # Structured options override the XML; the same spellings compare equal.
+        assert run_module(domain, dict(params, memory="131072 KiB"))["changed"] is False
+    finally:
+        run_module(domain, {"uri": URI, "name": f"{prefix}-x", "state": "absent"})
+
+
+def test_special_characters_are_text_never_markup(test_conn: t.Any, prefix: str) -> None:
+    payload = "x</title><devices><disk type='file'><source file='/etc/shadow'/></disk></devices><title>"
+    try:
+        result = run_module(domain, base(prefix, title=payload, description="a & b <c>", metadata={"k": "<v/>"}))
+        assert not result.get("failed"), result.get("msg")
+        dom = test_conn.lookupByName(f"{prefix}-vm")
+        assert dom.metadata(libvirt.VIR_DOMAIN_METADATA_TITLE, None) == payload
+        assert "/etc/shadow" not in "".join(d["source"].get("file", "") for d in result["domain"]["disks"])
+        assert len(result["domain"]["disks"]) == 1
+        assert result["domain"]["metadata"] == {"k": "<v/>"}
+        assert run_module(domain, base(prefix, title=payload, metadata={"k": "<v/>"}))["changed"] is False
+    finally:
+        run_module(domain, {"uri": URI, "name": f"{prefix}-vm", "state": "absent"})
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"name": "../x"}, "name: domain name '../x' contains '/'; names become file names, use '-' or '_'"),
+        ({"name": "a/b"}, "name: domain name 'a/b' contains '/'; names become file names, use '-' or '_'"),
+        ({"name": "x" * 300}, f"name: domain name {'x' * 300!r} is 300 characters long; the limit is 64"),
+        (
+            {"interfaces": [{"mac": "52:54:00:zz:00:01", "source": {"network": "default"}}]},
+            "interfaces[0].mac: '52:54:00:zz:00:01' is not a MAC address",
+        ),
+        (
+            {
+                "interfaces": [
+                    {"mac": "52:54:00:00:00:01", "source": {"network": "default"}},
+                    {"mac": "52-54-00-00-00-01", "source": {"network": "default"}},
+                ]
+            },
+            "interfaces[1].mac: 52:54:00:00:00:01 is used twice in this domain",
+        ),
+        (
+            {"interfaces": [{"source": {"network": "svt-nonet"}}]},
+            "interfaces[0].source.network: no libvirt network 'svt-nonet'",
+        ),
+        ({"memory": "1GiB", "current_memory": "2GiB"}, "current_memory: is larger than memory"),
+        ({"memory": "2GiB", "max_memory": "1GiB"}, "memory: is larger than max_memory"),
+        ({"vcpus": 4, "max_vcpus": 2}, "vcpus: 4 is more than max_vcpus 2"),
+        (
+            {"cputune": {"vcpupin": [{"vcpu": 0, "cpuset": "999"}]}},
+            "cputune: pins to host CPU 999, but the host has CPUs",
+        ),
+        ({"xml": "<domain><name>x</name>"}, "xml: not well-formed XML"),
+        ({"xml": "<domain type='kvm'><name>other</name></domain>"}, "xml: names domain 'other' but the name option is"),
+        (
+            {"disks": [{"target": "vdb", "source": {"pool": "svt-nopool", "volume": "v"}}]},
+            "disks[0].source.pool: no storage pool 'svt-nopool'",
+        ),
+        (
+            {"disks": [{"target": "vdb", "source": {"file": "/a", "dev": "/dev/b"}}]},
+            "disks[0].source: give only one of",
+        ),
+    ],
+)
+def test_bad_input_fails_clearly_and_changes_nothing(
+    test_conn: t.Any, prefix: str, extra: dict[str, t.Any], message: str
+) -> None:
+    before = sorted(test_conn.listDefinedDomains())
+    result = run_module(domain, base(prefix, **extra))
+    assert result.get("failed") is True
+    assert result["msg"].startswith(message), result["msg"]
+    assert sorted(test_conn.listDefinedDomains()) == before
+
+
+def test_immutable_change_obeys_recreate(test_conn: t.Any, prefix: str) -> None:
+    try:
+        run_module(domain, base(prefix))
+        refused = run_module(domain, base(prefix, arch="i686"))
+        assert refused["failed"] is True
+        assert refused["msg"] == (
+            f"domain {prefix}-vm: arch from 'x86_64' to 'i686' cannot change on an existing domain; "
+            "set recreate=options-changed to undefine and define it again (its disks are kept), "
+            "or leave the option as it is"
+        )
+        ladder(domain, base(prefix, arch="i686", recreate="options-changed"))
+    finally:
+        run_module(domain, {"uri": URI, "name": f"{prefix}-vm", "state": "absent"})
+
+
+def test_domain_info_filters_and_query(test_conn: t.Any, prefix: str) -> None:
+    try:
+        run_module(domain, base(prefix, metadata={"group": "db"}))
+        run_module(domain, dict(base(prefix), name=f"{prefix}-web", metadata={"group": "web"}, state="running"))
+        found = run_module(domain_info, {"uri": URI, "name": f"{prefix}-*"}, check_mode=True)
+        assert found["changed"] is False
+        assert [d["name"] for d in found["domains"]] == [f"{prefix}-vm", f"{prefix}-web"]
+        running = run_module(domain_info, {"uri": URI, "name": f"{prefix}-*", "state": "running"})
+        assert [d["name"] for d in running["domains"]] == [f"{prefix}-web"]
+        db = run_module(
+            domain_info, {"uri": URI, "metadata": {"group": "db"}, "query": "[].interfaces[].mac", "xml": True}
+        )
+        assert [d["name"] for d in db["domains"]] == [f"{prefix}-vm"]
+        assert db["query_result"] == [db["domains"][0]["interfaces"][0]["mac"]]
+        assert db["domains"][0]["xml"].startswith("<domain")
+    finally:
+        for name in (f"{prefix}-vm", f"{prefix}-web"):
+            run_module(domain, {"uri": URI, "name": name, "state": "absent"})
