@@ -194,6 +194,8 @@ def _plan_update(
         raise ValueError("an update needs the current definition")
     name = plan.name
     carried = _with_new_macs(carry_over(desired, actual.spec), actual.spec, new_mac)
+    if carried.machine and machine_matches(carried.machine, actual.spec.machine):
+        carried = carried.replace(machine=actual.spec.machine)  # "q35" is libvirt's "pc-q35-7.2"
     drift = _immutable_drift(carried, actual.spec)
     after = overlay(actual.spec, carried)
     base = parse_xml(actual.xml, "current domain XML")
@@ -296,16 +298,20 @@ def _find_item(spec: DomainSpec, head: str, path: str) -> t.Any:
 
 
 def _device_xml(devices: t.Any, kind: str, before: t.Dict[str, t.Any]) -> str:
+    """The device to unplug, without the persistent PCI address and alias: a hot-plugged device
+    may sit at another address in the running guest, and libvirt matches by target or MAC."""
     key = before.get("target") if kind == "disk" else before.get("mac")
     for el in devices.findall(kind):
         if kind == "disk":
-            target = el.find("target")
-            if target is not None and target.get("dev") == key:
-                return to_string(el)
+            found = el.find("target")
+            match = found is not None and found.get("dev") == key
         else:
-            mac = el.find("mac")
-            if mac is not None and (mac.get("address") or "").lower() == key:
-                return to_string(el)
+            found = el.find("mac")
+            match = found is not None and (found.get("address") or "").lower() == key
+        if match:
+            for child in el.findall("address") + el.findall("alias"):
+                el.remove(child)
+            return to_string(el)
     raise ValueError(f"{kind} {key} is not in the current definition")
 
 

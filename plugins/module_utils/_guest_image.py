@@ -14,6 +14,7 @@ Kernel command line parameters read by /init:
   sv_disk=/dev/vdb        block device for markers; waits up to 300 s for it (hot-plug)
   sv_write=TEXT           write "SVKVM-MARK TEXT" to sector sv_sector (default 0), O_DIRECT
   sv_read=0,1             re-read these sectors every 2 s and print changes
+  sv_ignore_poweroff=1    do not react to the ACPI power button
 Serial console markers: SVKVM-BOOT, SVKVM-NIC, SVKVM-IP, SVKVM-AGENT, SVKVM-READY, SVKVM-WROTE,
 SVKVM-READ, SVKVM-POWEROFF.
 """
@@ -73,7 +74,8 @@ for m in $(cat /etc/modules.boot) $(echo "$sv_load" | tr ',' ' '); do
   grep -q "^${m%.ko} " /proc/modules || insmod "/lib/modules/$m.ko" || echo "SVKVM-INSMOD-FAIL $m"
 done
 ip link set lo up
-acpid -c /etc/acpi -l /dev/null -p /run/acpid.pid
+# sv_ignore_poweroff=1 makes a guest that ignores the power button (to test forced shutdown).
+[ -z "$sv_ignore_poweroff" ] && acpid -c /etc/acpi -l /dev/null -p /run/acpid.pid
 # Wait (5 s at most) until every virtio NIC (device id 0x0001) has its interface.
 want=$(cat /sys/bus/virtio/devices/*/device 2>/dev/null | grep -c '^0x0001$')
 n=0; while [ "$(ls /sys/class/net | grep -c '^eth')" -lt "$want" ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done

@@ -89,7 +89,11 @@ class Lab:
     def cleanup(self) -> None:
         for name in reversed(self.domains):
             with contextlib.suppress(libvirt.libvirtError):
-                self.conn.lookupByName(name).destroy()
+                dom = self.conn.lookupByName(name)
+                if dom.isActive():
+                    dom.destroy()
+                if dom.isPersistent():
+                    dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
         for name in reversed(self.networks):
             with contextlib.suppress(libvirt.libvirtError):
                 self.conn.networkLookupByName(name).destroy()

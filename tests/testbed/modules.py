@@ -12,6 +12,7 @@ import json
 import types
 import typing as t
 
+from ansible.module_utils.common import warnings as _warnings
 from ansible.module_utils.testing import patch_module_args
 
 
@@ -19,14 +20,19 @@ def run_module(
     module: types.ModuleType, params: dict[str, t.Any], check_mode: bool = False, diff: bool = False
 ) -> dict[str, t.Any]:
     args = dict(params, _ansible_check_mode=check_mode, _ansible_diff=diff)
+    # Warnings are process-global in ansible-core; each run starts with none, as a real one does.
+    _warnings._global_warnings.clear()
     out = io.StringIO()
     with patch_module_args(args), contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
         module.main()
     text = out.getvalue()
     try:
-        return t.cast(dict[str, t.Any], json.loads(text))
+        result = t.cast(dict[str, t.Any], json.loads(text))
     except ValueError:
         raise AssertionError(f"module printed no JSON result:\n{text}") from None
+    # ansible-core 2.19 reports warnings as structured events; tests read their text.
+    result["warnings"] = [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
+    return result
 
 
 def ladder(module: types.ModuleType, params: dict[str, t.Any]) -> list[dict[str, t.Any]]:
