@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 import typing as t
 from pathlib import Path
 
@@ -73,7 +72,8 @@ def test_running_guest_lifecycle(lab: Lab, tmp_path: Path) -> None:
         changed = ladder(domain, dict(params, current_memory=f"{size}MiB"))
         assert f"set live memory of {name} to {size * MIB} bytes" in changed[2]["actions"]
         assert changed[2]["reboot_required"] is False
-        wait_for(f"balloon at {size} MiB", lambda s=size: dom.memoryStats().get("actual") == s * 1024, 30)
+        wanted_kib = size * 1024
+        wait_for(f"balloon at {size} MiB", lambda: dom.memoryStats().get("actual") == wanted_kib, 30)  # noqa: B023
 
     # CPU affinity, live.
     pinned = ladder(domain, dict(params, cputune={"vcpupin": [{"vcpu": 0, "cpuset": "1"}], "emulatorpin": "0"}))
@@ -154,8 +154,8 @@ def test_shutdown_timeout_fails_clearly_or_forces(lab: Lab) -> None:
 
 def test_uefi_guest_keeps_or_removes_nvram(lab: Lab) -> None:
     name = f"{lab.prefix}-efi"
-    params = guest_params(lab, name, None, firmware="efi", machine="q35", kernel=None, initrd=None, cmdline=None)
-    params.update(kernel=None, initrd=None, cmdline=None, guest_agent=False)
+    params = guest_params(lab, name, None, firmware="efi", machine="q35", guest_agent=False)
+    params.update(kernel=None, initrd=None, cmdline=None)  # boots OVMF itself, not a kernel
     created = ladder(domain, dict(params, state="running"))
     assert created[2]["domain"]["firmware"] == "efi"
     nvram = Path(f"/var/lib/libvirt/qemu/nvram/{name}_VARS.fd")
@@ -178,4 +178,3 @@ def test_overcommit_policy(lab: Lab) -> None:
     assert warned["changed"] and warned["domain"]["state"] == "running"
     assert any("would overcommit the host" in w for w in warned.get("warnings", []))
     remove(name)
-    time.sleep(0)
