@@ -93,7 +93,7 @@ def test_new_nic_gets_one_mac_for_config_and_hot_plug() -> None:
 
 
 def test_detach_xml_has_no_persistent_address() -> None:
-    (_, detach) = plan({"interfaces": []}).steps
+    detach = plan({"interfaces": []}).steps[1]
     assert "52:54:00:00:00:01" in detach.args["xml"] and "<address" not in detach.args["xml"]
 
 
