@@ -19,7 +19,7 @@ lint:
 	$(VENV)/bin/ruff format --check .
 	tools/mypy.sh
 	$(VENV)/bin/yamllint -s .
-	$(VENV)/bin/ansible-lint -q
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(VENV)/bin/ansible-lint -q
 	$(VENV)/bin/antsibull-changelog lint
 
 sanity:
