@@ -178,3 +178,143 @@ def test_overcommit_policy(lab: Lab) -> None:
     assert warned["changed"] and warned["domain"]["state"] == "running"
     assert any("would overcommit the host" in w for w in warned.get("warnings", []))
     remove(name)
+
+
+def test_every_option_round_trips_through_libvirt(lab: Lab) -> None:
+    """A definition using every structured option: libvirt's canonical XML compares equal on rerun."""
+    net = lab.network()
+    name = f"{lab.prefix}-rich"
+    lab.domains.append(name)
+    params: dict[str, t.Any] = {
+        "uri": URI,
+        "name": name,
+        "type": local_domain_type(lab.conn),
+        "title": "rich <guest> & co",
+        "description": "every option",
+        "metadata": {"group": "db", "tier": "back"},
+        "memory": "256MiB",
+        "current_memory": "192MiB",
+        "vcpus": 2,
+        "max_vcpus": 4,
+        "cpu": {"mode": "custom", "model": "qemu64", "topology": {"sockets": 1, "dies": 1, "cores": 2, "threads": 2}},
+        "cputune": {"vcpupin": [{"vcpu": 0, "cpuset": "0"}, {"vcpu": 1, "cpuset": "0,1"}], "emulatorpin": "1"},
+        "memory_backing": {"nosharepages": True},
+        "memballoon": "virtio",
+        "machine": "pc",
+        "firmware": "bios",
+        "boot": ["hd", "network"],
+        "disks": [
+            {
+                "target": "vda",
+                "bus": "virtio",
+                "format": "raw",
+                "cache": "none",
+                "io": "native",
+                "serial": "RICH01",
+                "source": {"file": f"/var/tmp/sharedvirt-kvm/{name}.raw"},
+            },
+            {
+                "target": "sdb",
+                "bus": "scsi",
+                "format": "raw",
+                "wwn": "5000c50015ea71ac",
+                "source": {"file": f"/var/tmp/sharedvirt-kvm/{name}-scsi.raw"},
+            },
+            {
+                "target": "vdb",
+                "bus": "virtio",
+                "format": "raw",
+                "cache": "none",
+                "shareable": True,
+                "source": {
+                    "protocol": "iscsi",
+                    "name": "iqn.2024-01.svt:lun1/1",
+                    "hosts": [{"name": "127.0.0.1", "port": 3260}],
+                    "auth": {"username": "u", "secret": {"type": "iscsi", "usage": f"{name}-chap"}},
+                },
+            },
+            {
+                "target": "vdc",
+                "bus": "virtio",
+                "format": "raw",
+                "source": {"protocol": "rbd", "name": "rbd/img", "hosts": [{"name": "127.0.0.1", "port": 6789}]},
+            },
+            {"target": "sda", "bus": "sata", "device": "cdrom", "readonly": True},
+        ],
+        "interfaces": [
+            {"mac": "52:54:00:AB:00:01", "source": {"network": net.name}, "model": "virtio", "link_state": "down"},
+            {
+                "mac": "5254.00ab.0002",
+                "source": {"bridge": "svtovs0"},
+                "virtualport": "openvswitch",
+                "vlan": {"tag": 10},
+            },
+            {"mac": "525400ab0003", "source": {"dev": "lo", "mode": "bridge"}, "model": "e1000"},
+        ],
+        "graphics": [{"type": "vnc", "listen": "127.0.0.1", "password": "s3cr3tvn"}],
+        "serial": {"type": "pty"},
+        "guest_agent": True,
+        "autostart": False,
+    }
+    results = ladder(domain, params)
+    facts = results[2]["domain"]
+    assert facts["cputune"] == {
+        "vcpupin": [{"vcpu": 0, "cpuset": "0"}, {"vcpu": 1, "cpuset": "0-1"}],
+        "emulatorpin": "1",
+    }
+    assert facts["machine"].startswith("pc-i440fx-")
+    assert [n["mac"] for n in facts["interfaces"]] == ["52:54:00:ab:00:01", "52:54:00:ab:00:02", "52:54:00:ab:00:03"]
+    assert facts["graphics"][0]["password"] == "********"
+    assert all("s3cr3tvn" not in str(r) for r in results)
+    assert "s3cr3tvn" in lab.conn.lookupByName(name).XMLDesc(libvirt.VIR_DOMAIN_XML_SECURE)
+    changed = run_module(
+        domain, dict(params, graphics=[{"type": "vnc", "listen": "127.0.0.1", "password": "other"}]), diff=True
+    )
+    assert changed["changed"] and changed["actions"] == [f"update domain {name}: graphics[type=vnc].password"]
+    assert "other" not in str(changed) and "s3cr3tvn" not in str(changed)
+    ladder(domain, {"uri": URI, "name": name, "state": "absent"})
+
+
+def test_remove_storage_owned_keeps_shared_and_foreign_volumes(lab: Lab) -> None:
+    pool_dir = Path("/var/tmp/sharedvirt-kvm") / f"{lab.prefix}-pool"
+    pool_dir.mkdir(parents=True, exist_ok=True)
+    pool = lab.conn.storagePoolCreateXML(
+        f"<pool type='dir'><name>{lab.prefix}-p</name><target><path>{pool_dir}</path></target></pool>", 0
+    )
+    try:
+        for volume in ("own.raw", "shared.raw", "other.raw"):
+            pool.createXML(
+                f"<volume><name>{volume}</name><capacity unit='MiB'>4</capacity><target><format type='raw'/></target></volume>",
+                0,
+            )
+        owner, other = f"{lab.prefix}-owner", f"{lab.prefix}-other"
+        lab.domains += [owner, other]
+
+        def disk(target: str, volume: str, **extra: t.Any) -> dict[str, t.Any]:
+            return {"target": target, "format": "raw", "source": {"pool": f"{lab.prefix}-p", "volume": volume}, **extra}
+
+        base = {"uri": URI, "type": local_domain_type(lab.conn), "memory": 64}
+        run_module(domain, dict(base, name=other, disks=[disk("vda", "other.raw")]))
+        run_module(
+            domain,
+            dict(
+                base,
+                name=owner,
+                disks=[
+                    disk("vda", "own.raw"),
+                    disk("vdb", "shared.raw", shareable=True, cache="none"),
+                    disk("vdc", "other.raw"),
+                ],
+            ),
+        )
+        removed = ladder(domain, {"uri": URI, "name": owner, "state": "absent", "remove_storage": "owned"})
+        assert removed[2]["removed_storage"] == [str(pool_dir / "own.raw")]
+        assert any("another domain uses it" in w for w in removed[2]["warnings"])
+        pool.refresh(0)
+        assert sorted(pool.listVolumes()) == ["other.raw", "shared.raw"]
+        remove(other)
+    finally:
+        for vol in pool.listAllVolumes():
+            vol.delete(0)
+        pool.destroy()
+        pool_dir.rmdir()

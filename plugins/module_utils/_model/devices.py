@@ -323,6 +323,11 @@ class GraphicsSpec(XmlSpec):
     port: t.Optional[int] = option()
     password: t.Optional[str] = option(secret=True)
 
+    def validate(self, path: str) -> None:
+        if self.type == "vnc" and self.password is not None and len(self.password) > 8:
+            # VNC authentication uses at most 8 characters; libvirt refuses longer ones.
+            raise SpecError(join_path(path, "password"), "a VNC password has at most 8 characters")
+
     @classmethod
     def from_element(cls, root: ET.Element) -> GraphicsSpec:
         listen = root.find("listen")

@@ -196,6 +196,10 @@ def test_user_xml_leaves_out_what_it_does_not_say() -> None:
         ),
         ({"cputune": {"emulatorpin": "3-1"}}, "cputune.emulatorpin: '3-1' has the range '3-1' backwards"),
         ({"serial": {"type": "file"}}, "serial.path: a file serial port needs the log file path"),
+        (
+            {"graphics": [{"type": "vnc", "password": "123456789"}]},
+            "graphics[0].password: a VNC password has at most 8",
+        ),
     ],
 )
 def test_domain_spec_errors(params: dict[str, object], message: str) -> None:
