@@ -283,10 +283,8 @@ def test_remove_storage_owned_keeps_shared_and_foreign_volumes(lab: Lab) -> None
     )
     try:
         for volume in ("own.raw", "shared.raw", "other.raw"):
-            pool.createXML(
-                f"<volume><name>{volume}</name><capacity unit='MiB'>4</capacity><target><format type='raw'/></target></volume>",
-                0,
-            )
+            xml = f"<volume><name>{volume}</name><capacity unit='MiB'>4</capacity>"
+            pool.createXML(xml + "<target><format type='raw'/></target></volume>", 0)
         owner, other = f"{lab.prefix}-owner", f"{lab.prefix}-other"
         lab.domains += [owner, other]
 
