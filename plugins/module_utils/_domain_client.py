@@ -142,7 +142,9 @@ class DomainExecutor:
         )
 
     def _step_undefine(self, name: str, step: Step) -> None:
-        dom = self._dom(name)
+        dom = self.client.domain(name)
+        if dom is None:
+            return  # a transient domain is gone once destroyed
         with libvirt_errors(f"undefine domain {name!r}"):
             root = parse_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
             flags = self._undefine_flags(dom, root, bool(step.args.get("keep_nvram")))

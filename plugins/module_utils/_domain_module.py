@@ -86,7 +86,10 @@ def run_domain(module: LibvirtModule) -> t.Dict[str, t.Any]:
         remove_storage=params["remove_storage"],
         keep_nvram=params["keep_nvram"],
     )
-    executor = DomainExecutor(module.client())
+    # Check mode reads over a read-only connection, unless a display password must be compared
+    # (libvirt shows passwords only to read-write connections).
+    passwords = any(g.password for g in desired.graphics or [])
+    executor = DomainExecutor(module.client(readonly=module.check_mode and not passwords))
     actual = executor.read(desired.name)
     if request.state != "absent":
         _check_references(module, desired, executor)
@@ -97,7 +100,9 @@ def run_domain(module: LibvirtModule) -> t.Dict[str, t.Any]:
     if not module.check_mode:
         executor.apply(plan)
         again = executor.read(desired.name)
-        plan.after = facts(again.spec, again.state, again.autostart) if again.spec is not None else None
+        plan.after = (
+            facts(again.spec, again.state, again.autostart, again.persistent) if again.spec is not None else None
+        )
     for warning in plan.warnings + executor.warnings:
         module.ansible.warn(warning)
     result = plan.result(diff=False)
@@ -148,8 +153,7 @@ def run_domain_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
         actual = executor.read(name)
         if actual.spec is None and actual.state is None:
             continue  # vanished while listing
-        item = facts(actual.spec, actual.state, actual.autostart)
-        item["persistent"] = actual.persistent
+        item = facts(actual.spec, actual.state, actual.autostart, actual.persistent)
         if wanted_state and _state_group(actual.state) != wanted_state:
             continue
         if any(str((item.get("metadata") or {}).get(k)) != str(v) for k, v in wanted_meta.items()):

@@ -97,7 +97,7 @@ def plan_domain(
     collection does not model are kept.
     """
     name = desired.name or ""
-    before = facts(actual.spec, actual.state, actual.autostart) if actual.spec is not None else None
+    before = facts(actual.spec, actual.state, actual.autostart, actual.persistent) if actual.spec is not None else None
     plan = Plan("domain", name, before=before)
     if request.state == "absent":
         _plan_removal(plan, request, actual)
@@ -221,6 +221,15 @@ def _plan_update(
         plan.steps.append(Step("define", {"xml": xml}))
         return after
     changes = compare(carried, actual.spec)
+    if not changes and not actual.persistent:
+        # A transient guest (virsh create) is running but not defined: present means defined.
+        xml = to_string(render_spec(carried, actual.spec).render(base))
+        plan.add(
+            f"define running transient domain {name}",
+            Change("persistent", False, True),
+            step=Step("define", {"xml": xml}),
+        )
+        return after
     if not changes:
         return after
     xml = to_string(render_spec(carried, actual.spec).render(base))
@@ -392,8 +401,11 @@ def _check_overcommit(
     raise ConflictError(f"{message}. Raise overcommit ratios, stop other guests, or set overcommit.action=warn")
 
 
-def facts(spec: t.Optional[DomainSpec], state: t.Optional[str], autostart: bool) -> t.Dict[str, t.Any]:
+def facts(
+    spec: t.Optional[DomainSpec], state: t.Optional[str], autostart: bool, persistent: t.Optional[bool] = None
+) -> t.Dict[str, t.Any]:
     """The ``domain`` result: the normalised definition plus runtime facts."""
     out: t.Dict[str, t.Any] = spec.to_dict() if spec is not None else {}
-    out.update({"state": state or "undefined", "persistent": spec is not None, "autostart": autostart})
+    defined = spec is not None if persistent is None else persistent
+    out.update({"state": state or "undefined", "persistent": defined, "autostart": autostart})
     return out

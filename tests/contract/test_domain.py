@@ -193,3 +193,14 @@ def test_domain_info_filters_and_query(test_conn: t.Any, prefix: str) -> None:
     finally:
         for name in (f"{prefix}-vm", f"{prefix}-web"):
             run_module(domain, {"uri": URI, "name": name, "state": "absent"})
+
+
+def test_transient_domain_is_made_persistent_or_removed(test_conn: t.Any, prefix: str) -> None:
+    xml = f"<domain type='test'><name>{prefix}-t</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>"
+    test_conn.createXML(xml, 0)
+    adopted = ladder(domain, {"uri": URI, "name": f"{prefix}-t", "memory": 64})
+    assert adopted[0]["actions"] == [f"define running transient domain {prefix}-t"]
+    assert adopted[2]["domain"]["state"] == "running" and adopted[2]["domain"]["persistent"] is True
+    removed = ladder(domain, {"uri": URI, "name": f"{prefix}-t", "state": "absent"})
+    assert removed[0]["actions"] == [f"destroy domain {prefix}-t", f"undefine domain {prefix}-t"]
+    assert f"{prefix}-t" not in [d.name() for d in test_conn.listAllDomains()]
