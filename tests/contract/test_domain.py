@@ -204,3 +204,12 @@ def test_transient_domain_is_made_persistent_or_removed(test_conn: t.Any, prefix
     removed = ladder(domain, {"uri": URI, "name": f"{prefix}-t", "state": "absent"})
     assert removed[0]["actions"] == [f"destroy domain {prefix}-t", f"undefine domain {prefix}-t"]
     assert f"{prefix}-t" not in [d.name() for d in test_conn.listAllDomains()]
+
+
+def test_absent_removes_snapshot_metadata_too(test_conn: t.Any, prefix: str) -> None:
+    run_module(domain, base(prefix))
+    dom = test_conn.lookupByName(f"{prefix}-vm")
+    dom.snapshotCreateXML("<domainsnapshot><name>before-upgrade</name></domainsnapshot>", 0)
+    assert dom.snapshotNum(0) == 1
+    removed = ladder(domain, {"uri": URI, "name": f"{prefix}-vm", "state": "absent"})
+    assert removed[2]["domain"] == {}

@@ -75,6 +75,12 @@ def test_running_guest_lifecycle(lab: Lab, tmp_path: Path) -> None:
         wanted_kib = size * 1024
         wait_for(f"balloon at {size} MiB", lambda: dom.memoryStats().get("actual") == wanted_kib, 30)  # noqa: B023
 
+    # A second vCPU hot-plugged (max_vcpus is 2).
+    hot = ladder(domain, dict(params, vcpus=2))
+    assert hot[2]["reboot_required"] is False and f"set live vCPUs of {name} to 2" in hot[2]["actions"]
+    assert dom.vcpusFlags(libvirt.VIR_DOMAIN_AFFECT_LIVE) == 2
+    params["vcpus"] = 2
+
     # CPU affinity, live.
     pinned = ladder(domain, dict(params, cputune={"vcpupin": [{"vcpu": 0, "cpuset": "1"}], "emulatorpin": "0"}))
     assert pinned[2]["reboot_required"] is False
@@ -160,6 +166,9 @@ def test_uefi_guest_keeps_or_removes_nvram(lab: Lab) -> None:
     assert created[2]["domain"]["firmware"] == "efi"
     nvram = Path(f"/var/lib/libvirt/qemu/nvram/{name}_VARS.fd")
     assert nvram.exists()
+    kept = run_module(domain, {"uri": URI, "name": name, "state": "absent", "keep_nvram": True})
+    assert kept["changed"] and nvram.exists()
+    assert run_module(domain, params)["changed"]  # defined again, with the NVRAM it had
     ladder(domain, {"uri": URI, "name": name, "state": "absent"})
     assert not nvram.exists()
 
