@@ -26,6 +26,7 @@ def run_playbook(
     diff: bool = False,
     extra_vars: str = "",
     timeout: float = 600,
+    verbosity: int = 0,
 ) -> PlaybookRun:
     """Run ``playbook`` (YAML text, or a file) on localhost; ``recap`` holds the PLAY RECAP counters."""
     link_collection()
@@ -54,6 +55,8 @@ def run_playbook(
             f"ansible_python_interpreter={sys.executable}",
             str(path),
         ]
+        if verbosity:
+            cmd.append("-" + "v" * verbosity)
         if extra_vars:
             cmd += ["-e", extra_vars]
         if check:
