@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import ipaddress
+import shutil
+import subprocess
 import time
 import typing as t
 from pathlib import Path
@@ -47,6 +49,8 @@ class Lab:
         self.domains: list[str] = []
         self.networks: list[str] = []
         self.files: list[Path] = []
+        self.loops: list[str] = []
+        self.pools: list[str] = []
         self.domain_type = local_domain_type(conn)
 
     def network(self, suffix: str = "n") -> Network:
@@ -86,7 +90,30 @@ class Lab:
             guest.wait_for(r"SVKVM-READY")
         return guest
 
+    def loop(self, size_mib: int, mkfs: str | None = None, suffix: str = "disk") -> str:
+        """A loop device over a sparse file (``losetup -f``: others may hold loops too)."""
+        backing = Path("/var/tmp/sharedvirt-kvm") / f"{self.prefix}-{suffix}.img"
+        backing.parent.mkdir(parents=True, exist_ok=True)
+        with backing.open("wb") as handle:
+            handle.truncate(size_mib * 2**20)
+        self.files.append(backing)
+        dev = subprocess.run(
+            ["losetup", "-f", "-P", "--show", str(backing)], capture_output=True, text=True, check=True
+        )
+        device = dev.stdout.strip()
+        self.loops.append(device)
+        if mkfs:
+            subprocess.run([f"mkfs.{mkfs}", "-q", device], check=True, capture_output=True)
+        return device
+
     def cleanup(self) -> None:
+        for name in reversed(self.pools):
+            with contextlib.suppress(libvirt.libvirtError):
+                pool = self.conn.storagePoolLookupByName(name)
+                if pool.isActive():
+                    pool.destroy()
+                if pool.isPersistent():
+                    pool.undefine()
         for name in reversed(self.domains):
             with contextlib.suppress(libvirt.libvirtError):
                 dom = self.conn.lookupByName(name)
@@ -97,8 +124,13 @@ class Lab:
         for name in reversed(self.networks):
             with contextlib.suppress(libvirt.libvirtError):
                 self.conn.networkLookupByName(name).destroy()
+        for device in self.loops:
+            subprocess.run(["losetup", "-d", device], check=False, capture_output=True)
         for path in self.files:
-            path.unlink(missing_ok=True)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
 
 
 def leftovers(conn: t.Any, prefix: str = "svt-") -> list[str]:
