@@ -1,17 +1,25 @@
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""libvirt I/O for storage objects: secrets and pools."""
+"""libvirt I/O for storage objects: secrets, pools and volumes."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import os
+import subprocess
 import typing as t
 
 from ._client import LibvirtClient, libvirt, libvirt_errors, translate
+from ._errors import ConflictError, NotFoundError
 from ._model.pool import PoolSpec
 from ._model.secret import SecretSpec
+from ._model.volume import VolumeSpec
+from ._model.xmlutil import parse_xml
 from ._plan import Plan
-from ._storage_plan import PoolActual, SecretActual, pool_facts
+from ._storage_plan import CloneSource, PoolActual, SecretActual, VolumeActual, VolumeUser, pool_facts
 
 USAGE_CONSTANTS = {
     "ceph": "VIR_SECRET_USAGE_TYPE_CEPH",
@@ -148,3 +156,149 @@ class PoolExecutor:
 def _volume_facts(vol: t.Any) -> t.Dict[str, t.Any]:
     _kind, capacity, allocation = vol.info()
     return {"name": vol.name(), "path": vol.path(), "capacity": capacity, "allocation": allocation}
+
+
+class VolumeExecutor:
+    """Reads volumes (and who uses them) and applies volume plans; streams uploads and downloads."""
+
+    def __init__(self, client: LibvirtClient) -> None:
+        self.client = client
+
+    def pool(self, name: str) -> t.Any:
+        pool = self.client.pool(name)
+        if pool is None:
+            raise NotFoundError(f"look up storage pool {name!r}", f"no storage pool {name!r} on {self.client.uri}")
+        if not pool.isActive():
+            raise ConflictError(f"storage pool {name!r} is not active; start it (sharedvirt.kvm.pool state=active)")
+        return pool
+
+    def volume(self, pool_name: str, name: str) -> t.Any:
+        return self.client.volume(self.pool(pool_name), name)
+
+    def read(self, pool_name: str, name: str) -> VolumeActual:
+        vol = self.volume(pool_name, name)
+        if vol is None:
+            return VolumeActual()
+        with libvirt_errors(f"read volume {pool_name}/{name}"):
+            spec = VolumeSpec.from_xml(vol.XMLDesc(0))
+        return VolumeActual(spec, self.users(pool_name, name, spec.path or ""))
+
+    def users(self, pool_name: str, name: str, path: str) -> t.List[VolumeUser]:
+        """Domains (running or only defined) whose disks reference the volume."""
+        found = []
+        with libvirt_errors("list domains"):
+            for dom in self.client.conn.listAllDomains(0):
+                active = bool(dom.isActive())
+                xml = dom.XMLDesc(0 if active else libvirt.VIR_DOMAIN_XML_INACTIVE)
+                for disk in parse_xml(xml).findall("devices/disk"):
+                    source = disk.find("source")
+                    target = disk.find("target")
+                    if source is None or target is None:
+                        continue
+                    by_pool = source.get("pool") == pool_name and source.get("volume") == name
+                    by_path = path and path in (source.get("file"), source.get("dev"))
+                    if by_pool or by_path:
+                        found.append(VolumeUser(dom.name(), target.get("dev") or "", active))
+        return found
+
+    def clone_source(self, pool_name: str, name: str, mode: str) -> CloneSource:
+        vol = self.volume(pool_name, name)
+        if vol is None:
+            raise NotFoundError(f"look up template {pool_name}/{name}", f"no volume {name!r} in pool {pool_name!r}")
+        spec = VolumeSpec.from_xml(vol.XMLDesc(0))
+        return CloneSource(pool_name, name, spec.path or "", spec.format or "raw", spec.capacity or 0, mode)
+
+    def apply(self, plan: Plan, pool_name: str, name: str) -> None:
+        for step in plan.steps:
+            action = f"{step.op.replace('_', ' ')} volume {pool_name}/{name}"
+            if step.op == "create":
+                flags = (
+                    int(getattr(libvirt, "VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA", 0))
+                    if step.args.get("preallocate")
+                    else 0
+                )
+                self._create(action, self.pool(pool_name).createXML, step.args["xml"], flags, pool_name, name)
+            elif step.op == "clone":
+                template = self.volume(step.args["pool"], step.args["name"])
+                self._create(action, self.pool(pool_name).createXMLFrom, step.args["xml"], template, 0, pool_name, name)
+            elif step.op == "upload":
+                self._upload(action, self.volume(pool_name, name), step.args["src"])
+            elif step.op == "resize":
+                flags = int(getattr(libvirt, "VIR_STORAGE_VOL_RESIZE_SHRINK", 0)) if step.args["shrink"] else 0
+                self.client.call(action, self.volume(pool_name, name).resize, int(step.args["bytes"]), flags)
+            elif step.op == "block_resize":
+                dom = self.client.call(action, self.client.conn.lookupByName, step.args["domain"])
+                self.client.call(
+                    action,
+                    dom.blockResize,
+                    step.args["target"],
+                    int(step.args["bytes"]),
+                    libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES,
+                )
+            elif step.op == "wipe":
+                algorithm = int(getattr(libvirt, f"VIR_STORAGE_VOL_WIPE_ALG_{step.args['algorithm'].upper()}"))
+                self.client.call(action, self.volume(pool_name, name).wipePattern, algorithm, 0)
+            elif step.op == "delete":
+                self.client.call(action, self.volume(pool_name, name).delete, 0)
+
+    def _create(self, action: str, fn: t.Callable[..., t.Any], *args: t.Any) -> None:
+        *call_args, pool_name, name = args
+        try:
+            fn(*call_args)
+        except libvirt.libvirtError as err:
+            # A failed create (no space left...) may leave a partial file behind: remove it, so
+            # that the next run starts clean instead of adopting half a volume.
+            leftover = self.client.volume(self.pool(pool_name), name)
+            if leftover is not None:
+                with contextlib.suppress(libvirt.libvirtError):
+                    leftover.delete(0)
+            raise translate(err, action) from None
+
+    def _upload(self, action: str, vol: t.Any, src: str) -> None:
+        size = os.path.getsize(src)
+        stream = self.client.conn.newStream(0)
+        with open(src, "rb") as handle, libvirt_errors(action):
+            vol.upload(stream, 0, size, 0)
+            stream.sendAll(lambda _stream, nbytes, fh: fh.read(nbytes), handle)
+            stream.finish()
+
+    def download(self, pool_name: str, name: str, dest: t.Optional[str]) -> str:
+        """SHA-256 of the volume's content; written to ``dest`` as well when it is given."""
+        vol = self.volume(pool_name, name)
+        digest = hashlib.sha256()
+        stream = self.client.conn.newStream(0)
+        out = open(dest + ".part", "wb") if dest else None  # noqa: SIM115 - closed below, renamed on success
+        try:
+            with libvirt_errors(f"download volume {pool_name}/{name}"):
+                vol.download(stream, 0, 0, 0)
+
+                def sink(_stream: t.Any, data: bytes, _opaque: t.Any) -> int:
+                    digest.update(data)
+                    if out is not None:
+                        out.write(data)
+                    return len(data)
+
+                stream.recvAll(sink, None)
+                stream.finish()
+        finally:
+            if out is not None:
+                out.close()
+        if dest:
+            os.replace(dest + ".part", dest)
+        return digest.hexdigest()
+
+
+def inspect_image(path: str) -> t.Dict[str, t.Any]:
+    """qemu-img's view of an image file: format, virtual size, backing file."""
+    done = subprocess.run(["qemu-img", "info", "--output=json", path], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise ConflictError(f"cannot read image {path}: {done.stderr.strip()}")
+    return t.cast(t.Dict[str, t.Any], json.loads(done.stdout))
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,7 +1,7 @@
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Pure planning for storage objects: secrets (definition and value) and pools."""
+"""Pure planning for storage objects: secrets (definition and value), pools and volumes."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ._errors import ConflictError, SpecError, UnsafeOperation
 from ._model.pool import BUILDABLE, PoolSpec
 from ._model.secret import SecretSpec
 from ._model.spec import SECRET_MASK
+from ._model.volume import VolumeSpec
 from ._model.xmlutil import parse_xml, to_string
 from ._plan import Change, Plan, Step, carry_over, compare, overlay, plan_resource
 
@@ -196,3 +197,181 @@ def _plan_pool_removal(plan: Plan, request: PoolRequest, actual: PoolActual) -> 
         plan.add(f"delete the storage of pool {name} (purge)", step=Step("delete_storage"))
     kept = "" if request.purge else " (its data stays)"
     plan.add(f"undefine pool {name}{kept}", Change("", plan.before, None), step=Step("undefine"))
+
+
+@dataclasses.dataclass
+class VolumeUser:
+    """A domain whose definition references the volume (and the target it has there)."""
+
+    domain: str
+    target: str
+    active: bool
+
+
+@dataclasses.dataclass
+class CloneSource:
+    """The template a new volume is cloned from."""
+
+    pool: str
+    name: str
+    path: str
+    format: str
+    capacity: int
+    mode: str = "linked"
+
+
+@dataclasses.dataclass
+class VolumeRequest:
+    """Volume options that are not part of its definition."""
+
+    pool: str
+    state: str = "present"
+    allocation: str = "thin"
+    clone: t.Optional[CloneSource] = None
+    allow_shrink: bool = False
+    upload: t.Optional[str] = None
+    wipe: t.Optional[str] = None
+
+
+@dataclasses.dataclass
+class VolumeActual:
+    """The volume libvirt has (None when absent) and the domains that use it."""
+
+    spec: t.Optional[VolumeSpec] = None
+    users: t.List[VolumeUser] = dataclasses.field(default_factory=list)
+
+
+def volume_facts(spec: t.Optional[VolumeSpec], pool: str, users: t.List[VolumeUser]) -> t.Optional[t.Dict[str, t.Any]]:
+    """The ``volume`` result."""
+    if spec is None:
+        return None
+    out = spec.to_dict()
+    out["pool"] = pool
+    out["users"] = [dataclasses.asdict(u) for u in users]
+    return out
+
+
+def plan_volume(desired: VolumeSpec, request: VolumeRequest, actual: VolumeActual) -> Plan:
+    """Create (empty, cloned or uploaded), grow, shrink (with consent) or delete a volume."""
+    name = f"{request.pool}/{desired.name}"
+    plan = Plan("volume", name, before=volume_facts(actual.spec, request.pool, actual.users))
+    if request.state == "absent":
+        if actual.spec is None:
+            return plan
+        if actual.users:
+            users = ", ".join(f"{u.domain} ({u.target}{', running' if u.active else ''})" for u in actual.users)
+            raise ConflictError(
+                f"volume {name} is used by domain {users}; detach it there (sharedvirt.kvm.domain) before deleting it"
+            )
+        if request.wipe:
+            plan.add(f"wipe volume {name} ({request.wipe})", step=Step("wipe", {"algorithm": request.wipe}))
+        plan.add(f"delete volume {name}", Change("", plan.before, None), step=Step("delete"))
+        return plan
+    if actual.spec is None:
+        _plan_volume_creation(plan, desired, request)
+        return plan
+    have = actual.spec
+    if desired.format is not None and desired.format != have.format:
+        raise ConflictError(
+            f"volume {name}: format cannot change from {have.format!r} to {desired.format!r} in place; "
+            "make a new volume (clone_from with mode=full copies it) or leave format as it is"
+        )
+    after = have
+    if desired.capacity is not None and have.capacity is not None and desired.capacity != have.capacity:
+        grow = desired.capacity > have.capacity
+        if not grow and not request.allow_shrink:
+            raise UnsafeOperation(
+                f"volume {name}: capacity {desired.capacity} is below the current {have.capacity} bytes; shrinking "
+                "cuts off data at the end - set allow_shrink=true if the guest's file systems were shrunk first",
+                consent="allow_shrink",
+            )
+        change = Change("capacity", have.capacity, desired.capacity)
+        running = [u for u in actual.users if u.active]
+        if grow and running:
+            user = running[0]
+            plan.add(
+                f"grow volume {name} to {desired.capacity} bytes live in domain {user.domain} ({user.target})",
+                change,
+                step=Step("block_resize", {"domain": user.domain, "target": user.target, "bytes": desired.capacity}),
+            )
+        elif running:
+            raise ConflictError(f"volume {name}: cannot shrink while domain {running[0].domain} runs with it")
+        else:
+            verb = "grow" if grow else "shrink"
+            plan.add(
+                f"{verb} volume {name} to {desired.capacity} bytes",
+                change,
+                step=Step("resize", {"bytes": desired.capacity, "shrink": not grow}),
+            )
+        after = have.replace(capacity=desired.capacity)
+    plan.after = volume_facts(after, request.pool, actual.users)
+    return plan
+
+
+def _plan_volume_creation(plan: Plan, desired: VolumeSpec, request: VolumeRequest) -> None:
+    name = plan.name
+    clone = request.clone
+    if clone is not None and clone.mode == "linked":
+        spec = desired.replace(
+            format="qcow2" if desired.format is None else desired.format,
+            capacity=max(desired.capacity or 0, clone.capacity),
+            backing=clone.path,
+            backing_format=clone.format,
+        )
+        if spec.format != "qcow2":
+            raise SpecError("format", "a linked clone is a qcow2 overlay; use format=qcow2 or clone_from.mode=full")
+        plan.add(
+            f"create volume {name} as a linked clone of {clone.pool}/{clone.name}",
+            Change("", None, spec.to_dict()),
+            step=Step("create", {"xml": to_string(spec.to_element())}),
+        )
+    elif clone is not None:
+        spec = desired.replace(
+            format=desired.format or clone.format,
+            capacity=max(desired.capacity or 0, clone.capacity),
+            allocation=(desired.capacity or clone.capacity) if request.allocation == "full" else 0,
+        )
+        plan.add(
+            f"create volume {name} as a full copy of {clone.pool}/{clone.name}",
+            Change("", None, spec.to_dict()),
+            step=Step("clone", {"xml": to_string(spec.to_element()), "pool": clone.pool, "name": clone.name}),
+        )
+    else:
+        if desired.capacity is None or desired.format is None:
+            raise SpecError("capacity", f"volume {name} does not exist; give format and capacity to create it")
+        spec = desired.replace(allocation=desired.capacity if request.allocation == "full" else 0)
+        plan.add(
+            f"create volume {name} ({spec.format}, {spec.capacity} bytes, {request.allocation})",
+            Change("", None, spec.to_dict()),
+            step=Step(
+                "create",
+                # qcow2 preallocates its metadata on request; raw preallocates through allocation.
+                {
+                    "xml": to_string(spec.to_element()),
+                    "preallocate": request.allocation == "full" and spec.format == "qcow2",
+                },
+            ),
+        )
+    if request.upload:
+        plan.add(f"upload {request.upload} into volume {name}", step=Step("upload", {"src": request.upload}))
+    plan.after = volume_facts(spec, request.pool, [])
+
+
+def image_problems(
+    info: t.Mapping[str, t.Any], declared_format: str, pool_path: str, max_virtual_size: int
+) -> t.List[str]:
+    """Why an uploaded image is refused: images are untrusted (format lies, backing files that
+    point at host files such as /etc/shadow, virtual sizes that would fill the pool)."""
+    problems = []
+    actual_format = info.get("format")
+    if actual_format != declared_format:
+        problems.append(f"the file is {actual_format}, not the declared format {declared_format}")
+    backing = info.get("full-backing-filename") or info.get("backing-filename")
+    if backing:
+        root = pool_path.rstrip("/") + "/"
+        if not str(backing).startswith(root) or ".." in str(backing).split("/"):
+            problems.append(f"its backing file {backing} lies outside the pool ({pool_path})")
+    size = int(info.get("virtual-size") or 0)
+    if size > max_virtual_size:
+        problems.append(f"its virtual size {size} bytes is above max_virtual_size {max_virtual_size}")
+    return problems

@@ -10,39 +10,16 @@ from pathlib import Path
 
 import libvirt
 import pytest
-from testbed.guest import guest_image, local_domain_type, serial_path
+from testbed.guest import local_domain_type
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
+from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for, wait_for_marker
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain
 
 URI = "qemu:///system"
 MIB = 2**20
-
-
-def guest_params(lab: Lab, name: str, network: str | None, cmdline: str = "", **extra: t.Any) -> dict[str, t.Any]:
-    image = guest_image()
-    lab.domains.append(name)  # cleanup removes it even when the test fails halfway
-    serial = serial_path(name)
-    lab.files.append(serial)
-    params: dict[str, t.Any] = {
-        "uri": URI,
-        "name": name,
-        "type": local_domain_type(lab.conn),
-        "memory": "192MiB",
-        "vcpus": 1,
-        "max_vcpus": 2,
-        "kernel": image.kernel,
-        "initrd": image.initrd,
-        "cmdline": f"{image.cmdline} sv_hostname={name} {cmdline}".strip(),
-        "interfaces": [{"source": {"network": network}, "model": "virtio"}] if network else [],
-        "serial": {"type": "file", "path": str(serial)},
-        "guest_agent": True,
-        "memballoon": "virtio",
-    }
-    params.update(extra)
-    return params
 
 
 def remove(name: str) -> None:
@@ -134,10 +111,6 @@ def test_running_guest_lifecycle(lab: Lab, tmp_path: Path) -> None:
     stopped = ladder(domain, dict(params, state="shutdown", timeout=60))
     assert stopped[2]["domain"]["state"] == "shutoff"
     ladder(domain, {"uri": URI, "name": name, "state": "absent"})
-
-
-def serial_path_of(params: dict[str, t.Any]) -> Path:
-    return Path(params["serial"]["path"])
 
 
 def test_shutdown_timeout_fails_clearly_or_forces(lab: Lab) -> None:

@@ -1,0 +1,248 @@
+#!/usr/bin/python
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: volume
+short_description: Declare a storage volume - empty, cloned from a template, or uploaded - and grow it
+version_added: 0.1.0
+description:
+  - Creates a volume in an active pool with a O(format) and O(capacity), thin or preallocated.
+  - Clones a template volume (O(clone_from)) as a linked clone - a qcow2 overlay whose backing store is the
+    template, created in constant time whatever the template's size - or as a full, sparse-aware copy,
+    within a pool or across pools.
+  - Grows a volume when O(capacity) is larger; a volume attached to a running guest grows live (the
+    guest sees the new size). Shrinking needs O(allow_shrink=true).
+  - Uploads an image file from the host that runs the task, streamed through libvirt. Images are
+    untrusted - the SHA-256 checksum and the format are required, a backing file outside the pool and a
+    virtual size above O(upload.max_virtual_size) are refused.
+  - O(state=absent) refuses while any domain, running or only defined, references the volume, and names them.
+author:
+  - sharedvirt.kvm contributors (@sharedvirt)
+extends_documentation_fragment:
+  - sharedvirt.kvm.connection
+  - sharedvirt.kvm.attributes
+  - sharedvirt.kvm.attributes.actiongroup_libvirt
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    description: When run twice in a row, the second run reports no change.
+    support: full
+options:
+  pool:
+    description: The (active) pool of the volume.
+    type: str
+    required: true
+  name:
+    description: Volume name (for V(disk) pools, the next partition name such as V(sdb1)).
+    type: str
+    required: true
+  state:
+    description: V(present) creates or grows the volume; V(absent) deletes it when no domain uses it.
+    type: str
+    choices: [present, absent]
+    default: present
+  format:
+    description: Image format; cannot change in place. V(vmdk) and others are for exchange - a disk shared by several guests must be V(raw).
+    type: str
+    choices: [raw, qcow2, vmdk, vdi, vhd, vpc, qed, iso]
+  capacity:
+    description: Virtual size with a unit (V(10GiB)); a bare number means MiB. Larger than the current size grows the volume.
+    type: raw
+  allocation:
+    description: V(thin) allocates on write (thin provisioning); V(full) allocates the whole capacity at creation.
+    type: str
+    choices: [thin, full]
+    default: thin
+  clone_from:
+    description: Create the volume from a template volume (only when the volume does not exist yet).
+    type: dict
+    suboptions:
+      pool:
+        description: The template's pool; defaults to O(pool).
+        type: str
+      name:
+        description: The template volume.
+        type: str
+        required: true
+      mode:
+        description: V(linked) makes a qcow2 overlay on the template (the template must then stay unchanged); V(full) copies it.
+        type: str
+        choices: [linked, full]
+        default: linked
+  allow_shrink:
+    description: Agree to make the volume smaller, which cuts off the data at its end.
+    type: bool
+    default: false
+  upload:
+    description: Fill a new volume from an image file on the host that runs the task.
+    type: dict
+    suboptions:
+      src:
+        description: The image file.
+        type: path
+        required: true
+      checksum:
+        description: Its SHA-256, as V(sha256:HEX) or V(HEX).
+        type: str
+        required: true
+      max_virtual_size:
+        description: Largest virtual size accepted, in bytes.
+        type: int
+        default: 1099511627776
+      replace:
+        description: Overwrite an existing volume whose content differs from the file.
+        type: bool
+        default: false
+  download:
+    description: Copy the volume's content to a file on the host that runs the task (when the file is missing or differs).
+    type: dict
+    suboptions:
+      dest:
+        description: The file to write.
+        type: path
+        required: true
+  wipe:
+    description: With O(state=absent), overwrite the volume's data with this algorithm before deleting it.
+    type: str
+    choices: [zero, nnsa, dod, bsi, gutmann, schneier, pfitzner7, pfitzner33, random, trim]
+seealso:
+  - module: sharedvirt.kvm.pool
+"""
+
+EXAMPLES = r"""
+- name: A template image
+  sharedvirt.kvm.volume:
+    pool: images
+    name: debian12-template.qcow2
+    format: qcow2
+    capacity: 10GiB
+
+- name: A guest disk as a linked clone of the template (instant)
+  sharedvirt.kvm.volume:
+    pool: images
+    name: web1.qcow2
+    clone_from: {name: debian12-template.qcow2}
+
+- name: A full, independent copy in another pool
+  sharedvirt.kvm.volume:
+    pool: fast
+    name: db1.qcow2
+    clone_from: {pool: images, name: debian12-template.qcow2, mode: full}
+
+- name: A 200 MiB raw disk, preallocated, for sharing between two guests
+  sharedvirt.kvm.volume:
+    pool: images
+    name: quorum.raw
+    format: raw
+    capacity: 200MiB
+    allocation: full
+
+- name: Grow the guest disk (live if the guest runs)
+  sharedvirt.kvm.volume:
+    pool: images
+    name: web1.qcow2
+    capacity: 20GiB
+
+- name: Delete it (refused while a domain uses it)
+  sharedvirt.kvm.volume:
+    pool: images
+    name: quorum.raw
+    state: absent
+"""
+
+RETURN = r"""
+volume:
+  description: The volume after the task (predicted in check mode); empty when absent.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Name.
+      type: str
+      sample: web1.qcow2
+    pool:
+      description: Pool.
+      type: str
+      sample: images
+    path:
+      description: Path on the host.
+      type: str
+      sample: /var/lib/libvirt/images/web1.qcow2
+    format:
+      description: Format.
+      type: str
+      sample: qcow2
+    capacity:
+      description: Virtual size in bytes.
+      type: int
+      sample: 10737418240
+    allocation:
+      description: Bytes allocated on the host.
+      type: int
+      sample: 196608
+    backing:
+      description: Backing store path of a linked clone.
+      type: str
+      sample: /var/lib/libvirt/images/debian12-template.qcow2
+    users:
+      description: Domains that reference the volume, with their target and whether they run.
+      type: list
+      elements: dict
+      sample: [{"domain": "web1", "target": "vda", "active": true}]
+actions:
+  description: What the task did (or would do), in words.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create volume images/web1.qcow2 as a linked clone of images/debian12-template.qcow2"]
+"""
+
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._storage_module import run_volume
+
+ARGUMENT_SPEC = {
+    "pool": {"type": "str", "required": True},
+    "name": {"type": "str", "required": True},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "format": {"type": "str", "choices": ["raw", "qcow2", "vmdk", "vdi", "vhd", "vpc", "qed", "iso"]},
+    "capacity": {"type": "raw"},
+    "allocation": {"type": "str", "default": "thin", "choices": ["thin", "full"]},
+    "clone_from": {
+        "type": "dict",
+        "options": {
+            "pool": {"type": "str"},
+            "name": {"type": "str", "required": True},
+            "mode": {"type": "str", "default": "linked", "choices": ["linked", "full"]},
+        },
+    },
+    "allow_shrink": {"type": "bool", "default": False},
+    "upload": {
+        "type": "dict",
+        "options": {
+            "src": {"type": "path", "required": True},
+            "checksum": {"type": "str", "required": True},
+            "max_virtual_size": {"type": "int", "default": 1099511627776},
+            "replace": {"type": "bool", "default": False},
+        },
+    },
+    "download": {"type": "dict", "options": {"dest": {"type": "path", "required": True}}},
+    "wipe": {
+        "type": "str",
+        "choices": ["zero", "nnsa", "dod", "bsi", "gutmann", "schneier", "pfitzner7", "pfitzner33", "random", "trim"],
+    },
+}
+
+
+def main() -> None:
+    module = LibvirtModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module.run(run_volume)
+
+
+if __name__ == "__main__":
+    main()

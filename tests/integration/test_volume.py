@@ -1,0 +1,212 @@
+"""The volume module on the real libvirtd: thin/full, grow/shrink, clones that boot, uploads, safety."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import subprocess
+import typing as t
+from pathlib import Path
+
+import libvirt
+import libvirt_qemu
+from testbed.lab import Lab
+from testbed.modules import ladder, run_module
+from testbed.params import guest_params, serial_path_of
+from testbed.wait import wait_for
+
+from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, volume
+
+URI = "qemu:///system"
+MIB = 2**20
+
+
+def dir_pool(lab: Lab, suffix: str = "vp") -> tuple[str, Path]:
+    name = f"{lab.prefix}-{suffix}"
+    path = Path("/var/tmp/sharedvirt-kvm") / name
+    lab.pools.append(name)
+    lab.files.append(path)
+    result = run_module(pool, {"uri": URI, "name": name, "type": "dir", "target": {"path": str(path)}})
+    assert not result.get("failed"), result.get("msg")
+    return name, path
+
+
+def vol(pool_name: str, name: str, **extra: t.Any) -> dict[str, t.Any]:
+    return {"uri": URI, "pool": pool_name, "name": name, **extra}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_create_grow_shrink_and_delete(lab: Lab) -> None:
+    p, path = dir_pool(lab)
+    thin = ladder(volume, vol(p, "thin.raw", format="raw", capacity="64MiB"))
+    assert thin[2]["volume"]["capacity"] == 64 * MIB and thin[2]["volume"]["allocation"] < MIB
+    full = ladder(volume, vol(p, "full.raw", format="raw", capacity=16, allocation="full"))
+    assert full[2]["volume"]["allocation"] >= 16 * MIB
+    grown = ladder(volume, vol(p, "thin.raw", capacity="128MiB"))
+    assert grown[0]["actions"] == [f"grow volume {p}/thin.raw to {128 * MIB} bytes"]
+    refused = run_module(volume, vol(p, "thin.raw", capacity="32MiB"))
+    assert refused["failed"] and refused["consent_option"] == "allow_shrink"
+    assert (path / "thin.raw").stat().st_size == 128 * MIB
+    ladder(volume, vol(p, "thin.raw", capacity="32MiB", allow_shrink=True))
+    changed_format = run_module(volume, vol(p, "thin.raw", format="qcow2"))
+    assert changed_format["failed"] and "format cannot change from 'raw' to 'qcow2' in place" in changed_format["msg"]
+    ladder(volume, vol(p, "thin.raw", state="absent", wipe="zero"))
+    assert not (path / "thin.raw").exists()
+
+
+def test_linked_clone_is_constant_cost_and_boots(lab: Lab) -> None:
+    p, path = dir_pool(lab)
+    small = path / "small.raw"
+    big = path / "big.raw"
+    for file, size in ((small, 10 * MIB), (big, 1024 * MIB)):
+        with file.open("wb") as handle:
+            handle.write(b"SVKVM-MARK TEMPLATE\n".ljust(512, b"\0"))
+            handle.truncate(size)
+    lab.conn.storagePoolLookupByName(p).refresh(0)
+    clones = {}
+    for template in ("small.raw", "big.raw"):
+        result = ladder(volume, vol(p, f"clone-{template}.qcow2", clone_from={"name": template}))
+        clones[template] = result[2]["volume"]
+        assert result[2]["volume"]["backing"] == str(path / template)
+    # Constant cost: the overlay is a few hundred KiB whatever the template's size.
+    assert clones["big.raw"]["allocation"] < MIB and clones["small.raw"]["allocation"] < MIB
+    assert clones["big.raw"]["capacity"] == 1024 * MIB
+
+    # The clone boots as the guest's disk and reads the template's data through the overlay.
+    name = f"{lab.prefix}-cl"
+    params = guest_params(
+        lab,
+        name,
+        None,
+        cmdline="sv_disk=/dev/vda sv_read=0",
+        disks=[
+            {
+                "target": "vda",
+                "bus": "virtio",
+                "format": "qcow2",
+                "source": {"pool": p, "volume": "clone-big.raw.qcow2"},
+            }
+        ],
+        state="running",
+    )
+    assert run_module(domain, params)["changed"]
+    wait_for(
+        "the guest to read the template's marker",
+        lambda: "s0=<SVKVM-MARK TEMPLATE>" in serial_path_of(params).read_text(errors="replace"),
+        90,
+    )
+    # In use by a domain: deletion is refused and names it.
+    refused = run_module(volume, vol(p, "clone-big.raw.qcow2", state="absent"))
+    assert refused["failed"] and refused["msg"] == (
+        f"volume {p}/clone-big.raw.qcow2 is used by domain {name} (vda, running); detach it there "
+        "(sharedvirt.kvm.domain) before deleting it"
+    )
+    run_module(domain, {"uri": URI, "name": name, "state": "absent"})
+
+
+def test_full_clone_keeps_sparseness_across_pools(lab: Lab) -> None:
+    p, path = dir_pool(lab)
+    q, other = dir_pool(lab, "vq")
+    template = path / "t.raw"
+    with template.open("wb") as handle:
+        handle.write(b"x" * MIB)
+        handle.truncate(256 * MIB)
+    lab.conn.storagePoolLookupByName(p).refresh(0)
+    copy = ladder(volume, vol(q, "copy.raw", clone_from={"pool": p, "name": "t.raw", "mode": "full"}))
+    assert copy[2]["volume"]["capacity"] == 256 * MIB
+    assert copy[2]["volume"]["allocation"] < 16 * MIB  # sparse: only the written MiB (and some) is allocated
+    assert sha256(other / "copy.raw") == sha256(template)
+
+
+def test_live_grow_reaches_the_guest(lab: Lab) -> None:
+    p, path = dir_pool(lab)
+    run_module(volume, vol(p, "data.raw", format="raw", capacity="16MiB"))
+    name = f"{lab.prefix}-grow"
+    disks = [{"target": "vdb", "bus": "virtio", "format": "raw", "source": {"pool": p, "volume": "data.raw"}}]
+    params = guest_params(lab, name, None, disks=disks, state="running")
+    assert run_module(domain, params)["changed"]
+    dom = lab.conn.lookupByName(name)
+    wait_for("the guest agent", lambda: _agent(dom, {"execute": "guest-ping"}) is not None, 90)
+    grown = ladder(volume, vol(p, "data.raw", capacity="48MiB"))
+    assert grown[0]["actions"] == [f"grow volume {p}/data.raw to {48 * MIB} bytes live in domain {name} (vdb)"]
+    assert dom.blockInfo("vdb")[0] == 48 * MIB
+    # The guest names its only virtio disk vda, whatever libvirt's target name.
+    sectors = str(48 * MIB // 512)
+    wait_for("the guest kernel to see 48 MiB", lambda: _guest_read(dom, "/sys/block/vda/size") == sectors, 30)
+    run_module(domain, {"uri": URI, "name": name, "state": "absent"})
+
+
+def _agent(dom: t.Any, command: dict[str, t.Any]) -> t.Any:
+    try:
+        return json.loads(libvirt_qemu.qemuAgentCommand(dom, json.dumps(command), 10, 0))["return"]
+    except libvirt.libvirtError:
+        return None
+
+
+def _guest_read(dom: t.Any, path: str) -> str | None:
+    """A file's content in the guest, through the agent's guest-file-* commands."""
+    handle = _agent(dom, {"execute": "guest-file-open", "arguments": {"path": path}})
+    if handle is None:
+        return None
+    data = _agent(dom, {"execute": "guest-file-read", "arguments": {"handle": handle}})
+    _agent(dom, {"execute": "guest-file-close", "arguments": {"handle": handle}})
+    return None if data is None else base64.b64decode(data["buf-b64"]).decode().strip()
+
+
+def test_upload_download_and_untrusted_images(lab: Lab, tmp_path: Path) -> None:
+    p, path = dir_pool(lab)
+    image = tmp_path / "img.raw"
+    image.write_bytes(b"SVKVM" * 200_000)
+    digest = sha256(image)
+    up = vol(p, "up.raw", format="raw", upload={"src": str(image), "checksum": f"sha256:{digest}"})
+    uploaded = ladder(volume, up)
+    assert uploaded[0]["actions"][-1] == f"upload {image} into volume {p}/up.raw"
+    assert sha256(path / "up.raw") == digest
+    dest = tmp_path / "down.raw"
+    ladder(volume, vol(p, "up.raw", download={"dest": str(dest)}))
+    assert sha256(dest) == digest
+
+    bad_sum = run_module(volume, vol(p, "x.raw", format="raw", upload={"src": str(image), "checksum": "0" * 64}))
+    assert bad_sum["failed"] and bad_sum["msg"].startswith("upload.checksum: the SHA-256 of")
+    no_format = run_module(volume, vol(p, "x.raw", upload={"src": str(image), "checksum": digest}))
+    assert (
+        no_format["failed"]
+        and no_format["msg"] == "format: is required with upload: the image's format is declared, never guessed"
+    )
+    lying = run_module(volume, vol(p, "x.qcow2", format="qcow2", upload={"src": str(image), "checksum": digest}))
+    assert lying["failed"] and "the file is raw, not the declared format qcow2" in lying["msg"]
+    evil = tmp_path / "evil.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", "/etc/shadow", "-F", "raw", str(evil)], check=True)
+    hostile = run_module(
+        volume, vol(p, "evil.qcow2", format="qcow2", upload={"src": str(evil), "checksum": sha256(evil)})
+    )
+    assert hostile["failed"] and "its backing file /etc/shadow lies outside the pool" in hostile["msg"]
+    assert sorted(f.name for f in path.iterdir()) == ["up.raw"]  # nothing half-created
+
+
+def test_no_space_leaves_no_half_volume(lab: Lab) -> None:
+    device = lab.loop(24, mkfs="ext4", suffix="tiny")
+    name = f"{lab.prefix}-tiny"
+    target = Path("/var/tmp/sharedvirt-kvm") / name
+    lab.pools.append(name)
+    lab.files.append(target)
+    created = run_module(
+        pool,
+        {
+            "uri": URI,
+            "name": name,
+            "type": "fs",
+            "source": {"device": [device], "format": "ext4"},
+            "target": {"path": str(target)},
+        },
+    )
+    assert not created.get("failed"), created.get("msg")
+    full = run_module(volume, vol(name, "big.raw", format="raw", capacity="64MiB", allocation="full"))
+    assert full["failed"] is True and full["msg"].startswith(f"create volume {name}/big.raw: ")
+    assert not (target / "big.raw").exists()
+    ladder(volume, vol(name, "big.raw", format="raw", capacity="8MiB", allocation="full"))
+    run_module(pool, {"uri": URI, "name": name, "state": "absent"})

@@ -1,0 +1,40 @@
+"""Module parameters for the embedded test guest, as a user would write them."""
+
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+
+from .guest import guest_image, local_domain_type, serial_path
+from .lab import Lab
+
+URI = "qemu:///system"
+
+
+def guest_params(lab: Lab, name: str, network: str | None, cmdline: str = "", **extra: t.Any) -> dict[str, t.Any]:
+    """sharedvirt.kvm.domain options for the embedded guest; ``lab`` removes it afterwards."""
+    image = guest_image()
+    lab.domains.append(name)  # cleanup removes it even when the test fails halfway
+    serial = serial_path(name)
+    lab.files.append(serial)
+    params: dict[str, t.Any] = {
+        "uri": URI,
+        "name": name,
+        "type": local_domain_type(lab.conn),
+        "memory": "192MiB",
+        "vcpus": 1,
+        "max_vcpus": 2,
+        "kernel": image.kernel,
+        "initrd": image.initrd,
+        "cmdline": f"{image.cmdline} sv_hostname={name} {cmdline}".strip(),
+        "interfaces": [{"source": {"network": network}, "model": "virtio"}] if network else [],
+        "serial": {"type": "file", "path": str(serial)},
+        "guest_agent": True,
+        "memballoon": "virtio",
+    }
+    params.update(extra)
+    return params
+
+
+def serial_path_of(params: dict[str, t.Any]) -> Path:
+    return Path(params["serial"]["path"])
