@@ -171,3 +171,28 @@ def _prepare_upload(
         return desired
     request.upload = src
     return desired.replace(capacity=desired.capacity or os.path.getsize(src))
+
+
+def run_volume_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The volume_info module: volumes of one pool or of every active pool, with their users."""
+    executor = VolumeExecutor(module.client(readonly=True))
+    conn = executor.client.conn
+    wanted_pool = module.params.get("pool")
+    wanted_name = module.params.get("name")
+    pools = sorted(p.name() for p in executor.client.call("list pools", conn.listAllStoragePools, 0) if p.isActive())
+    if wanted_pool:
+        executor.pool(wanted_pool)  # a clear error for a missing or inactive pool
+        pools = [wanted_pool]
+    volumes = []
+    for pool_name in pools:
+        names = sorted(
+            executor.client.call(f"list volumes of pool {pool_name!r}", executor.pool(pool_name).listVolumes)
+        )
+        for name in names:
+            if wanted_name and name != wanted_name:
+                continue
+            actual = executor.read(pool_name, name)
+            facts = volume_facts(actual.spec, pool_name, actual.users)
+            if facts is not None:
+                volumes.append(facts)
+    return {"changed": False, "volumes": volumes}

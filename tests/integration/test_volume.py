@@ -16,7 +16,7 @@ from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for
 
-from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, volume
+from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, volume, volume_info
 
 URI = "qemu:///system"
 MIB = 2**20
@@ -99,6 +99,9 @@ def test_linked_clone_is_constant_cost_and_boots(lab: Lab) -> None:
         lambda: "s0=<SVKVM-MARK TEMPLATE>" in serial_path_of(params).read_text(errors="replace"),
         90,
     )
+    info = run_module(volume_info, {"uri": URI, "pool": p, "name": "clone-big.raw.qcow2"}, check_mode=True)
+    assert info["changed"] is False
+    assert info["volumes"][0]["users"] == [{"domain": name, "target": "vda", "active": True}]
     # In use by a domain: deletion is refused and names it.
     refused = run_module(volume, vol(p, "clone-big.raw.qcow2", state="absent"))
     assert refused["failed"] and refused["msg"] == (
