@@ -32,7 +32,7 @@ def start() -> None:
     """Start tgtd (listening on loopback only) unless it runs; wait until it takes commands."""
     if running_pid() is None:
         subprocess.run(["tgtd", "--iscsi", f"portal={PORTAL}:{PORT}", "-p", str(PIDFILE)], check=True)
-    for _ in range(100):
+    for _attempt in range(100):
         if (
             subprocess.run(
                 ["tgtadm", "--lld", "iscsi", "--mode", "target", "--op", "show"], capture_output=True
@@ -49,7 +49,7 @@ def kill() -> None:
     pid = running_pid()
     if pid is not None:
         os.kill(pid, signal.SIGKILL)
-        for _ in range(100):
+        for _attempt in range(100):
             if running_pid() is None:
                 break
             time.sleep(0.05)
@@ -107,7 +107,7 @@ def stop() -> None:
         return
     with contextlib.suppress(subprocess.CalledProcessError):
         _tgtadm("--mode", "system", "--op", "delete")
-    for _ in range(100):
+    for _attempt in range(100):
         if running_pid() is None:
             break
         time.sleep(0.05)
