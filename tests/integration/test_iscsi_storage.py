@@ -59,7 +59,7 @@ def test_iscsi_direct_pool_with_chap_and_outage(lab: Lab, chap_target: iscsi.Tar
         assert 32 * 2**20 - 512 <= luns.get("unit:0:0:1", 0) <= 32 * 2**20
         info = run_module(pool_info, {"uri": URI, "name": name})
         assert info["pools"][0]["source"]["auth"]["username"] == chap_target.user
-        assert chap_target.password not in str(created) + str(info)
+        assert str(chap_target.password) not in str(created) + str(info)
 
         # The target goes away: the pool cannot refresh; a clear error, then convergence after restart.
         iscsi.kill()

@@ -33,12 +33,8 @@ def start() -> None:
     if running_pid() is None:
         subprocess.run(["tgtd", "--iscsi", f"portal={PORTAL}:{PORT}", "-p", str(PIDFILE)], check=True)
     for _attempt in range(100):
-        if (
-            subprocess.run(
-                ["tgtadm", "--lld", "iscsi", "--mode", "target", "--op", "show"], capture_output=True
-            ).returncode
-            == 0
-        ):
+        show = ["tgtadm", "--lld", "iscsi", "--mode", "target", "--op", "show"]
+        if subprocess.run(show, capture_output=True, check=False).returncode == 0:
             return
         time.sleep(0.1)
     raise RuntimeError("tgtd did not answer tgtadm within 10 s")
