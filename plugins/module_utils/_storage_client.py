@@ -136,8 +136,8 @@ class PoolExecutor:
                 self.client.call(f"undefine pool {name!r}", pool.undefine)
 
     def _build(self, pool: t.Any, name: str, kind: str, overwrite: bool) -> None:
-        if kind == "dir":
-            # Building a directory pool only makes the directory: nothing to overwrite, and
+        if kind in ("dir", "netfs"):
+            # Building these pools only makes the target directory: nothing to overwrite, and
             # libvirt reads the overwrite flags as a request to format a (missing) device.
             self.client.call(f"build pool {name!r}", pool.build, 0)
             return
