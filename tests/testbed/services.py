@@ -45,7 +45,8 @@ def started_at(pid: int) -> float:
 
 
 def newest_backend() -> float:
-    return max((os.stat(p).st_mtime for p in glob.glob(BACKENDS)), default=0.0)
+    # ctime: when the package put the file here (its mtime is the build time inside the package).
+    return max((os.stat(p).st_ctime for p in glob.glob(BACKENDS)), default=0.0)
 
 
 def answers() -> bool:

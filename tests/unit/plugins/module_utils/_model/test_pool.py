@@ -22,7 +22,16 @@ NETFS = """<pool type='netfs'><name>nfs</name>
   <target><path>/mnt/nfs</path><permissions><mode>0711</mode><owner>0</owner><group>0</group></permissions></target></pool>"""
 
 
-@pytest.mark.parametrize("xml", [RBD, ISCSI_DIRECT, LOGICAL, NETFS])
+ISCSI = """<pool type='iscsi'><name>k</name><source><host name='127.0.0.1'/><device path='iqn.2024-01.svt:lun1'/>
+  </source><target><path>/dev/disk/by-path</path></target></pool>"""
+MPATH = "<pool type='mpath'><name>mp</name><target><path>/dev/mapper</path></target></pool>"
+ZFS = "<pool type='zfs'><name>z</name><source><name>tank</name><device path='/dev/sdc'/></source></pool>"
+SCSI = """<pool type='scsi'><name>s</name><source><adapter type='scsi_host' name='host0'/></source>
+  <target><path>/dev/disk/by-path</path></target></pool>"""
+GLUSTER = "<pool type='gluster'><name>g</name><source><host name='gl1'/><dir path='/'/><name>gv0</name></source></pool>"
+
+
+@pytest.mark.parametrize("xml", [RBD, ISCSI_DIRECT, LOGICAL, NETFS, ISCSI, MPATH, ZFS, SCSI, GLUSTER])
 def test_round_trip_through_spec(xml: str) -> None:
     spec = PoolSpec.from_xml(xml)
     again = PoolSpec.from_xml(spec.to_xml())
