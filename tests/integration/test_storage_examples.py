@@ -27,8 +27,8 @@ REMOTE_EXAMPLES = {
 
 
 def run_examples(
-    text: str, replacements: dict[str, str], skip: set[str] = frozenset(), extra_vars: str = ""
-) -> list[str]:  # type: ignore[assignment]
+    text: str, replacements: dict[str, str], skip: t.AbstractSet[str] = frozenset(), extra_vars: str = ""
+) -> list[str]:
     for old, new in replacements.items():
         text = text.replace(old, new)
     tasks = [task for task in yaml.safe_load(text) if task["name"] not in skip]
