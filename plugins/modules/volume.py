@@ -15,7 +15,7 @@ description:
     within a pool or across pools.
   - Grows a volume when O(capacity) is larger; a volume attached to a running guest grows live (the
     guest sees the new size). Shrinking needs O(allow_shrink=true).
-  - Uploads an image file from the host that runs the task, streamed through libvirt. Images are
+  - Uploads an image file from the controller or from the host, streamed through libvirt. Images are
     untrusted - the SHA-256 checksum and the format are required, a backing file outside the pool and a
     virtual size above O(upload.max_virtual_size) are refused.
   - O(state=absent) refuses while any domain, running or only defined, references the volume, and names them.
@@ -26,6 +26,9 @@ extends_documentation_fragment:
   - sharedvirt.kvm.attributes
   - sharedvirt.kvm.attributes.actiongroup_libvirt
 attributes:
+  action:
+    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
   check_mode:
     support: full
   diff_mode:
@@ -80,13 +83,19 @@ options:
     type: bool
     default: false
   upload:
-    description: Fill a new volume from an image file on the host that runs the task.
+    description: Fill a new volume from an image file on the controller, or on the host that runs the task.
     type: dict
     suboptions:
       src:
-        description: The image file.
+        description: The image file; relative paths are looked up in the role's or playbook's C(files) directory.
         type: path
         required: true
+      remote_src:
+        description:
+          - V(false) copies O(upload.src) from the controller to the host first; V(true) reads it on the host.
+          - Either way the image is streamed into the volume through libvirt.
+        type: bool
+        default: false
       checksum:
         description: Its SHA-256, as V(sha256:HEX) or V(HEX).
         type: str
@@ -226,6 +235,7 @@ ARGUMENT_SPEC = {
         "type": "dict",
         "options": {
             "src": {"type": "path", "required": True},
+            "remote_src": {"type": "bool", "default": False},
             "checksum": {"type": "str", "required": True},
             "max_virtual_size": {"type": "int", "default": 1099511627776},
             "replace": {"type": "bool", "default": False},

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import libvirt
 import libvirt_qemu
+from testbed.ansible import run_playbook
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
@@ -212,4 +213,50 @@ def test_no_space_leaves_no_half_volume(lab: Lab) -> None:
     assert full["failed"] is True and full["msg"].startswith(f"create volume {name}/big.raw: ")
     assert not (target / "big.raw").exists()
     ladder(volume, vol(name, "big.raw", format="raw", capacity="8MiB", allocation="full"))
+
+    # A full clone that does not fit: nothing half-copied stays, and after space is freed it works.
+    p, path = dir_pool(lab)
+    (path / "t.raw").write_bytes(bytes(range(256)) * (16 * MIB // 256))  # 16 MiB of data, no holes
+    lab.conn.storagePoolLookupByName(p).refresh(0)
+    clone = vol(name, "copy.raw", clone_from={"pool": p, "name": "t.raw", "mode": "full"})
+    no_room = run_module(volume, clone)
+    assert no_room["failed"] is True and no_room["msg"].startswith(f"clone volume {name}/copy.raw: ")
+    assert not (target / "copy.raw").exists()
+    run_module(volume, vol(name, "big.raw", state="absent"))
+    ladder(volume, clone)
+    assert sha256(target / "copy.raw") == sha256(path / "t.raw")
     run_module(pool, {"uri": URI, "name": name, "state": "absent"})
+
+
+def test_upload_from_the_controller(lab: Lab, tmp_path: Path) -> None:
+    p, path = dir_pool(lab)
+    image = tmp_path / "controller.raw"
+    image.write_bytes(b"FROM-CONTROLLER" * 100_000)
+    play = f"""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - sharedvirt.kvm.volume:
+        uri: {URI}
+        pool: {p}
+        name: ctl.raw
+        format: raw
+        upload: {{src: {image}, checksum: "sha256:{sha256(image)}"}}
+      register: first
+    - sharedvirt.kvm.volume:
+        uri: {URI}
+        pool: {p}
+        name: ctl.raw
+        format: raw
+        upload: {{src: {image}, checksum: "sha256:{sha256(image)}"}}
+      register: second
+    - ansible.builtin.assert:
+        that:
+          - first is changed
+          - second is not changed
+          # the action plugin copied the image from the controller to the host's temporary directory
+          - first.actions[-1] is search('^upload /.*/upload-image into volume ')
+"""
+    run = run_playbook(play)
+    assert run.rc == 0, run.output
+    assert sha256(path / "ctl.raw") == sha256(image)
