@@ -63,4 +63,4 @@ fi
 # the package registries; give it an equivalent that uses ensurepip and the package index.
 pip_version=$(grep -oP "pip='\K[0-9.]+" .venv-sanity/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py)
 mkdir -p ~/.ansible/test/cache
-install -m 0644 tools/get_pip_offline.py ~/.ansible/test/cache/get_pip_${pip_version//./_}.py
+install -m 0644 tools/get_pip_offline.py ~/.ansible/test/cache/"get_pip_${pip_version//./_}.py"

@@ -2,7 +2,7 @@
 # make test: every layer in order, each timed; a summary table and the test totals at the end.
 # Setup and services abort the run when they fail; the other steps all run and are reported.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 junit=tests/output/junit
 rm -rf "$junit"
 mkdir -p "$junit"
@@ -22,19 +22,14 @@ step() {
   return $rc
 }
 
-pytest_layer() {
-  local layer=$1
-  .venv/bin/pytest "tests/$layer" -q --junitxml="$junit/$layer.xml" -o junit_suite_name="$layer"
-}
-
 step setup tools/setup.sh || exit 1
 step services .venv/bin/python tests/testbed/services.py ensure || exit 1
 step lint make --no-print-directory lint
 step sanity tools/sanity.sh
 step build tools/check_build.sh
-step unit pytest_layer unit
-step contract pytest_layer contract
-step integration pytest_layer integration
+step unit .venv/bin/pytest tests/unit -q --junitxml="$junit/unit.xml" -o junit_suite_name=unit
+step contract .venv/bin/pytest tests/contract -q --junitxml="$junit/contract.xml" -o junit_suite_name=contract
+step integration .venv/bin/pytest tests/integration -q --junitxml="$junit/integration.xml" -o junit_suite_name=integration
 
 echo
 echo "| step | seconds | result |"

@@ -105,7 +105,8 @@ class PoolExecutor:
         with libvirt_errors(f"read pool {name!r}"):
             _state, capacity, allocation, available = pool.info()
             out.update({"capacity": capacity, "allocation": allocation, "available": available})
-            out["volumes"] = [_volume_facts(v) for v in pool.listAllVolumes(0)] if actual.active else []
+            volumes = [_volume_facts(v) for v in pool.listAllVolumes(0)] if actual.active else []
+            out["volumes"] = sorted(volumes, key=lambda v: v["name"])
         return out
 
     def apply(self, plan: Plan) -> None:

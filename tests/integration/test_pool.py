@@ -48,6 +48,12 @@ def test_dir_pool_keeps_data_unless_purged(lab: Lab) -> None:
     assert digest(target / "keep.raw") == before  # absent keeps data
     ladder(pool, params)  # defined again over the same directory: the volume is there
     assert [v["name"] for v in run_module(pool, params)["pool"]["volumes"]] == ["keep.raw"]
+    (target / "dropped.raw").write_bytes(b"x" * 4096)  # put there behind libvirt's back
+    refreshed = run_module(pool, dict(params, refresh=True))
+    assert refreshed["changed"] is False
+    assert [v["name"] for v in refreshed["pool"]["volumes"]] == ["dropped.raw", "keep.raw"]
+    (target / "dropped.raw").unlink()
+    run_module(pool, dict(params, refresh=True))
     refused = run_module(pool, {"uri": URI, "name": name, "state": "absent", "purge": True})
     assert refused["failed"] and "holds volumes keep.raw" in refused["msg"]
     assert digest(target / "keep.raw") == before

@@ -15,22 +15,12 @@ import xml.etree.ElementTree as ET
 
 from .._errors import SpecError
 from .mac import normalize_mac
-from .spec import Spec, XmlSpec, join_path, option
+from .spec import Spec, XmlSpec, choice, join_path, option
 from .xmlutil import element, sub
 
 DISK_BUSES = ("virtio", "scsi", "sata", "ide", "usb", "fdc")
 CACHE_MODES = ("none", "writethrough", "writeback", "directsync", "unsafe", "default")
 NETWORK_PROTOCOLS = ("iscsi", "rbd", "nfs", "gluster", "nbd", "http", "https")
-
-
-def _choice(allowed: t.Sequence[str]) -> t.Callable[[t.Any, str], str]:
-    def check(value: t.Any, path: str) -> str:
-        text = str(value)
-        if text not in allowed:
-            raise SpecError(path, f"{value!r} is not one of {', '.join(allowed)}")
-        return text
-
-    return check
 
 
 @dataclasses.dataclass
@@ -66,7 +56,7 @@ class DiskSource(Spec):
     dev: t.Optional[str] = option()
     pool: t.Optional[str] = option()
     volume: t.Optional[str] = option()
-    protocol: t.Optional[str] = option(normalize=_choice(NETWORK_PROTOCOLS))
+    protocol: t.Optional[str] = option(normalize=choice(NETWORK_PROTOCOLS))
     name: t.Optional[str] = option()
     hosts: t.Optional[t.List[HostSpec]] = option(spec=HostSpec, many=True)
     auth: t.Optional[AuthSpec] = option(spec=AuthSpec)
@@ -104,13 +94,13 @@ class DiskSpec(XmlSpec):
     FLAG_TAGS = ("readonly", "shareable", "serial", "wwn")
 
     target: t.Optional[str] = option()
-    bus: t.Optional[str] = option(normalize=_choice(DISK_BUSES))
-    device: t.Optional[str] = option(normalize=_choice(("disk", "cdrom", "lun")))
+    bus: t.Optional[str] = option(normalize=choice(DISK_BUSES))
+    device: t.Optional[str] = option(normalize=choice(("disk", "cdrom", "lun")))
     source: t.Optional[DiskSource] = option(spec=DiskSource)
     format: t.Optional[str] = option()
-    cache: t.Optional[str] = option(normalize=_choice(CACHE_MODES))
-    io: t.Optional[str] = option(normalize=_choice(("native", "threads", "io_uring")))
-    discard: t.Optional[str] = option(normalize=_choice(("unmap", "ignore")))
+    cache: t.Optional[str] = option(normalize=choice(CACHE_MODES))
+    io: t.Optional[str] = option(normalize=choice(("native", "threads", "io_uring")))
+    discard: t.Optional[str] = option(normalize=choice(("unmap", "ignore")))
     serial: t.Optional[str] = option()
     wwn: t.Optional[str] = option()
     readonly: t.Optional[bool] = option()
@@ -206,7 +196,7 @@ class InterfaceSource(Spec):
     portgroup: t.Optional[str] = option()
     bridge: t.Optional[str] = option()
     dev: t.Optional[str] = option()
-    mode: t.Optional[str] = option(normalize=_choice(("bridge", "vepa", "private", "passthrough")))
+    mode: t.Optional[str] = option(normalize=choice(("bridge", "vepa", "private", "passthrough")))
 
     def kind(self) -> t.Optional[str]:
         """The interface type attribute this source implies."""
@@ -246,9 +236,9 @@ class InterfaceSpec(XmlSpec):
     mac: t.Optional[str] = option(normalize=lambda v, p: normalize_mac(v, p, unicast=True), generated=True)
     source: t.Optional[InterfaceSource] = option(spec=InterfaceSource)
     model: t.Optional[str] = option()
-    virtualport: t.Optional[str] = option(normalize=_choice(("openvswitch", "802.1Qbh", "802.1Qbg")))
+    virtualport: t.Optional[str] = option(normalize=choice(("openvswitch", "802.1Qbh", "802.1Qbg")))
     vlan: t.Optional[VlanSpec] = option(spec=VlanSpec)
-    link_state: t.Optional[str] = option(normalize=_choice(("up", "down")), live=True)
+    link_state: t.Optional[str] = option(normalize=choice(("up", "down")), live=True)
 
     def fallback_identity(self) -> t.Optional[t.Tuple[t.Any, ...]]:
         if self.source is None:
@@ -318,7 +308,7 @@ class GraphicsSpec(XmlSpec):
     IDENTITY = ("type",)
     FLAG_TAGS: t.ClassVar[t.Tuple[str, ...]] = ()
 
-    type: t.Optional[str] = option(normalize=_choice(("vnc", "spice")))
+    type: t.Optional[str] = option(normalize=choice(("vnc", "spice")))
     listen: t.Optional[str] = option()
     port: t.Optional[int] = option()
     password: t.Optional[str] = option(secret=True)
@@ -353,7 +343,7 @@ class GraphicsSpec(XmlSpec):
 class SerialSpec(Spec):
     """The first serial port (and the console on it): a pty or a log file."""
 
-    type: t.Optional[str] = option(normalize=_choice(("pty", "file")))
+    type: t.Optional[str] = option(normalize=choice(("pty", "file")))
     path: t.Optional[str] = option()
 
     def validate(self, path: str) -> None:

@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 from .._errors import SpecError
 from .names import validate_name
-from .spec import Spec, XmlSpec, join_path, option
+from .spec import Spec, XmlSpec, choice, join_path, option
 from .xmlutil import element, sub, text_of
 
 # Host-based, device-based and network-based pool types, and what each needs in its source.
@@ -34,12 +34,6 @@ POOL_TYPES = {
 BUILDABLE = ("dir", "fs", "netfs", "logical", "disk", "zfs")
 # Types whose volumes live under a local target path.
 TARGET_TYPES = ("dir", "fs", "netfs", "logical", "disk", "iscsi", "scsi", "mpath")
-
-
-def _pool_type(value: t.Any, path: str) -> str:
-    if value not in POOL_TYPES:
-        raise SpecError(path, f"{value!r} is not one of {', '.join(POOL_TYPES)}")
-    return str(value)
 
 
 @dataclasses.dataclass
@@ -89,7 +83,7 @@ class PoolSpec(XmlSpec):
 
     name: t.Optional[str] = option(normalize=lambda v, p: validate_name(v, p, "pool"))
     uuid: t.Optional[str] = option(generated=True)
-    type: t.Optional[str] = option(normalize=_pool_type)
+    type: t.Optional[str] = option(normalize=choice(tuple(POOL_TYPES)))
     source: t.Optional[PoolSource] = option(spec=PoolSource)
     target: t.Optional[PoolTarget] = option(spec=PoolTarget)
 

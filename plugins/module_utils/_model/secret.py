@@ -10,24 +10,18 @@ import typing as t
 import xml.etree.ElementTree as ET
 
 from .._errors import SpecError
-from .spec import XmlSpec, option
+from .spec import XmlSpec, choice, option
 from .xmlutil import element, sub, text_of, yes_no
 
 # The element that names a secret's usage, per usage type.
 USAGE_ELEMENTS = {"ceph": "name", "iscsi": "target", "volume": "volume", "tls": "name", "vtpm": "name"}
 
 
-def _usage_type(value: t.Any, path: str) -> str:
-    if value not in USAGE_ELEMENTS:
-        raise SpecError(path, f"{value!r} is not one of {', '.join(USAGE_ELEMENTS)}")
-    return str(value)
-
-
 @dataclasses.dataclass
 class SecretSpec(XmlSpec):
     """What a secret is for (usage type and id), whether it is private and ephemeral."""
 
-    usage_type: t.Optional[str] = option(normalize=_usage_type)
+    usage_type: t.Optional[str] = option(normalize=choice(tuple(USAGE_ELEMENTS)))
     usage_id: t.Optional[str] = option()
     uuid: t.Optional[str] = option(generated=True)
     description: t.Optional[str] = option()

@@ -58,6 +58,17 @@ def option(
     return _field(default=None, metadata=meta)
 
 
+def choice(allowed: t.Sequence[str]) -> Normalizer:
+    """A normaliser accepting only the values in ``allowed`` (for specs parsed outside an argspec)."""
+
+    def check(value: t.Any, path: str) -> str:
+        if value not in allowed:
+            raise SpecError(path, f"{value!r} is not one of {', '.join(allowed)}")
+        return str(value)
+
+    return check
+
+
 def join_path(base: str, name: str) -> str:
     """Option path of ``name`` below ``base`` (``disks[1]`` + ``format``)."""
     return f"{base}.{name}" if base else name

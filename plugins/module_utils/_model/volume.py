@@ -9,19 +9,12 @@ import dataclasses
 import typing as t
 import xml.etree.ElementTree as ET
 
-from .._errors import SpecError
 from .names import validate_name
-from .spec import XmlSpec, option
+from .spec import XmlSpec, choice, option
 from .units import from_libvirt, to_bytes
 from .xmlutil import element, sub, text_of
 
 FORMATS = ("raw", "qcow2", "vmdk", "vdi", "vhd", "vpc", "qed", "iso")
-
-
-def _format(value: t.Any, path: str) -> str:
-    if value not in FORMATS:
-        raise SpecError(path, f"{value!r} is not one of {', '.join(FORMATS)}")
-    return str(value)
 
 
 @dataclasses.dataclass
@@ -29,7 +22,7 @@ class VolumeSpec(XmlSpec):
     """A volume in a pool; the path, allocation and backing store are libvirt's facts."""
 
     name: t.Optional[str] = option(normalize=lambda v, p: validate_name(v, p, "volume", max_length=255))
-    format: t.Optional[str] = option(normalize=_format)
+    format: t.Optional[str] = option(normalize=choice(FORMATS))
     capacity: t.Optional[int] = option(normalize=lambda v, p: to_bytes(v, p, default_unit="MiB"))
     path: t.Optional[str] = option(generated=True)
     allocation: t.Optional[int] = option(generated=True)
