@@ -59,6 +59,16 @@ class DomainExecutor:
             autostart = bool(dom.autostart()) if persistent else False
         return DomainActual(DomainSpec.from_xml(xml, "current domain XML"), xml, state, persistent, autostart)
 
+    def all_disks(self) -> t.List[t.Tuple[str, t.List[t.Any], t.List[t.Any]]]:
+        """Every domain with its persistent disks and (when running) its live disks."""
+        out = []
+        with libvirt_errors("list the disks of all domains"):
+            for dom in self.conn.listAllDomains(0):
+                persistent = DomainSpec.from_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).disks or []
+                live = DomainSpec.from_xml(dom.XMLDesc(0)).disks or [] if dom.isActive() else []
+                out.append((dom.name(), persistent, live))
+        return out
+
     def host_load(self, exclude: str) -> HostLoad:
         """Host CPUs and memory, and what the other running domains commit."""
         with libvirt_errors("read host load"):

@@ -105,6 +105,7 @@ class DiskSpec(XmlSpec):
     wwn: t.Optional[str] = option()
     readonly: t.Optional[bool] = option()
     shareable: t.Optional[bool] = option()
+    snapshot: t.Optional[str] = option(normalize=choice(("no", "internal", "external", "manual")))
 
     def validate(self, path: str) -> None:
         if not self.target:
@@ -151,11 +152,12 @@ class DiskSpec(XmlSpec):
             wwn=root.findtext("wwn"),
             readonly=root.find("readonly") is not None,
             shareable=root.find("shareable") is not None,
+            snapshot=root.get("snapshot"),
         )
 
     def to_element(self) -> ET.Element:
         source = self.source or DiskSource()
-        root = element("disk", type=source.kind() or "file", device=self.device or "disk")
+        root = element("disk", type=source.kind() or "file", device=self.device or "disk", snapshot=self.snapshot)
         if self.format or self.cache or self.io or self.discard:
             sub(root, "driver", name="qemu", type=self.format, cache=self.cache, io=self.io, discard=self.discard)
         if self.source is not None:

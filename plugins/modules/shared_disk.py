@@ -1,0 +1,281 @@
+#!/usr/bin/python
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: shared_disk
+short_description: Attach one disk to several domains safely (cluster file systems, quorum disks)
+version_added: 0.1.0
+description:
+  - Declares one disk and the domains that carry it. Every listed domain gets it with the same target,
+    bus, serial and WWN, C(<shareable/>), C(cache=none) (and C(io=native) for local storage) and
+    C(snapshot=no), in its persistent definition and, when it runs, live (hot-plug).
+  - The disk is a volume in a pool - created raw and preallocated when missing and O(capacity) is given,
+    adopted when it exists - or a network disk (iSCSI LUN, RBD image, NFS or Gluster file through QEMU).
+  - Refused with a specific error and nothing changed - a format other than raw (QEMU locks qcow2 and
+    vmdk images for one writer), a cache mode that keeps writes private to one domain, and a domain that
+    already uses the same storage without C(<shareable/>).
+  - Domains no longer listed keep the disk unless O(detach_others=true). O(state=absent) detaches it
+    from the listed domains; the volume itself is deleted only with O(delete_volume=true) and only when no
+    domain at all references it any more.
+author:
+  - sharedvirt.kvm contributors (@sharedvirt)
+extends_documentation_fragment:
+  - sharedvirt.kvm.connection
+  - sharedvirt.kvm.attributes
+  - sharedvirt.kvm.attributes.actiongroup_libvirt
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    description: When run twice in a row, the second run reports no change.
+    support: full
+options:
+  volume:
+    description: The disk as a volume of a pool.
+    type: dict
+    suboptions:
+      pool:
+        description: The (active) pool.
+        type: str
+        required: true
+      name:
+        description: The volume.
+        type: str
+        required: true
+  network:
+    description: The disk as a network disk QEMU opens itself.
+    type: dict
+    suboptions:
+      protocol:
+        description: Protocol.
+        type: str
+        required: true
+        choices: [iscsi, rbd, nfs, gluster]
+      name:
+        description: C(IQN/LUN) for iSCSI, C(pool/image) for RBD, the file path for NFS, C(volume/file) for Gluster.
+        type: str
+        required: true
+      hosts:
+        description: Servers.
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: Host name or address.
+            type: str
+          port:
+            description: Port.
+            type: int
+      auth:
+        description: CHAP or cephx credentials in a libvirt secret (see M(sharedvirt.kvm.secret)).
+        type: dict
+        suboptions:
+          username:
+            description: User name.
+            type: str
+          secret:
+            description: The secret.
+            type: dict
+            suboptions:
+              type:
+                description: V(iscsi) or V(ceph).
+                type: str
+              usage:
+                description: Usage name.
+                type: str
+              uuid:
+                description: UUID.
+                type: str
+  capacity:
+    description: Size of a volume created by this task (V(200MiB)); a bare number means MiB.
+    type: raw
+  format:
+    description: Must be V(raw); other formats are refused with the reason.
+    type: str
+    default: raw
+  target:
+    description: Device name in every domain, for example V(vdb).
+    type: str
+    required: true
+  bus:
+    description: Bus.
+    type: str
+    choices: [virtio, scsi, sata]
+    default: virtio
+  serial:
+    description: Serial number every domain sees (cluster software identifies the disk by it).
+    type: str
+  wwn:
+    description: World wide name every domain sees (SCSI and IDE buses).
+    type: str
+  readonly:
+    description: Attach read-only everywhere.
+    type: bool
+    default: false
+  cache:
+    description: V(none) or V(directsync); anything else is refused.
+    type: str
+    default: none
+  domains:
+    description: The domains that must carry the disk.
+    type: list
+    elements: str
+    required: true
+  detach_others:
+    description: Detach the disk from domains that carry it but are not listed.
+    type: bool
+    default: false
+  state:
+    description: V(present) attaches; V(absent) detaches from the listed domains.
+    type: str
+    choices: [present, absent]
+    default: present
+  delete_volume:
+    description: With O(state=absent), delete the volume too - refused while any domain references it.
+    type: bool
+    default: false
+notes:
+  - SCSI persistent reservations (C(device=lun) with managed reservations) are not offered yet.
+seealso:
+  - module: sharedvirt.kvm.domain
+  - module: sharedvirt.kvm.volume
+"""
+
+EXAMPLES = r"""
+- name: The brief's example - a 200 MB disk shared by two Linux guests
+  sharedvirt.kvm.shared_disk:
+    volume: {pool: images, name: quorum.raw}
+    capacity: 200MiB
+    target: vdb
+    serial: QUORUM01
+    domains: [node1, node2]
+
+- name: An iSCSI LUN (CHAP) shared by a three-node cluster
+  sharedvirt.kvm.shared_disk:
+    network:
+      protocol: iscsi
+      name: iqn.2024-01.example:storage/1
+      hosts: [{name: 192.0.2.10, port: 3260}]
+      auth: {username: hv, secret: {type: iscsi, usage: iqn.2024-01.example:storage}}
+    target: vdc
+    domains: [node1, node2, node3]
+
+- name: Take it away from node3 only
+  sharedvirt.kvm.shared_disk:
+    volume: {pool: images, name: quorum.raw}
+    target: vdb
+    domains: [node1, node2]
+    detach_others: true
+"""
+
+RETURN = r"""
+shared_disk:
+  description: The shared disk and where it is attached (predicted in check mode).
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: C(pool/volume) or C(protocol:name).
+      type: str
+      sample: images/quorum.raw
+    path:
+      description: Path of a volume on the host.
+      type: str
+      sample: /var/lib/libvirt/images/quorum.raw
+    format:
+      description: Always V(raw).
+      type: str
+      sample: raw
+    capacity:
+      description: Bytes (for volumes).
+      type: int
+      sample: 209715200
+    target:
+      description: Target name in the domains.
+      type: str
+      sample: vdb
+    serial:
+      description: Serial number.
+      type: str
+      sample: QUORUM01
+    domains:
+      description: Domains carrying the disk - in the persistent definition and live.
+      type: list
+      elements: dict
+      sample: [{"name": "node1", "persistent": true, "live": true}, {"name": "node2", "persistent": true, "live": true}]
+actions:
+  description: What the task did (or would do), in words.
+  returned: always
+  type: list
+  elements: str
+  sample: ["create volume images/quorum.raw (raw, 209715200 bytes, full)", "update domain node1: disks[target=vdb]"]
+reboot_required:
+  description: True when a domain's definition changed in a way it only picks up after a restart.
+  returned: always
+  type: bool
+  sample: false
+"""
+
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._shared_disk_module import run_shared_disk
+
+ARGUMENT_SPEC = {
+    "volume": {
+        "type": "dict",
+        "options": {"pool": {"type": "str", "required": True}, "name": {"type": "str", "required": True}},
+    },
+    "network": {
+        "type": "dict",
+        "options": {
+            "protocol": {"type": "str", "required": True, "choices": ["iscsi", "rbd", "nfs", "gluster"]},
+            "name": {"type": "str", "required": True},
+            "hosts": {
+                "type": "list",
+                "elements": "dict",
+                "options": {"name": {"type": "str"}, "port": {"type": "int"}},
+            },
+            "auth": {
+                "type": "dict",
+                "options": {
+                    "username": {"type": "str"},
+                    "secret": {
+                        "type": "dict",
+                        "no_log": False,  # a reference to a libvirt secret, not the secret value
+                        "options": {"type": {"type": "str"}, "usage": {"type": "str"}, "uuid": {"type": "str"}},
+                    },
+                },
+            },
+        },
+    },
+    "capacity": {"type": "raw"},
+    "format": {"type": "str", "default": "raw"},
+    "target": {"type": "str", "required": True},
+    "bus": {"type": "str", "default": "virtio", "choices": ["virtio", "scsi", "sata"]},
+    "serial": {"type": "str"},
+    "wwn": {"type": "str"},
+    "readonly": {"type": "bool", "default": False},
+    "cache": {"type": "str", "default": "none"},
+    "domains": {"type": "list", "elements": "str", "required": True},
+    "detach_others": {"type": "bool", "default": False},
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "delete_volume": {"type": "bool", "default": False},
+}
+
+
+def main() -> None:
+    module = LibvirtModule(
+        argument_spec=ARGUMENT_SPEC,
+        supports_check_mode=True,
+        mutually_exclusive=[("volume", "network")],
+        required_one_of=[("volume", "network")],
+    )
+    module.run(run_shared_disk)
+
+
+if __name__ == "__main__":
+    main()

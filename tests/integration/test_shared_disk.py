@@ -1,0 +1,107 @@
+"""One raw disk on several running guests: each writes its marker with O_DIRECT and reads the others'."""
+
+from __future__ import annotations
+
+import typing as t
+from pathlib import Path
+
+from testbed.lab import Lab
+from testbed.modules import ladder, run_module
+from testbed.params import guest_params, serial_path_of
+from testbed.wait import wait_for
+
+from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, shared_disk
+
+URI = "qemu:///system"
+MIB = 2**20
+
+
+def dir_pool(lab: Lab) -> tuple[str, Path]:
+    name = f"{lab.prefix}-sd"
+    path = Path("/var/tmp/sharedvirt-kvm") / name
+    lab.pools.append(name)
+    lab.files.append(path)
+    assert not run_module(pool, {"uri": URI, "name": name, "type": "dir", "target": {"path": str(path)}}).get("failed")
+    return name, path
+
+
+def boot(lab: Lab, name: str, sector: int, marker: str) -> dict[str, t.Any]:
+    """A running guest without disks that writes ``marker`` to ``sector`` of the disk once it appears."""
+    params = guest_params(
+        lab, name, None, cmdline=f"sv_disk=/dev/vda sv_write={marker} sv_sector={sector} sv_read=0,1,2"
+    )
+    params["state"] = "running"
+    result = run_module(domain, params)
+    assert result["changed"] and not result.get("failed"), result.get("msg")
+    return params
+
+
+def sees(params: dict[str, t.Any], text: str) -> bool:
+    return text in serial_path_of(params).read_text(errors="replace")
+
+
+def test_two_running_guests_share_a_disk(lab: Lab) -> None:
+    p, path = dir_pool(lab)
+    a, b = f"{lab.prefix}-a", f"{lab.prefix}-b"
+    guest_a, guest_b = boot(lab, a, 0, "A"), boot(lab, b, 1, "B")
+    task = {
+        "uri": URI,
+        "volume": {"pool": p, "name": "quorum.raw"},
+        "capacity": "16MiB",
+        "target": "vdb",
+        "serial": "QUORUM01",
+        "domains": [a, b],
+    }
+    results = ladder(shared_disk, task)
+    assert results[0]["actions"][0] == f"create volume {p}/quorum.raw (raw, {16 * MIB} bytes, full)"
+    facts = results[2]["shared_disk"]
+    assert facts["domains"] == [
+        {"name": a, "persistent": True, "live": True},
+        {"name": b, "persistent": True, "live": True},
+    ]
+    assert results[0]["shared_disk"]["domains"] == facts["domains"]  # check mode predicted it
+    xml = lab.conn.lookupByName(a).XMLDesc(0)
+    assert "<shareable/>" in xml and "cache='none'" in xml and "snapshot='no'" in xml and "QUORUM01" in xml
+
+    both = "s0=<SVKVM-MARK A> s1=<SVKVM-MARK B>"
+    wait_for("guest A to read B's marker", lambda: sees(guest_a, both), 90)
+    wait_for("guest B to read A's marker", lambda: sees(guest_b, both), 90)
+
+    # Refusals: specific errors, nothing changed, no marker lost.
+    refused = run_module(shared_disk, dict(task, format="qcow2"))
+    assert refused["failed"] and refused["msg"].startswith(
+        "format: a qcow2 disk cannot be shared by several domains for writing: QEMU takes an exclusive write lock"
+    )
+    assert run_module(shared_disk, dict(task, cache="writeback"))["msg"] == (
+        "cache: cache=writeback lets each domain keep writes the others cannot see; a shared disk needs cache=none "
+        "or directsync"
+    )
+    c = f"{lab.prefix}-c"
+    lab.domains.append(c)
+    other = {"uri": URI, "name": c, "type": "qemu", "memory": 64,
+             "disks": [{"target": "vda", "format": "raw", "source": {"pool": p, "volume": "quorum.raw"}}]}  # fmt: skip
+    assert run_module(domain, other)["changed"]
+    asymmetric = run_module(shared_disk, task)
+    assert asymmetric["failed"] and asymmetric["msg"].startswith(
+        f"shared disk {p}/quorum.raw: domain {c} already uses it as vda without <shareable/>"
+    )
+    run_module(domain, {"uri": URI, "name": c, "state": "absent"})
+    data = (path / "quorum.raw").read_bytes()
+    assert data[:12] == b"SVKVM-MARK A" and data[512:524] == b"SVKVM-MARK B"
+
+    # B leaves (live); A keeps writing and reading.
+    detached = ladder(shared_disk, dict(task, domains=[a], detach_others=True))
+    assert detached[2]["shared_disk"]["domains"] == [{"name": a, "persistent": True, "live": True}]
+    with (path / "quorum.raw").open("r+b") as handle:
+        handle.seek(1024)
+        handle.write(b"SVKVM-MARK C\n")
+    wait_for("guest A to still read the disk", lambda: sees(guest_a, "s2=<SVKVM-MARK C>"), 30)
+
+    # Removing A with remove_storage=owned keeps the shared (shareable) disk.
+    removed = run_module(domain, {"uri": URI, "name": a, "state": "absent", "remove_storage": "owned"})
+    assert removed["changed"] and removed["removed_storage"] == []
+    assert (path / "quorum.raw").exists()
+    gone = ladder(shared_disk, dict(task, domains=[], state="absent", delete_volume=True))
+    assert gone[2]["actions"] == [f"delete volume {p}/quorum.raw"]
+    assert not (path / "quorum.raw").exists()
+    run_module(domain, {"uri": URI, "name": b, "state": "absent"})
