@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import secrets
 import typing as t
+from pathlib import Path
 
 import pytest
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed (make setup installs it)")
 
-from testbed import services  # noqa: E402
+from testbed import iscsi, services  # noqa: E402
 from testbed.lab import Guest, Lab, Network, leftovers  # noqa: E402
 
 SYSTEM_URI = "qemu:///system"
@@ -44,3 +46,22 @@ def booted_guest(lab: Lab) -> tuple[Network, Guest]:
     """The embedded guest, booted (SVKVM-READY) on its own isolated network with DHCP."""
     net = lab.network()
     return net, lab.guest(networks=[net])
+
+
+@pytest.fixture
+def chap_target(prefix: str) -> t.Iterator[iscsi.Target]:
+    iscsi.start()
+    target = iscsi.Target(
+        tid=secrets.randbelow(9000) + 1000,
+        iqn=f"iqn.2024-01.svt:{prefix}",
+        backing=Path("/var/tmp/sharedvirt-kvm") / f"{prefix}-lun.img",
+        user="svtuser",
+        password="svt-chap-" + secrets.token_hex(4),
+    )
+    target.backing.parent.mkdir(parents=True, exist_ok=True)
+    target.create(32)
+    try:
+        yield target
+    finally:
+        target.remove()
+        iscsi.stop()

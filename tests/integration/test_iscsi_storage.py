@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import secrets
 import typing as t
-from pathlib import Path
 
-import pytest
 from testbed import iscsi
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
@@ -16,25 +13,6 @@ from testbed.wait import wait_for
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, pool_info, secret
 
 URI = "qemu:///system"
-
-
-@pytest.fixture
-def chap_target(prefix: str) -> t.Iterator[iscsi.Target]:
-    iscsi.start()
-    target = iscsi.Target(
-        tid=secrets.randbelow(9000) + 1000,
-        iqn=f"iqn.2024-01.svt:{prefix}",
-        backing=Path("/var/tmp/sharedvirt-kvm") / f"{prefix}-lun.img",
-        user="svtuser",
-        password="svt-chap-" + secrets.token_hex(4),
-    )
-    target.backing.parent.mkdir(parents=True, exist_ok=True)
-    target.create(32)
-    try:
-        yield target
-    finally:
-        target.remove()
-        iscsi.stop()
 
 
 def test_iscsi_direct_pool_with_chap_and_outage(lab: Lab, chap_target: iscsi.Target) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
+from testbed import iscsi
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for
 
-from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, shared_disk
+from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, secret, shared_disk
 
 URI = "qemu:///system"
 MIB = 2**20
@@ -105,3 +106,47 @@ def test_two_running_guests_share_a_disk(lab: Lab) -> None:
     assert gone[2]["actions"] == [f"delete volume {p}/quorum.raw"]
     assert not (path / "quorum.raw").exists()
     run_module(domain, {"uri": URI, "name": b, "state": "absent"})
+
+
+def test_three_guests_share_an_iscsi_lun_cold_attached(lab: Lab, chap_target: iscsi.Target) -> None:
+    """Defined (not running) guests get the LUN in their definitions, then boot and exchange markers."""
+    names = [f"{lab.prefix}-n{i}" for i in range(3)]
+    try:
+        run_module(
+            secret, {"uri": URI, "usage_type": "iscsi", "usage_id": chap_target.iqn, "value": chap_target.password}
+        )
+        guests = []
+        for i, name in enumerate(names):
+            params = guest_params(
+                lab,
+                name,
+                None,
+                cmdline=f"sv_disk=/dev/vda sv_write=N{i} sv_sector={i} sv_read=0,1,2",
+                guest_agent=False,
+            )
+            assert run_module(domain, params)["changed"]
+            guests.append(params)
+        task = {
+            "uri": URI,
+            "network": {
+                "protocol": "iscsi",
+                "name": f"{chap_target.iqn}/1",
+                "hosts": [{"name": iscsi.PORTAL, "port": iscsi.PORT}],
+                "auth": {"username": chap_target.user, "secret": {"type": "iscsi", "usage": chap_target.iqn}},
+            },
+            "target": "vda",
+            "serial": "LUN1",
+            "domains": names,
+        }
+        attached = ladder(shared_disk, task)
+        assert [d["live"] for d in attached[2]["shared_disk"]["domains"]] == [False, False, False]
+        for params in guests:
+            assert run_module(domain, dict(params, state="running"))["changed"]
+        everyone = "s0=<SVKVM-MARK N0> s1=<SVKVM-MARK N1> s2=<SVKVM-MARK N2>"
+        for name, params in zip(names, guests):
+            wait_for(f"{name} to read all three markers", lambda p=params: sees(p, everyone), 120)  # type: ignore[misc]
+        assert chap_target.backing.read_bytes()[1024:1037] == b"SVKVM-MARK N2"
+    finally:
+        for name in names:
+            run_module(domain, {"uri": URI, "name": name, "state": "absent"})
+        run_module(secret, {"uri": URI, "usage_type": "iscsi", "usage_id": chap_target.iqn, "state": "absent"})
