@@ -12,6 +12,8 @@ import pytest
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed (make setup installs it)")
 
 from testbed import iscsi, services  # noqa: E402
+from testbed.ceph import Ceph  # noqa: E402
+from testbed.gluster import Gluster  # noqa: E402
 from testbed.lab import Guest, Lab, Network, leftovers  # noqa: E402
 
 SYSTEM_URI = "qemu:///system"
@@ -65,3 +67,25 @@ def chap_target(prefix: str) -> t.Iterator[iscsi.Target]:
     finally:
         target.remove()
         iscsi.stop()
+
+
+@pytest.fixture(scope="session")
+def ceph() -> t.Iterator[Ceph]:
+    """A single-node Ceph cluster (about 15 s to start), shared by the tests that ask for it."""
+    cluster = Ceph()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def gluster(prefix: str) -> t.Iterator[Gluster]:
+    """A private glusterd with one single-brick volume."""
+    server = Gluster(f"{prefix}-gv")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import typing as t
-
-import pytest
 from testbed.ceph import MON, Ceph
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
@@ -13,16 +10,6 @@ from ansible_collections.sharedvirt.kvm.plugins.modules import pool, secret, vol
 
 URI = "qemu:///system"
 MIB = 2**20
-
-
-@pytest.fixture(scope="module")
-def ceph() -> t.Iterator[Ceph]:
-    cluster = Ceph()
-    try:
-        cluster.start()
-        yield cluster
-    finally:
-        cluster.stop()
 
 
 def test_rbd_pool_with_cephx_secret(lab: Lab, ceph: Ceph) -> None:

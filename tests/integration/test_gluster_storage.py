@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import typing as t
 from pathlib import Path
 
-import pytest
 from testbed.gluster import Gluster
 from testbed.lab import Lab
 from testbed.modules import ladder
@@ -13,16 +11,6 @@ from testbed.modules import ladder
 from ansible_collections.sharedvirt.kvm.plugins.modules import pool, volume
 
 URI = "qemu:///system"
-
-
-@pytest.fixture
-def gluster(prefix: str) -> t.Iterator[Gluster]:
-    server = Gluster(f"{prefix}-gv")
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 def test_netfs_glusterfs_pool(lab: Lab, gluster: Gluster) -> None:
