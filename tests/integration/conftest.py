@@ -15,6 +15,7 @@ from testbed import iscsi, services  # noqa: E402
 from testbed.ceph import Ceph  # noqa: E402
 from testbed.gluster import Gluster  # noqa: E402
 from testbed.lab import Guest, Lab, Network, leftovers  # noqa: E402
+from testbed.nfs import Nfs  # noqa: E402
 
 SYSTEM_URI = "qemu:///system"
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)  # expected errors are asserted, not printed
@@ -84,6 +85,17 @@ def ceph() -> t.Iterator[Ceph]:
 def gluster(prefix: str) -> t.Iterator[Gluster]:
     """A private glusterd with one single-brick volume."""
     server = Gluster(f"{prefix}-gv")
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def nfs() -> t.Iterator[Nfs]:
+    """nfs-ganesha exporting one directory on 127.0.0.1 (userspace: the kernel has no NFS)."""
+    server = Nfs()
     try:
         server.start()
         yield server

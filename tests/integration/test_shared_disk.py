@@ -48,13 +48,13 @@ def test_two_running_guests_share_a_disk(lab: Lab) -> None:
     task = {
         "uri": URI,
         "volume": {"pool": p, "name": "quorum.raw"},
-        "capacity": "16MiB",
+        "capacity": "200MiB",  # the brief's example: a 200 MB disk shared by two Linux guests
         "target": "vdb",
         "serial": "QUORUM01",
         "domains": [a, b],
     }
     results = ladder(shared_disk, task)
-    assert results[0]["actions"][0] == f"create volume {p}/quorum.raw (raw, {16 * MIB} bytes, full)"
+    assert results[0]["actions"][0] == f"create volume {p}/quorum.raw (raw, {200 * MIB} bytes, full)"
     facts = results[2]["shared_disk"]
     assert facts["domains"] == [
         {"name": a, "persistent": True, "live": True},

@@ -3,6 +3,9 @@ an fs pool on a loop device, a GlusterFS netfs pool, and an RBD image on Ceph (c
 
 from __future__ import annotations
 
+import grp
+import os
+import pwd
 import typing as t
 from pathlib import Path
 
@@ -10,6 +13,7 @@ from testbed.ceph import MON, Ceph
 from testbed.gluster import Gluster
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
+from testbed.nfs import Nfs
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for
 
@@ -89,3 +93,13 @@ def test_rbd_image_on_ceph(lab: Lab, ceph: Ceph) -> None:
         run_module(pool, {"uri": URI, "name": name, "state": "absent"})
     finally:
         run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent"})
+
+
+def test_nfs_file_through_qemu(lab: Lab, nfs: Nfs) -> None:
+    image = nfs.export / "shared.raw"
+    with image.open("wb") as handle:
+        handle.truncate(16 * 2**20)
+    # QEMU presents the AUTH_SYS ids of libvirt-qemu; create the file with that owner before ganesha caches it.
+    os.chown(image, pwd.getpwnam("libvirt-qemu").pw_uid, grp.getgrnam("kvm").gr_gid)
+    network = {"protocol": "nfs", "name": str(image), "hosts": [{"name": "127.0.0.1"}]}
+    exchange(lab, {"network": network})
