@@ -46,10 +46,19 @@ def shared_disk_spec(params: t.Mapping[str, t.Any], source: DiskSource) -> DiskS
             "or directsync",
         )
     io = "native" if cache in SAFE_CACHE and source.protocol is None else None
-    return DiskSpec(
+    device = params.get("device") or "disk"
+    if params.get("reservations") == "managed":
+        if device != "lun" or source.dev is None:
+            raise SpecError(
+                "reservations",
+                "managed reservations (qemu-pr-helper) work for device=lun on a host block device; an iSCSI "
+                "network LUN passes reservations to its target by itself - leave reservations unset there",
+            )
+        source = source.replace(reservations="managed")
+    disk = DiskSpec(
         target=params["target"],
-        bus=params.get("bus") or "virtio",
-        device="disk",
+        bus=params.get("bus") or ("scsi" if device == "lun" else "virtio"),
+        device=device,
         source=source,
         format="raw",
         cache=cache,
@@ -60,6 +69,8 @@ def shared_disk_spec(params: t.Mapping[str, t.Any], source: DiskSource) -> DiskS
         shareable=True,
         snapshot="no",
     )
+    disk.validate("")
+    return disk
 
 
 def same_source(a: t.Optional[DiskSource], b: t.Optional[DiskSource], path: t.Optional[str]) -> bool:
@@ -101,3 +112,14 @@ def domain_plan(domain: str, actual: DomainActual, disk: DiskSpec, carry: bool, 
     disks = keep + ([disk] if carry else [])
     desired = DomainSpec(name=domain, disks=disks)
     return plan_domain(desired, DomainRequest(state="present"), actual)
+
+
+def reservations_support(disk: DiskSpec) -> str:
+    """How SCSI persistent reservations (cluster fencing) reach the storage for this disk."""
+    if disk.device != "lun":
+        return "none: a device=disk has no SCSI reservations; use device=lun"
+    if disk.source is not None and disk.source.reservations == "managed":
+        return "managed: qemu-pr-helper issues them on the host block device"
+    if disk.source is not None and disk.source.protocol == "iscsi":
+        return "passthrough: QEMU's iSCSI initiator sends them to the target"
+    return "none: set reservations=managed for a host block device LUN"

@@ -13,7 +13,14 @@ from ._model.devices import DiskSource
 from ._model.volume import VolumeSpec
 from ._module import LibvirtModule
 from ._plan import Plan
-from ._shared_disk import Attachment, check_asymmetric, domain_plan, same_source, shared_disk_spec
+from ._shared_disk import (
+    Attachment,
+    check_asymmetric,
+    domain_plan,
+    reservations_support,
+    same_source,
+    shared_disk_spec,
+)
 from ._storage_client import VolumeExecutor
 from ._storage_plan import VolumeRequest, plan_volume
 
@@ -145,6 +152,8 @@ def _facts(
         "format": "raw",
         "capacity": capacity,
         "target": disk.target,
+        "device": disk.device,
+        "reservations": reservations_support(disk),
         "serial": disk.serial,
         "wwn": disk.wwn,
         "domains": sorted(carried, key=lambda d: d["name"]),

@@ -102,11 +102,25 @@ options:
     description: Device name in every domain, for example V(vdb).
     type: str
     required: true
+  device:
+    description:
+      - V(disk) (block I/O only) or V(lun) (SCSI passthrough on the scsi bus, for cluster software that
+        fences with SCSI persistent reservations).
+      - A V(lun) on an iSCSI network disk passes reservations to the target through QEMU's initiator.
+    type: str
+    choices: [disk, lun]
+    default: disk
+  reservations:
+    description:
+      - V(managed) lets libvirt run qemu-pr-helper so that a V(lun) on a host block device can take SCSI
+        persistent reservations. Refused where it does not apply; RV(shared_disk.reservations) says how
+        reservations reach the storage.
+    type: str
+    choices: [managed]
   bus:
-    description: Bus.
+    description: Bus; V(scsi) for O(device=lun). Defaults to V(virtio), or V(scsi) for a LUN.
     type: str
     choices: [virtio, scsi, sata]
-    default: virtio
   serial:
     description: Serial number every domain sees (cluster software identifies the disk by it).
     type: str
@@ -139,8 +153,6 @@ options:
     description: With O(state=absent), delete the volume too - refused while any domain references it.
     type: bool
     default: false
-notes:
-  - SCSI persistent reservations (C(device=lun) with managed reservations) are not offered yet.
 seealso:
   - module: sharedvirt.kvm.domain
   - module: sharedvirt.kvm.volume
@@ -199,6 +211,14 @@ shared_disk:
       description: Target name in the domains.
       type: str
       sample: vdb
+    device:
+      description: V(disk) or V(lun).
+      type: str
+      sample: lun
+    reservations:
+      description: How SCSI persistent reservations reach the storage (V(managed), V(passthrough) or V(none)), with the reason.
+      type: str
+      sample: "passthrough: QEMU's iSCSI initiator sends them to the target"
     serial:
       description: Serial number.
       type: str
@@ -255,7 +275,9 @@ ARGUMENT_SPEC = {
     "capacity": {"type": "raw"},
     "format": {"type": "str", "default": "raw"},
     "target": {"type": "str", "required": True},
-    "bus": {"type": "str", "default": "virtio", "choices": ["virtio", "scsi", "sata"]},
+    "device": {"type": "str", "default": "disk", "choices": ["disk", "lun"]},
+    "reservations": {"type": "str", "choices": ["managed"]},
+    "bus": {"type": "str", "choices": ["virtio", "scsi", "sata"]},
     "serial": {"type": "str"},
     "wwn": {"type": "str"},
     "readonly": {"type": "bool", "default": False},

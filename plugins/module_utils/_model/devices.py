@@ -60,6 +60,8 @@ class DiskSource(Spec):
     name: t.Optional[str] = option()
     hosts: t.Optional[t.List[HostSpec]] = option(spec=HostSpec, many=True)
     auth: t.Optional[AuthSpec] = option(spec=AuthSpec)
+    # SCSI persistent reservations through libvirt's qemu-pr-helper (block-device LUNs).
+    reservations: t.Optional[str] = option(normalize=choice(("managed",)))
 
     def kind(self) -> t.Optional[str]:
         """The disk type attribute this source implies."""
@@ -112,6 +114,10 @@ class DiskSpec(XmlSpec):
             raise SpecError(join_path(path, "target"), "every disk needs a target device name such as vdb")
         if self.source is None and self.device != "cdrom":
             raise SpecError(join_path(path, "source"), "a disk needs a source: file, dev, pool+volume or protocol+name")
+        if self.device == "lun" and self.bus not in (None, "scsi"):
+            raise SpecError(join_path(path, "bus"), "a LUN (device=lun) sits on the scsi bus")
+        if self.device == "lun" and self.source is not None and self.source.kind() not in ("block", "network"):
+            raise SpecError(join_path(path, "device"), "device=lun needs a block device or an iSCSI network source")
         if self.io == "native" and self.cache not in (None, "none", "directsync"):
             raise SpecError(join_path(path, "io"), "io=native needs cache=none or cache=directsync")
 
@@ -132,6 +138,7 @@ class DiskSpec(XmlSpec):
                 protocol=src.get("protocol"),
                 name=src.get("name"),
                 hosts=[HostSpec(h.get("name"), _int(h.get("port"))) for h in src.findall("host")] or None,
+                reservations="managed" if src.find("reservations[@managed='yes']") is not None else None,
                 auth=None
                 if auth is None
                 else AuthSpec(
@@ -173,6 +180,8 @@ class DiskSpec(XmlSpec):
             )
             for host in source.hosts or []:
                 sub(src, "host", name=host.name, port=host.port)
+            if source.reservations == "managed":
+                sub(src, "reservations", managed="yes")
             if source.auth is not None:
                 auth = sub(src, "auth", username=source.auth.username)
                 if source.auth.secret is not None:

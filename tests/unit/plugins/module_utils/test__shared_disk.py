@@ -10,6 +10,7 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils._shared_disk import
     Attachment,
     check_asymmetric,
     domain_plan,
+    reservations_support,
     same_source,
     shared_disk_spec,
 )
@@ -69,3 +70,20 @@ def test_domain_plans_keep_other_disks() -> None:
         domain_plan("n1", actual, shared_disk_spec({"target": "vda"}, VOLUME), True, None)
     with pytest.raises(SpecError):
         domain_plan("n9", DomainActual(), disk, True, None)
+
+
+def test_luns_and_reservations() -> None:
+    iscsi = DiskSource(protocol="iscsi", name="iqn.x:y/1")
+    lun = shared_disk_spec({"target": "sda", "device": "lun"}, iscsi)
+    assert (lun.device, lun.bus) == ("lun", "scsi")
+    assert reservations_support(lun).startswith("passthrough")
+    block = shared_disk_spec({"target": "sda", "device": "lun", "reservations": "managed"}, DiskSource(dev="/dev/sdz"))
+    assert reservations_support(block).startswith("managed")
+    assert '<reservations managed="yes" />' in block.to_xml()
+    assert reservations_support(shared_disk_spec({"target": "vdb"}, VOLUME)).startswith("none: a device=disk")
+    with pytest.raises(SpecError) as err:
+        shared_disk_spec({"target": "sda", "device": "lun", "reservations": "managed"}, iscsi)
+    assert str(err.value).startswith("reservations: managed reservations (qemu-pr-helper) work for device=lun")
+    with pytest.raises(SpecError) as bus:
+        shared_disk_spec({"target": "sda", "device": "lun", "bus": "virtio"}, iscsi)
+    assert str(bus.value) == "bus: a LUN (device=lun) sits on the scsi bus"
