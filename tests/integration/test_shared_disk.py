@@ -9,7 +9,7 @@ from testbed import iscsi
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
-from testbed.wait import wait_for
+from testbed.wait import wait_for, wait_for_marker
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, secret, shared_disk
 
@@ -146,6 +146,48 @@ def test_three_guests_share_an_iscsi_lun_cold_attached(lab: Lab, chap_target: is
         for name, params in zip(names, guests):
             wait_for(f"{name} to read all three markers", lambda p=params: sees(p, everyone), 120)  # type: ignore[misc]
         assert chap_target.backing.read_bytes()[1024:1037] == b"SVKVM-MARK N2"
+    finally:
+        for name in names:
+            run_module(domain, {"uri": URI, "name": name, "state": "absent"})
+        run_module(secret, {"uri": URI, "usage_type": "iscsi", "usage_id": chap_target.iqn, "state": "absent"})
+
+
+def test_iscsi_lun_passthrough_for_cluster_fencing(lab: Lab, chap_target: iscsi.Target) -> None:
+    """device=lun on a virtio-scsi bus: SCSI passthrough (reservations go to the target); two guests share it."""
+    names = [f"{lab.prefix}-l{i}" for i in range(2)]
+    try:
+        chap = {"uri": URI, "usage_type": "iscsi", "usage_id": chap_target.iqn, "value": chap_target.password}
+        run_module(secret, chap)
+        guests = []
+        for i, name in enumerate(names):
+            cmdline = f"sv_disk=/dev/sda sv_write=L{i} sv_sector={i} sv_read=0,1"
+            params = guest_params(lab, name, None, cmdline=cmdline, guest_agent=False)
+            assert run_module(domain, params)["changed"]
+            guests.append(params)
+        task = {
+            "uri": URI,
+            "network": {
+                "protocol": "iscsi",
+                "name": f"{chap_target.iqn}/1",
+                "hosts": [{"name": iscsi.PORTAL, "port": iscsi.PORT}],
+                "auth": {"username": chap_target.user, "secret": {"type": "iscsi", "usage": chap_target.iqn}},
+            },
+            "device": "lun",
+            "target": "sda",
+            "domains": names,
+        }
+        attached = ladder(shared_disk, task)
+        facts = attached[2]["shared_disk"]
+        assert facts["device"] == "lun"
+        assert facts["reservations"] == "passthrough: QEMU's iSCSI initiator sends them to the target"
+        xml = lab.conn.lookupByName(names[0]).XMLDesc(0)
+        assert "device='lun'" in xml and "model='virtio-scsi'" in xml
+        for params in guests:
+            assert run_module(domain, dict(params, state="running"))["changed"]
+        for params in guests:
+            wait_for_marker(serial_path_of(params), r"s0=<SVKVM-MARK L0> s1=<SVKVM-MARK L1>", 120)
+        refused = run_module(shared_disk, dict(task, reservations="managed"))
+        assert refused["failed"] and refused["msg"].startswith("reservations: managed reservations (qemu-pr-helper)")
     finally:
         for name in names:
             run_module(domain, {"uri": URI, "name": name, "state": "absent"})

@@ -262,6 +262,9 @@ class DomainSpec(XmlSpec):
         devices = _child(root, "devices")
         if self.disks is not None:
             _render_devices(devices, "disk", self.disks, lambda el: el.find("target") is not None and _disk_key(el))
+            if any(d.bus == "scsi" for d in self.disks) and devices.find("controller[@type='scsi']") is None:
+                # Without one, libvirt adds QEMU's default LSI controller, which few guests drive well.
+                sub(devices, "controller", type="scsi", index=0, model="virtio-scsi")
         if self.interfaces is not None:
             _render_devices(devices, "interface", self.interfaces, _mac_key)
         if self.graphics is not None:

@@ -232,3 +232,15 @@ def test_cpuset_errors() -> None:
         normalize_cpuset("1,^1")
     assert str(err.value) == "cpuset: '1,^1' selects no CPU"
     assert format_cpuset([]) == ""
+
+
+def test_scsi_disks_get_a_virtio_scsi_controller_once() -> None:
+    scsi = {"target": "sda", "bus": "scsi", "source": {"file": "/a.raw"}}
+    root = ET.fromstring(DomainSpec.from_params({"name": "x", "disks": [scsi]}).to_xml())
+    assert [(c.get("type"), c.get("model")) for c in root.findall("devices/controller")] == [("scsi", "virtio-scsi")]
+    again = DomainSpec.from_params({"name": "x", "disks": [scsi]}).render(root)
+    assert len(again.findall("devices/controller[@type='scsi']")) == 1
+    plain = ET.fromstring(
+        DomainSpec.from_params({"name": "x", "disks": [dict(scsi, bus="virtio", target="vda")]}).to_xml()
+    )
+    assert plain.find("devices/controller") is None
