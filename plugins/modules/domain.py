@@ -546,6 +546,7 @@ removed_storage:
   sample: []
 """
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._args import DISK_AUTH, HOSTS
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._domain_module import run_domain
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
 
@@ -556,18 +557,8 @@ _DISK_SOURCE = {
     "volume": {"type": "str"},
     "protocol": {"type": "str", "choices": ["iscsi", "rbd", "nfs", "gluster", "nbd", "http", "https"]},
     "name": {"type": "str"},
-    "hosts": {"type": "list", "elements": "dict", "options": {"name": {"type": "str"}, "port": {"type": "int"}}},
-    "auth": {
-        "type": "dict",
-        "options": {
-            "username": {"type": "str"},
-            "secret": {
-                "type": "dict",
-                "no_log": False,  # a reference to a libvirt secret, not the secret value
-                "options": {"type": {"type": "str"}, "usage": {"type": "str"}, "uuid": {"type": "str"}},
-            },
-        },
-    },
+    "hosts": HOSTS,
+    "auth": DISK_AUTH,
 }
 
 ARGUMENT_SPEC = {

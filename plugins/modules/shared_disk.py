@@ -241,6 +241,7 @@ reboot_required:
   sample: false
 """
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._args import DISK_AUTH, HOSTS
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._shared_disk_module import run_shared_disk
 
@@ -254,22 +255,8 @@ ARGUMENT_SPEC = {
         "options": {
             "protocol": {"type": "str", "required": True, "choices": ["iscsi", "rbd", "nfs", "gluster"]},
             "name": {"type": "str", "required": True},
-            "hosts": {
-                "type": "list",
-                "elements": "dict",
-                "options": {"name": {"type": "str"}, "port": {"type": "int"}},
-            },
-            "auth": {
-                "type": "dict",
-                "options": {
-                    "username": {"type": "str"},
-                    "secret": {
-                        "type": "dict",
-                        "no_log": False,  # a reference to a libvirt secret, not the secret value
-                        "options": {"type": {"type": "str"}, "usage": {"type": "str"}, "uuid": {"type": "str"}},
-                    },
-                },
-            },
+            "hosts": HOSTS,
+            "auth": DISK_AUTH,
         },
     },
     "capacity": {"type": "raw"},
