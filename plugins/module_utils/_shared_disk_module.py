@@ -107,8 +107,8 @@ def run_shared_disk(module: LibvirtModule) -> t.Dict[str, t.Any]:
 
     if not module.check_mode:
         for plan in plans:
-            if plan.kind == "volume":
-                volumes.apply(plan, plan.name.split("/", 1)[0], plan.name.split("/", 1)[1])
+            if plan.kind == "volume" and vol_params:  # the shared volume: created or deleted
+                volumes.apply(plan, vol_params["pool"], vol_params["name"])
             else:
                 domains.apply(plan)
     actions = [a for p in plans for a in p.actions]

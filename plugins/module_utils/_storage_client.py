@@ -218,10 +218,10 @@ class VolumeExecutor:
                     if step.args.get("preallocate")
                     else 0
                 )
-                self._create(action, self.pool(pool_name).createXML, step.args["xml"], flags, pool_name, name)
+                self._create(action, pool_name, name, self.pool(pool_name).createXML, step.args["xml"], flags)
             elif step.op == "clone":
                 template = self.volume(step.args["pool"], step.args["name"])
-                self._create(action, self.pool(pool_name).createXMLFrom, step.args["xml"], template, 0, pool_name, name)
+                self._create(action, pool_name, name, self.pool(pool_name).createXMLFrom, step.args["xml"], template, 0)
             elif step.op == "upload":
                 self._upload(action, self.volume(pool_name, name), step.args["src"])
             elif step.op == "resize":
@@ -242,10 +242,9 @@ class VolumeExecutor:
             elif step.op == "delete":
                 self.client.call(action, self.volume(pool_name, name).delete, 0)
 
-    def _create(self, action: str, fn: t.Callable[..., t.Any], *args: t.Any) -> None:
-        *call_args, pool_name, name = args
+    def _create(self, action: str, pool_name: str, name: str, fn: t.Callable[..., t.Any], *args: t.Any) -> None:
         try:
-            fn(*call_args)
+            fn(*args)
         except libvirt.libvirtError as err:
             # A failed create (no space left...) may leave a partial file behind: remove it, so
             # that the next run starts clean instead of adopting half a volume.

@@ -15,6 +15,7 @@ from ._model.pool import PoolSpec
 from ._model.secret import SecretSpec
 from ._model.volume import VolumeSpec
 from ._module import LibvirtModule
+from ._plan import overlay
 from ._storage_client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
 from ._storage_plan import (
     PoolRequest,
@@ -66,7 +67,7 @@ def run_pool(module: LibvirtModule) -> t.Dict[str, t.Any]:
         from_xml = PoolSpec.from_xml(params["xml"], "xml")
         if from_xml.name != desired.name:
             raise SpecError("xml", f"names pool {from_xml.name!r} but the name option is {desired.name!r}")
-        desired = from_xml.replace(**{k: v for k, v in vars(desired).items() if v is not None})
+        desired = overlay(from_xml, desired)  # structured options win over the XML
         desired.validate("")
     request = PoolRequest(
         state=params["state"],

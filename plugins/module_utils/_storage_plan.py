@@ -58,7 +58,7 @@ def plan_secret(
                 f"secret {name}: {recreate[0].path} cannot change on an existing secret; give value so that the "
                 "secret can be defined again with it"
             )
-        merged = actual.spec.replace(**{k: v for k, v in dataclasses.asdict(carried).items() if v is not None})
+        merged = overlay(actual.spec, carried)
         plan.steps += [
             Step("undefine", {"uuid": actual.spec.uuid}),
             Step("define", {"xml": to_string(merged.to_element())}),
@@ -68,7 +68,7 @@ def plan_secret(
         )
         return plan
     if plan.changed:
-        merged = actual.spec.replace(**{k: v for k, v in dataclasses.asdict(carried).items() if v is not None})
+        merged = overlay(actual.spec, carried)
         plan.steps.append(Step("define", {"xml": to_string(merged.to_element())}))
     if value is not None:
         readable = not actual.spec.private

@@ -102,3 +102,13 @@ def test_pool_info(test_conn: t.Any, prefix: str) -> None:
         assert {p["name"] for p in run_module(pool_info, {"uri": URI})["pools"]} >= {"default-pool", f"{prefix}-p"}
     finally:
         run_module(pool, {"uri": URI, "name": f"{prefix}-p", "state": "absent"})
+
+
+def test_xml_escape_hatch_with_structured_override(test_conn: t.Any, prefix: str) -> None:
+    xml = f"<pool type='dir'><name>{prefix}-x</name><target><path>/svt/from-xml</path></target></pool>"
+    params = {"uri": URI, "name": f"{prefix}-x", "xml": xml, "target": {"path": f"/svt/{prefix}"}}
+    try:
+        created = ladder(pool, params)
+        assert created[2]["pool"]["type"] == "dir" and created[2]["pool"]["target"]["path"] == f"/svt/{prefix}"
+    finally:
+        run_module(pool, {"uri": URI, "name": f"{prefix}-x", "state": "absent"})
