@@ -1,0 +1,70 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""Ansible glue of the libvirt network modules: network, network_info."""
+
+from __future__ import annotations
+
+import typing as t
+
+from ._errors import SpecError
+from ._model.network import NetworkSpec
+from ._module import LibvirtModule
+from ._network_client import NetworkExecutor
+from ._network_plan import NetworkRequest, plan_network
+from ._plan import overlay
+
+SPEC_OPTIONS = ("name", "forward", "bridge", "mtu", "domain", "virtualport", "ips", "dns_hosts", "portgroups")
+
+
+def desired_network(params: t.Mapping[str, t.Any]) -> NetworkSpec:
+    """The declared network: structured options over the ``xml`` escape hatch."""
+    desired = NetworkSpec.from_params({k: params.get(k) for k in SPEC_OPTIONS})
+    if params.get("xml"):
+        from_xml = NetworkSpec.from_xml(params["xml"], "xml")
+        if from_xml.name != desired.name:
+            raise SpecError("xml", f"names network {from_xml.name!r} but the name option is {desired.name!r}")
+        desired = overlay(from_xml, desired)
+        desired.validate("")
+    return desired
+
+
+def run_network(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The network module."""
+    params = module.params
+    desired = desired_network(params)
+    request = NetworkRequest(
+        state=params["state"], autostart=params.get("autostart"), restart=params["restart"], force=params["force"]
+    )
+    executor = NetworkExecutor(module.client(readonly=module.check_mode))
+    plan = plan_network(desired, request, executor.read(desired.name or ""))
+    if not module.check_mode:
+        executor.apply(plan)
+        pending = (plan.after or {}).get("restart_pending", [])
+        plan.after = executor.facts(desired.name or "", pending)
+    for warning in plan.warnings:
+        module.ansible.warn(warning)
+    return plan.result(diff=module.diff)
+
+
+def run_network_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The network_info module: networks with state, definition and DHCP leases."""
+    executor = NetworkExecutor(module.client(readonly=True))
+    conn = executor.client.conn
+    names = sorted(n.name() for n in executor.client.call("list networks", conn.listAllNetworks, 0))
+    wanted = module.params.get("name")
+    networks = []
+    for name in names:
+        if wanted and name != wanted:
+            continue
+        facts = executor.facts(name)
+        if facts is None:
+            continue  # removed while we listed
+        if module.params["leases"]:
+            leases = executor.leases(name)
+            if leases is None:
+                module.ansible.warn(f"network {name}: this libvirt driver cannot list DHCP leases")
+            else:
+                facts["leases"] = leases
+        networks.append(facts)
+    return {"changed": False, "networks": networks}
