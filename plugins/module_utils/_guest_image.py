@@ -15,8 +15,10 @@ Kernel command line parameters read by /init:
   sv_write=TEXT           write "SVKVM-MARK TEXT" to sector sv_sector (default 0), O_DIRECT
   sv_read=0,1             re-read these sectors every 2 s and print changes
   sv_ignore_poweroff=1    do not react to the ACPI power button
+  sv_ip=10.0.0.5/24       a static address on eth0 instead of DHCP (networks without a DHCP server)
+  sv_ping=IP1,IP2         ping each every 2 s and print each result that differs from the last
 Serial console markers: SVKVM-BOOT, SVKVM-NIC, SVKVM-IP, SVKVM-AGENT, SVKVM-READY, SVKVM-WROTE,
-SVKVM-READ, SVKVM-POWEROFF.
+SVKVM-READ, SVKVM-PING, SVKVM-POWEROFF.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import typing as t
 
 from ._errors import CollectionError
 
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 DEFAULT_CACHE = "/var/cache/sharedvirt-kvm/guest"
 DEFAULT_CMDLINE = "console=ttyS0 quiet"
 MARKER_READY = "SVKVM-READY"
@@ -83,6 +85,10 @@ for dev in /sys/class/net/*; do
   i=${dev##*/}; [ "$i" = lo ] && continue
   echo "SVKVM-NIC $i mac=$(cat $dev/address)"
   ip link set "$i" up
+  if [ "$i" = eth0 ] && [ -n "$sv_ip" ]; then
+    ip addr add "$sv_ip" dev eth0 && echo "SVKVM-IP eth0 ${sv_ip%/*}"
+    continue
+  fi
   udhcpc -i "$i" -b -t 30 -T 2 -A 5 -x "hostname:$HN" -s /etc/udhcpc/default.script \
     -p "/run/udhcpc.$i.pid" >/dev/null 2>&1 &
 done
@@ -114,6 +120,17 @@ if [ -n "$sv_disk" ]; then
     done
   ) &
 fi
+for peer in $(echo "$sv_ping" | tr ',' ' '); do
+  (
+    last=""; n=0
+    while :; do
+      n=$((n+1))
+      if ping -c 1 -W 1 "$peer" >/dev/null 2>&1; then r=ok; else r=fail; fi
+      [ "$r" != "$last" ] && echo "SVKVM-PING $peer $r seq=$n" && last=$r
+      sleep 2
+    done
+  ) &
+done
 echo "SVKVM-READY hostname=$HN"
 while :; do sleep 3600; done
 """

@@ -23,15 +23,12 @@ CONNECTION_ARGS: t.Dict[str, t.Dict[str, t.Any]] = {
 Result = t.Dict[str, t.Any]
 
 
-class LibvirtModule:
-    """An AnsibleModule with the connection options, a lazy client and one failure path."""
+class CollectionModule:
+    """An AnsibleModule with one failure path; the base of every module of the collection."""
 
     def __init__(self, argument_spec: t.Dict[str, t.Any], **kwargs: t.Any) -> None:
-        spec = dict(CONNECTION_ARGS)
-        spec.update(argument_spec)
-        self.ansible = AnsibleModule(argument_spec=spec, **kwargs)
+        self.ansible = AnsibleModule(argument_spec=argument_spec, **kwargs)
         self.params: t.Dict[str, t.Any] = self.ansible.params
-        self._client: t.Optional[LibvirtClient] = None
 
     @property
     def check_mode(self) -> bool:
@@ -43,15 +40,7 @@ class LibvirtModule:
         """True in --diff runs."""
         return bool(self.ansible._diff)
 
-    def client(self, readonly: bool = False) -> LibvirtClient:
-        """The connection to ``uri``, opened on first use (read-only if asked first)."""
-        if self._client is None:
-            self._client = LibvirtClient.connect(
-                self.params.get("uri"), readonly=readonly, timeout=self.params["connect_timeout"]
-            )
-        return self._client
-
-    def run(self, body: t.Callable[[LibvirtModule], Result]) -> None:
+    def run(self, body: t.Callable[[t.Any], Result]) -> None:
         """Run ``body`` and exit with its result; every error leaves through :meth:`fail`."""
         try:
             result = body(self)
@@ -70,6 +59,27 @@ class LibvirtModule:
             self.ansible.fail_json(msg=missing_required_lib(err.library), exception=traceback.format_exc())
         self.ansible.fail_json(msg=err.message, exception=traceback.format_exc(), **err.details())
         raise SystemExit(1)  # fail_json has exited already; this line only states it to type checkers
+
+    def close(self) -> None:
+        """Release what the run opened (subclasses)."""
+
+
+class LibvirtModule(CollectionModule):
+    """A module with the connection options and a lazy libvirt client."""
+
+    def __init__(self, argument_spec: t.Dict[str, t.Any], **kwargs: t.Any) -> None:
+        spec = dict(CONNECTION_ARGS)
+        spec.update(argument_spec)
+        self._client: t.Optional[LibvirtClient] = None
+        super().__init__(spec, **kwargs)
+
+    def client(self, readonly: bool = False) -> LibvirtClient:
+        """The connection to ``uri``, opened on first use (read-only if asked first)."""
+        if self._client is None:
+            self._client = LibvirtClient.connect(
+                self.params.get("uri"), readonly=readonly, timeout=self.params["connect_timeout"]
+            )
+        return self._client
 
     def close(self) -> None:
         """Close the connection if one was opened."""

@@ -121,7 +121,9 @@ class NetworkExecutor:
     def _users(self, name: str) -> t.List[str]:
         conn = self.client.conn
         users = []
-        for dom in self.client.call("list running domains", conn.listAllDomains, libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+        for dom in self.client.call(
+            "list running domains", conn.listAllDomains, libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE
+        ):
             try:
                 root = parse_xml(dom.XMLDesc(0), f"XML of domain {dom.name()!r}")
             except libvirt.libvirtError:

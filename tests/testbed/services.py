@@ -101,6 +101,38 @@ def ensure() -> None:
     log(f"libvirtd answers on {URI}")
 
 
+OVS_RUN = "/run/openvswitch"
+OVS_DB = "/etc/openvswitch/conf.db"
+OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+
+
+def ovs_answers() -> bool:
+    done = subprocess.run(["ovs-vsctl", "--timeout=2", "show"], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def ensure_ovs() -> None:
+    """Open vSwitch in userspace: ovsdb-server and ovs-vswitchd (bridges use datapath_type=netdev).
+
+    This kernel has no openvswitch module; the userspace datapath needs none.
+    """
+    if pid1_is_systemd():
+        subprocess.run(["systemctl", "start", "openvswitch-switch"], check=True)
+        return
+    if not ovs_answers():
+        os.makedirs(OVS_RUN, exist_ok=True)
+        if not os.path.exists(OVS_DB):
+            subprocess.run(["ovsdb-tool", "create", OVS_DB, OVS_SCHEMA], check=True)
+        remotes = ["--remote=punix:/run/openvswitch/db.sock", "--remote=db:Open_vSwitch,Open_vSwitch,manager_options"]
+        subprocess.run(["ovsdb-server", *remotes, "--pidfile", "--detach", "--log-file"], check=True)
+        subprocess.run(["ovs-vsctl", "--no-wait", "init"], check=True)
+        log("started ovsdb-server")
+    vswitchd = subprocess.run(["pgrep", "-x", "ovs-vswitchd"], capture_output=True, check=False)
+    if vswitchd.returncode != 0:
+        subprocess.run(["ovs-vswitchd", "--pidfile", "--detach", "--log-file"], check=True, capture_output=True)
+        log("started ovs-vswitchd")
+
+
 def status() -> None:
     for name in PIDFILES:
         pid = running_pid(name)
