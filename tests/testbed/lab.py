@@ -123,7 +123,11 @@ class Lab:
                     dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
         for name in reversed(self.networks):
             with contextlib.suppress(libvirt.libvirtError):
-                self.conn.networkLookupByName(name).destroy()
+                net = self.conn.networkLookupByName(name)
+                if net.isActive():
+                    net.destroy()
+                if net.isPersistent():
+                    net.undefine()
         for device in self.loops:
             subprocess.run(["losetup", "-d", device], check=False, capture_output=True)
         for path in self.files:

@@ -14,7 +14,7 @@ import typing as t
 
 from .._errors import SpecError
 from .names import IFNAME_MAX, validate_ifname
-from .netaddr import interface_address, vlan_id, vlan_ids
+from .netaddr import interface_address, vlan_id
 from .spec import Spec, choice, join_path, option
 
 BRIDGE_TYPES = ("linux", "ovs")
@@ -40,10 +40,10 @@ class BridgePort(Spec):
     cost: t.Optional[int] = option()
     priority: t.Optional[int] = option()
     pvid: t.Optional[int] = option(normalize=vlan_id)
-    vids: t.Optional[t.List[int]] = option(normalize=lambda v, p: vlan_ids(v, p))
+    vids: t.Optional[t.List[int]] = option(normalize=vlan_id, unordered=True)
     # Open vSwitch: access tag or trunk list.
     tag: t.Optional[int] = option(normalize=vlan_id)
-    trunks: t.Optional[t.List[int]] = option(normalize=lambda v, p: vlan_ids(v, p))
+    trunks: t.Optional[t.List[int]] = option(normalize=vlan_id, unordered=True)
 
     def validate(self, path: str) -> None:
         if self.tag is not None and self.trunks:

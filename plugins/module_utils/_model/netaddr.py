@@ -24,13 +24,6 @@ def vlan_id(value: t.Any, path: str) -> int:
     return number
 
 
-def vlan_ids(value: t.Any, path: str) -> t.List[int]:
-    """A sorted, duplicate-free list of VLAN ids."""
-    if not isinstance(value, list):
-        value = [value]
-    return sorted({vlan_id(item, f"{path}[{i}]") for i, item in enumerate(value)})
-
-
 def ip_address(value: t.Any, path: str) -> str:
     """An IPv4 or IPv6 address in its compressed canonical form."""
     try:

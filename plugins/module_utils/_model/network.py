@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 from .._errors import SpecError
 from .mac import normalize_mac
 from .names import validate_ifname, validate_name
-from .netaddr import family_of, ip_address, vlan_id, vlan_ids
+from .netaddr import family_of, ip_address, vlan_id
 from .spec import Spec, XmlSpec, choice, join_path, option
 from .xmlutil import element, sub, text_of, yes_no
 
@@ -133,7 +133,7 @@ class Portgroup(Spec):
     name: t.Optional[str] = option(normalize=lambda v, p: validate_name(v, p, "portgroup"))
     default: t.Optional[bool] = option()
     vlan: t.Optional[int] = option(normalize=vlan_id)
-    trunk: t.Optional[t.List[int]] = option(normalize=lambda v, p: vlan_ids(v, p))
+    trunk: t.Optional[t.List[int]] = option(normalize=vlan_id, unordered=True)
 
     def validate(self, path: str) -> None:
         if self.vlan is not None and self.trunk:
