@@ -250,7 +250,11 @@ def _plan_bridge(
             Change(_path(plan, name, "up"), False, True),
             step=Step("link_up", {"name": name}),
         )
-    return overlay(actual, spec)
+    after = overlay(actual, spec)
+    if request.purge_ports:
+        declared = {p.name for p in spec.ports or []}
+        after.ports = [p for p in after.ports or [] if p.name in declared or host.is_guest_port(name, p.name or "")]
+    return after
 
 
 def _plan_ports(plan: Plan, spec: BridgeSpec, actual: BridgeSpec, request: BridgeRequest, host: HostNet) -> None:

@@ -149,14 +149,15 @@ def _plan_live(plan: Plan, desired: NetworkSpec, live: NetworkSpec, restart: boo
             continue
         index = live_ips[ip.address]
         have = (live.ips or [])[index].dhcp_hosts or []
-        for command, host in _item_updates(ip.dhcp_hosts, have, modify=True):
+        for command, item in _item_updates(ip.dhcp_hosts, have, modify=True):
+            host = t.cast(DhcpHost, item)
             what = f"DHCP host {host.label() or host.name} ({host.ip})"
-            xml = to_string(dhcp_host_element(t.cast(DhcpHost, host)))
+            xml = to_string(dhcp_host_element(host))
             _add_live(plan, command, what, "ip-dhcp-host", xml, index)
     if desired.dns_hosts is not None:
-        for command, host in _item_updates(desired.dns_hosts, live.dns_hosts or [], modify=False):
-            xml = to_string(dns_host_element(t.cast(DnsHost, host)))
-            _add_live(plan, command, f"DNS host {host.label()}", "dns-host", xml, -1)
+        for command, entry in _item_updates(desired.dns_hosts, live.dns_hosts or [], modify=False):
+            xml = to_string(dns_host_element(t.cast(DnsHost, entry)))
+            _add_live(plan, command, f"DNS host {entry.label()}", "dns-host", xml, -1)
     if desired.portgroups is not None:
         for command, group in _item_updates(desired.portgroups, live.portgroups or [], modify=True):
             xml = to_string(portgroup_element(t.cast(Portgroup, group)))

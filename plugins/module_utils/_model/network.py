@@ -61,7 +61,10 @@ class DhcpRange(Spec):
     def validate(self, path: str) -> None:
         if self.start is None or self.end is None:
             raise SpecError(path, "a DHCP range needs start and end")
-        if ipaddress.ip_address(self.start) > ipaddress.ip_address(self.end):
+        start, end = ipaddress.ip_address(self.start), ipaddress.ip_address(self.end)
+        if start.version != end.version:
+            raise SpecError(path, f"range start {self.start} and end {self.end} are of different IP versions")
+        if int(start) > int(end):
             raise SpecError(path, f"range start {self.start} is after its end {self.end}")
 
 
@@ -110,7 +113,7 @@ class NetworkIp(Spec):
                 if ipaddress.ip_address(getattr(rng, end)) not in subnet:
                     raise SpecError(f"{path}.dhcp_ranges[{index}].{end}", f"{getattr(rng, end)} is outside {subnet}")
         for index, host in enumerate(self.dhcp_hosts or []):
-            if ipaddress.ip_address(host.ip) not in subnet:
+            if ipaddress.ip_address(host.ip or "") not in subnet:
                 raise SpecError(f"{path}.dhcp_hosts[{index}].ip", f"{host.ip} is outside {subnet}")
             if self.family() == "ipv4" and host.mac is None:
                 raise SpecError(f"{path}.dhcp_hosts[{index}].mac", "an IPv4 reservation needs the guest's MAC")
@@ -215,6 +218,8 @@ class NetworkSpec(XmlSpec):
         name = root.find("name")
         if self.name and name is not None:
             name.text = self.name
+        if self.uuid is not None:
+            _child(root, "uuid").text = self.uuid
         if self.forward is not None and self.forward.mode is not None:
             _render_forward(root, self.forward)
         if self.bridge is not None:
