@@ -179,8 +179,8 @@ options:
   restart:
     description:
       - Restart a running network when its running definition differs from the declaration in something
-        libvirt cannot change live (addresses, ranges, forward mode, bridge, MTU). Guests on it lose
-        connectivity briefly.
+        libvirt cannot change live (addresses, ranges, forward mode, bridge, MTU). Guests attached to it may
+        lose connectivity until their NICs are re-attached (restarting the guest does that).
     type: bool
     default: false
   force:

@@ -60,12 +60,12 @@ def test_vlan_plan_is_idempotent_on_a_host_that_has_it() -> None:
         HostLink("brvlan10", kind="bridge", up=True),
         HostLink("eth0.10", kind="vlan", master="brvlan10", vlan=("eth0", 10)),
     )
-    result, _ = plan({"name": "br0", "ports": ["eth0"], "vlans": {"uplink": "eth0", "ids": [10]}}, snapshot)
+    result, _facts = plan({"name": "br0", "ports": ["eth0"], "vlans": {"uplink": "eth0", "ids": [10]}}, snapshot)
     assert result.actions == []
 
 
 def test_naming_patterns_and_the_15_character_limit() -> None:
-    result, _ = plan(
+    result, _facts = plan(
         {
             "name": "br0",
             "vlan_interface_name": "v{vlan}",
@@ -87,7 +87,7 @@ def test_vlan_aware_bridge_plan() -> None:
         "default_pvid": 1,
         "ports": [{"name": "eth0", "vids": [10, 20]}, {"name": "tap1", "pvid": 10}],
     }
-    result, _ = plan(params, host(HostLink("eth0"), HostLink("tap1", kind="tun")))
+    result, _facts = plan(params, host(HostLink("eth0"), HostLink("tap1", kind="tun")))
     assert result.steps[0].args["attrs"] == {"vlan_filtering": True, "default_pvid": 1}
     assert kernel_bridge_attrs(result.steps[0].args["attrs"]) == {"br_vlan_filtering": 1, "br_vlan_default_pvid": 1}
     port_sets = [s.args for s in result.steps if s.op == "port_set"]
@@ -123,7 +123,7 @@ def test_refusals() -> None:
 
 
 def test_moved_addresses_persist_on_the_bridge() -> None:
-    result, _ = plan(
+    result, _facts = plan(
         {"name": "br0", "ports": ["eth0"]},
         host(HostLink("eth0", addresses=["10.0.0.5/24"])),
         move_addresses=True,
@@ -159,7 +159,7 @@ def test_persistence_backends() -> None:
     }
     files = {}
     for backend in ("ifupdown", "networkd", "networkmanager"):
-        result, _ = plan(params, snapshot, persist=backend)
+        result, _facts = plan(params, snapshot, persist=backend)
         files[backend] = {s.args["path"]: s.args["content"] for s in result.steps if s.op == "write_file"}
     assert sorted(files["ifupdown"]) == ["/etc/network/interfaces.d/sharedvirt-br0"]
     assert (
@@ -187,11 +187,11 @@ def test_persistence_backends() -> None:
 
 def test_unchanged_files_are_not_rewritten_and_stale_ones_removed() -> None:
     snapshot = host(HostLink("br0", kind="bridge", up=True))
-    first, _ = plan({"name": "br0"}, snapshot, persist="ifupdown")
+    first, _facts = plan({"name": "br0"}, snapshot, persist="ifupdown")
     path = "/etc/network/interfaces.d/sharedvirt-br0"
     content = next(s.args["content"] for s in first.steps if s.op == "write_file")
     snapshot.files = {path: content, "/etc/network/interfaces.d/sharedvirt-br0-old": "# stale"}
-    again, _ = plan({"name": "br0"}, snapshot, persist="ifupdown")
+    again, _facts = plan({"name": "br0"}, snapshot, persist="ifupdown")
     assert again.actions == ["remove /etc/network/interfaces.d/sharedvirt-br0-old"]
 
 
