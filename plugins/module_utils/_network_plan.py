@@ -141,7 +141,8 @@ def _plan_live(plan: Plan, desired: NetworkSpec, live: NetworkSpec, restart: boo
     if pending:
         plan.warnings.append(
             f"network {name} runs with an older definition of {', '.join(pending)}; the new one applies at its "
-            "next start (set restart=true to restart it now; guests attached to it may lose connectivity until their NICs are re-attached)"
+            "next start (set restart=true to restart it now; guests attached to it may lose connectivity until "
+            "their NICs are re-attached)"
         )
     live_ips = {ip.address: index for index, ip in enumerate(live.ips or [])}
     for ip in desired.ips or []:
