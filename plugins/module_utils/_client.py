@@ -88,6 +88,20 @@ def translate(err: BaseException, action: str, hint: str = "") -> LibvirtError:
     return LibvirtError(*args)
 
 
+def inactive_xml(obj: t.Any, flag: int) -> str:
+    """The persistent definition of a network or pool (``flag``: its XML_INACTIVE constant).
+
+    Drivers that keep no separate persistent definition (test:///) refuse the flag; their only
+    definition is returned instead.
+    """
+    try:
+        return str(obj.XMLDesc(flag))
+    except libvirt.libvirtError as err:
+        if err.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
+            raise
+        return str(obj.XMLDesc(0))
+
+
 @contextlib.contextmanager
 def libvirt_errors(action: str, hint: str = "") -> t.Iterator[None]:
     """Context manager: any libvirtError inside becomes a typed error about ``action``."""

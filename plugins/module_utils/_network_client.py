@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime
 import typing as t
 
-from ._client import LibvirtClient, libvirt, libvirt_errors
+from ._client import LibvirtClient, inactive_xml, libvirt, libvirt_errors
 from ._model.mac import normalize_mac
 from ._model.network import NetworkSpec
 from ._model.xmlutil import parse_xml
@@ -42,7 +42,7 @@ class NetworkExecutor:
             active = bool(net.isActive())
             persistent = bool(net.isPersistent())
             live_xml = net.XMLDesc(0) if active else None
-            config_xml = _inactive_xml(net) if persistent else None
+            config_xml = inactive_xml(net, libvirt.VIR_NETWORK_XML_INACTIVE) if persistent else None
             autostart = bool(net.autostart()) if persistent else False
         return NetworkActual(
             config=None if config_xml is None else NetworkSpec.from_xml(config_xml, "current network XML"),
@@ -146,15 +146,6 @@ class NetworkExecutor:
                 continue
             out[net.name()] = [str(ip.network()) for ip in spec.ips or [] if ip.address and ip.prefix]
         return out
-
-
-def _inactive_xml(net: t.Any) -> str:
-    try:
-        return str(net.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE))
-    except libvirt.libvirtError as err:
-        if err.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
-            raise
-        return str(net.XMLDesc(0))  # drivers without a separate inactive definition (test:///)
 
 
 def lease_facts(lease: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:

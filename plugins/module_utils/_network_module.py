@@ -7,26 +7,19 @@ from __future__ import annotations
 
 import typing as t
 
-from ._errors import SpecError
 from ._model.network import NetworkSpec
 from ._module import LibvirtModule
 from ._network_client import NetworkExecutor
 from ._network_plan import NetworkRequest, plan_network
-from ._plan import overlay
+from ._plan import over_xml
 
 SPEC_OPTIONS = ("name", "forward", "bridge", "mtu", "domain", "virtualport", "ips", "dns_hosts", "portgroups")
 
 
 def desired_network(params: t.Mapping[str, t.Any]) -> NetworkSpec:
     """The declared network: structured options over the ``xml`` escape hatch."""
-    desired = NetworkSpec.from_params({k: params.get(k) for k in SPEC_OPTIONS})
-    if params.get("xml"):
-        from_xml = NetworkSpec.from_xml(params["xml"], "xml")
-        if from_xml.name != desired.name:
-            raise SpecError("xml", f"names network {from_xml.name!r} but the name option is {desired.name!r}")
-        desired = overlay(from_xml, desired)
-        desired.validate("")
-    return desired
+    options = NetworkSpec.from_params({k: params.get(k) for k in SPEC_OPTIONS})
+    return over_xml(options, params.get("xml"), "network")
 
 
 def run_network(module: LibvirtModule) -> t.Dict[str, t.Any]:

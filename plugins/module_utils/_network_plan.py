@@ -81,7 +81,7 @@ def plan_network(desired: NetworkSpec, request: NetworkRequest, actual: NetworkA
         # A transient network: its live definition is the base of the persistent one.
         config = actual.live
     if config is None:
-        if desired.ips is None and desired.mode() not in ("bridge",):
+        if desired.ips is None and desired.mode() != "bridge":
             raise SpecError("ips", f"network {name} does not exist; give its ips (or forward mode bridge) to define it")
         after = desired
         plan.add(

@@ -42,15 +42,6 @@ def detect_backend(nm_running: bool, networkd_running: bool, ifupdown_present: b
     return "none"
 
 
-def owned_prefixes(backend: str, names: t.Sequence[str]) -> t.List[str]:
-    """Path prefixes of the files this module owns for bridges ``names`` (the client lists them)."""
-    if backend == "none":
-        return []
-    directory = DIRS[backend]
-    lead = f"{NETWORKD_PRIORITY}-" if backend == "networkd" else ""
-    return [f"{directory}/{lead}sharedvirt-{name}" for name in names]
-
-
 def file_mode(path: str) -> int:
     """NetworkManager refuses keyfiles others can read."""
     return 0o600 if path.startswith(DIRS["networkmanager"]) else 0o644

@@ -17,9 +17,11 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from ._model.spec import SECRET_MASK, Spec, facts_of, join_path
+from ._errors import SpecError
+from ._model.spec import SECRET_MASK, Spec, XmlSpec, facts_of, join_path
 
 SpecT = t.TypeVar("SpecT", bound=Spec)
+XmlSpecT = t.TypeVar("XmlSpecT", bound=XmlSpec)
 
 
 @dataclasses.dataclass
@@ -238,6 +240,23 @@ def carry_over(desired: SpecT, actual: t.Optional[SpecT]) -> SpecT:
         else:
             values[fld.name] = want
     return dataclasses.replace(desired, **values)
+
+
+def over_xml(desired: XmlSpecT, xml: t.Optional[str], kind: str) -> XmlSpecT:
+    """The ``xml`` escape hatch: its object is the base and the structured options override it.
+
+    The XML must name the same object as the ``name`` option; the merged declaration is validated
+    again, as the options alone were.
+    """
+    if not xml:
+        return desired
+    base = type(desired).from_xml(xml, "xml")
+    name = getattr(desired, "name", None)
+    if getattr(base, "name", None) != name:
+        raise SpecError("xml", f"names {kind} {getattr(base, 'name', None)!r} but the name option is {name!r}")
+    merged = overlay(base, desired)
+    merged.validate("")
+    return merged
 
 
 def overlay(actual: SpecT, desired: SpecT) -> SpecT:

@@ -12,7 +12,7 @@ import os
 import subprocess
 import typing as t
 
-from ._client import LibvirtClient, libvirt, libvirt_errors, translate
+from ._client import LibvirtClient, inactive_xml, libvirt, libvirt_errors, translate
 from ._errors import ConflictError, NotFoundError
 from ._model.pool import PoolSpec
 from ._model.secret import SecretSpec
@@ -84,12 +84,7 @@ class PoolExecutor:
         if pool is None:
             return PoolActual()
         with libvirt_errors(f"read pool {name!r}"):
-            try:
-                xml = pool.XMLDesc(libvirt.VIR_STORAGE_XML_INACTIVE)
-            except libvirt.libvirtError as err:
-                if err.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
-                    raise
-                xml = pool.XMLDesc(0)  # drivers without a separate inactive definition (test:///)
+            xml = inactive_xml(pool, libvirt.VIR_STORAGE_XML_INACTIVE)
             active = bool(pool.isActive())
             volumes = sorted(pool.listVolumes()) if active else []
             autostart = bool(pool.autostart())

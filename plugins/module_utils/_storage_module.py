@@ -15,7 +15,7 @@ from ._model.pool import PoolSpec
 from ._model.secret import SecretSpec
 from ._model.volume import VolumeSpec
 from ._module import LibvirtModule
-from ._plan import overlay
+from ._plan import over_xml
 from ._storage_client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
 from ._storage_plan import (
     PoolRequest,
@@ -62,13 +62,8 @@ def run_secret(module: LibvirtModule) -> t.Dict[str, t.Any]:
 def run_pool(module: LibvirtModule) -> t.Dict[str, t.Any]:
     """The pool module."""
     params = module.params
-    desired = PoolSpec.from_params({k: params.get(k) for k in ("name", "type", "source", "target")})
-    if params.get("xml"):
-        from_xml = PoolSpec.from_xml(params["xml"], "xml")
-        if from_xml.name != desired.name:
-            raise SpecError("xml", f"names pool {from_xml.name!r} but the name option is {desired.name!r}")
-        desired = overlay(from_xml, desired)  # structured options win over the XML
-        desired.validate("")
+    options = PoolSpec.from_params({k: params.get(k) for k in ("name", "type", "source", "target")})
+    desired = over_xml(options, params.get("xml"), "pool")
     request = PoolRequest(
         state=params["state"],
         autostart=params.get("autostart"),

@@ -12,6 +12,7 @@ import json
 import types
 import typing as t
 
+from ansible.module_utils import _internal
 from ansible.module_utils.common import warnings as _warnings
 from ansible.module_utils.testing import patch_module_args
 
@@ -23,8 +24,14 @@ def run_module(
     # Warnings are process-global in ansible-core; each run starts with none, as a real one does.
     _warnings._global_warnings.clear()
     out = io.StringIO()
-    with patch_module_args(args), contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
-        module.main()
+    # Importing a controller module (a plugin test) marks the whole process as the controller, and
+    # warnings then go to the display instead of the result; a module always runs on the target.
+    controller, _internal.is_controller = _internal.is_controller, False
+    try:
+        with patch_module_args(args), contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            module.main()
+    finally:
+        _internal.is_controller = controller
     text = out.getvalue()
     try:
         result = t.cast(dict[str, t.Any], json.loads(text))
