@@ -30,9 +30,11 @@ requirements:
 options:
   uri:
     description:
-      - The libvirt connection URI of the hypervisor, for example V(qemu+ssh://root@host1/system).
+      - The libvirt connection URIs of the hypervisors, for example V(qemu+ssh://root@host1/system);
+        one string or a list. A domain name is searched on all of them.
       - When not set, E(LIBVIRT_DEFAULT_URI) on the controller is used, and then V(qemu:///system).
-    type: str
+    type: list
+    elements: str
     env:
       - name: LIBVIRT_DEFAULT_URI
   connect_timeout:
@@ -42,4 +44,29 @@ options:
     default: 30
 requirements:
   - libvirt-python >= 9.0 on the Ansible controller
+"""
+
+    # Where addresses come from: shared by the vm_ip lookup and the inventory plugin.
+    ADDRESSES = r"""
+options:
+  sources:
+    description:
+      - Where to look for addresses, in this order.
+      - V(reservation) are static DHCP host entries of libvirt networks (known before the guest boots).
+        V(lease) are the unexpired leases of libvirt's DHCP server, the newest per MAC and family.
+        V(agent) asks the QEMU guest agent of a running domain (needs a read-write connection and the
+        C(org.qemu.guest_agent.0) channel); loopback and link-local addresses are skipped.
+        V(arp) reads the hypervisor's neighbour table, which also knows guests on plain host bridges
+        whose DHCP server is elsewhere; for a local URI the controller reads its own table, for a remote
+        one libvirt's ARP source is used.
+    type: list
+    elements: str
+    choices: [reservation, lease, agent, arp]
+    default: [reservation, lease, agent, arp]
+  family:
+    description:
+      - Which addresses to return. With V(any), IPv4 addresses come before IPv6 ones of the same NIC.
+    type: str
+    choices: [ipv4, ipv6, any]
+    default: ipv4
 """

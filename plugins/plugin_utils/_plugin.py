@@ -6,13 +6,16 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import typing as t
 
 from ansible.errors import AnsibleError
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._client import LibvirtClient
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._address_client import LibvirtKnowledge
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._client import LibvirtClient, resolve_uri
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._errors import (
+    AuthError,
     CollectionError,
     LibvirtError,
     MissingLibrary,
@@ -46,3 +49,39 @@ def connect(uri: t.Optional[str], timeout: float, readonly: bool = True) -> Libv
 def make_unsafe(value: t.Any) -> t.Any:
     """Mark values that come from libvirt or guests as unsafe, so Jinja never evaluates them."""
     return wrap_var(value)
+
+
+@dataclasses.dataclass
+class Hypervisors:
+    """Open connections (one per URI) and the URIs that could not be reached, with why."""
+
+    knowledge: t.List[LibvirtKnowledge]
+    unreachable: t.Dict[str, str]
+
+    def close(self) -> None:
+        for item in self.knowledge:
+            item.client.close()
+
+
+def open_hypervisors(
+    uris: t.Sequence[t.Optional[str]],
+    timeout: float,
+    agent: bool,
+    probe_limit: int = 1024,
+    probe_rate: float = 200.0,
+) -> Hypervisors:
+    """Connect to every URI. The agent source needs read-write; without that right we read only."""
+    opened = Hypervisors([], {})
+    for uri in dict.fromkeys(uris or [None]):
+        try:
+            try:
+                client = connect(uri, timeout, readonly=not agent)
+            except AuthError:
+                if not agent:
+                    raise
+                client = connect(uri, timeout, readonly=True)
+        except CollectionError as err:
+            opened.unreachable[resolve_uri(uri)] = str(to_ansible_error(err))
+            continue
+        opened.knowledge.append(LibvirtKnowledge(client, probe_limit=probe_limit, probe_rate=probe_rate))
+    return opened

@@ -62,8 +62,10 @@ def free_subnet() -> ipaddress.IPv4Network:
     raise RuntimeError("no free /24 in 10.200.0.0/13 for a test network")
 
 
-def isolated_network_xml(name: str, subnet: ipaddress.IPv4Network) -> str:
-    """An isolated network (no <forward>: traffic never leaves the machine) with DHCP."""
+def isolated_network_xml(
+    name: str, subnet: ipaddress.IPv4Network, reservations: t.Mapping[str, str] | None = None
+) -> str:
+    """An isolated network (no <forward>: traffic never leaves the machine) with DHCP (MAC -> IP reservations)."""
     hosts = list(subnet.hosts())
     root = ET.Element("network")
     ET.SubElement(root, "name").text = name
@@ -71,6 +73,8 @@ def isolated_network_xml(name: str, subnet: ipaddress.IPv4Network) -> str:
     ip = ET.SubElement(root, "ip", {"address": str(hosts[0]), "prefix": str(subnet.prefixlen)})
     dhcp = ET.SubElement(ip, "dhcp")
     ET.SubElement(dhcp, "range", {"start": str(hosts[9]), "end": str(hosts[99])})
+    for mac, address in (reservations or {}).items():
+        ET.SubElement(dhcp, "host", {"mac": mac, "ip": address})
     return ET.tostring(root, encoding="unicode")
 
 
@@ -93,8 +97,13 @@ def guest_domain_xml(
     cmdline: str = "",
     agent: bool = True,
     disks: t.Sequence[Disk] = (),
+    bridges: t.Sequence[str] = (),
+    macs: t.Sequence[str] = (),
 ) -> str:
-    """The test guest: direct kernel boot of the embedded image, one virtio NIC per network."""
+    """The test guest: direct kernel boot of the embedded image, one virtio NIC per network, then per bridge.
+
+    ``macs`` gives the NICs their MACs in that order (libvirt generates the rest).
+    """
     root = ET.Element("domain", {"type": domain_type})
     ET.SubElement(root, "name").text = name
     ET.SubElement(root, "memory", {"unit": "MiB"}).text = str(memory_mib)
@@ -115,9 +124,12 @@ def guest_domain_xml(
         ET.SubElement(el, "target", {"dev": disk.target, "bus": "virtio"})
         if disk.shareable:
             ET.SubElement(el, "shareable")
-    for network in networks:
-        nic = ET.SubElement(devices, "interface", {"type": "network"})
-        ET.SubElement(nic, "source", {"network": network})
+    sources = [("network", n) for n in networks] + [("bridge", b) for b in bridges]
+    for i, (kind, source) in enumerate(sources):
+        nic = ET.SubElement(devices, "interface", {"type": kind})
+        if i < len(macs):
+            ET.SubElement(nic, "mac", {"address": macs[i]})
+        ET.SubElement(nic, "source", {kind: source})
         ET.SubElement(nic, "model", {"type": "virtio"})
     if serial is not None:
         console = ET.SubElement(devices, "serial", {"type": "file"})

@@ -53,10 +53,16 @@ class Lab:
         self.pools: list[str] = []
         self.domain_type = local_domain_type(conn)
 
-    def network(self, suffix: str = "n") -> Network:
+    def network(
+        self,
+        suffix: str = "n",
+        subnet: ipaddress.IPv4Network | None = None,
+        reservations: t.Mapping[str, str] | None = None,
+    ) -> Network:
+        """An isolated network with DHCP in ``subnet`` (a free one by default); ``reservations``: MAC -> IP."""
         name = f"{self.prefix}-{suffix}"
-        subnet = free_subnet()
-        net = self.conn.networkCreateXML(isolated_network_xml(name, subnet))
+        subnet = subnet or free_subnet()
+        net = self.conn.networkCreateXML(isolated_network_xml(name, subnet, reservations))
         self.networks.append(name)
         return Network(name, subnet, net)
 
@@ -68,7 +74,11 @@ class Lab:
         disks: t.Sequence[Disk] = (),
         agent: bool = True,
         wait_ready: bool = True,
+        bridges: t.Sequence[str] = (),
+        macs: t.Sequence[str] = (),
+        start: bool = True,
     ) -> Guest:
+        """A guest; ``start=False`` only defines it (persistent): start it with ``guest.dom.create()``."""
         name = f"{self.prefix}-{suffix}"
         serial = new_serial_path(name)
         self.files.append(serial)
@@ -81,12 +91,14 @@ class Lab:
             cmdline=cmdline,
             agent=agent,
             disks=disks,
+            bridges=bridges,
+            macs=macs,
         )
         started = time.monotonic()
-        dom = self.conn.createXML(xml, 0)
+        dom = self.conn.createXML(xml, 0) if start else self.conn.defineXML(xml)
         self.domains.append(name)
         guest = Guest(name, dom, serial, macs_of(dom), started)
-        if wait_ready:
+        if wait_ready and start:
             guest.wait_for(r"SVKVM-READY")
         return guest
 

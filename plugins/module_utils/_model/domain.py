@@ -173,7 +173,7 @@ class DomainSpec(XmlSpec):
             type=root.get("type"),
             title=root.findtext("title"),
             description=root.findtext("description"),
-            metadata=_read_metadata(root),
+            metadata=read_metadata(root),
             memory=None if memory is None else from_libvirt(memory.text, memory.get("unit")),
             current_memory=None if current is None else from_libvirt(current.text, current.get("unit")),
             max_memory=None if max_mem is None else from_libvirt(max_mem.text, max_mem.get("unit")),
@@ -305,7 +305,7 @@ def _int(value: t.Optional[str]) -> t.Optional[int]:
     return None if value is None else int(value)
 
 
-def _read_metadata(root: ET.Element) -> t.Dict[str, str]:
+def read_metadata(root: ET.Element) -> t.Dict[str, str]:
     node = root.find(f"metadata/{{{METADATA_NS}}}metadata")
     if node is None:
         return {}

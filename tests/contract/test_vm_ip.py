@@ -1,0 +1,101 @@
+"""The vm_ip lookup on test:///default: sources, bulk reads, unreachable hypervisors."""
+
+from __future__ import annotations
+
+import collections
+import typing as t
+import xml.etree.ElementTree as ET
+
+import pytest
+from ansible.errors import AnsibleError
+from testbed.plugins import lookup
+
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._address_client import LibvirtKnowledge
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._client import LibvirtClient
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._resolve import Chain, resolve_all
+
+from .conftest import TEST_URI, libvirt
+
+MACS = ("52:54:00:11:22:33", "52:54:00:11:22:34")
+
+
+def agent_ips(dom: t.Any) -> list[str]:
+    """What the test driver's fake agent answers, per NIC in order (it derives them from the domain id)."""
+    reply = dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT)
+    return [reply[name]["addrs"][0]["addr"] for name in sorted(reply)]
+
+
+def domain_xml(name: str, macs: t.Sequence[str], agent: bool = True) -> str:
+    root = ET.Element("domain", {"type": "test"})
+    ET.SubElement(root, "name").text = name
+    ET.SubElement(root, "memory").text = "65536"
+    ET.SubElement(ET.SubElement(root, "os"), "type").text = "hvm"
+    devices = ET.SubElement(root, "devices")
+    for mac in macs:
+        nic = ET.SubElement(devices, "interface", {"type": "network"})
+        ET.SubElement(nic, "mac", {"address": mac})
+        ET.SubElement(nic, "source", {"network": "default"})
+    if agent:
+        channel = ET.SubElement(devices, "channel", {"type": "unix"})
+        ET.SubElement(channel, "target", {"type": "virtio", "name": "org.qemu.guest_agent.0"})
+    return ET.tostring(root, encoding="unicode")
+
+
+@pytest.fixture
+def guest(test_conn: t.Any) -> t.Iterator[t.Any]:
+    dom = test_conn.createXML(domain_xml("svt-ip1", MACS), 0)
+    try:
+        yield dom
+    finally:
+        dom.destroy()
+
+
+def test_agent_source_gives_every_nic_with_its_guest_interface(guest: t.Any) -> None:
+    ips = agent_ips(guest)
+    [found] = lookup("vm_ip", "svt-ip1", uri=TEST_URI, sources=["agent"], **{"return": "all"})
+    assert [(a["mac"], a["ip"], a["prefix"], a["source"], a["domain"]) for a in found] == [
+        (MACS[0], ips[0], 24, "agent", "svt-ip1"),
+        (MACS[1], ips[1], 24, "agent", "svt-ip1"),
+    ]
+    assert lookup("vm_ip", "5254.0011.2234", "svt-ip1", uri=TEST_URI) == [ips[1], ips[0]]
+
+
+def test_a_driver_without_leases_says_so(guest: t.Any) -> None:
+    with pytest.raises(AnsibleError) as failed:
+        lookup("vm_ip", "svt-ip1", uri=TEST_URI, sources=["lease"])
+    assert str(failed.value) == (
+        "vm_ip: no address for 'svt-ip1': lease: the libvirt driver of test:///default cannot list DHCP leases"
+    )
+
+
+def test_an_unreachable_hypervisor_is_skipped_and_all_unreachable_fails(guest: t.Any) -> None:
+    dead = "qemu+unix:///system?socket=/nonexistent/libvirt-sock"
+    assert lookup("vm_ip", "svt-ip1", uri=[dead, TEST_URI], sources=["agent"]) == agent_ips(guest)[:1]
+    with pytest.raises(AnsibleError) as failed:
+        lookup("vm_ip", "svt-ip1", uri=[dead])
+    assert str(failed.value).startswith(f"vm_ip: no hypervisor reachable: connect to {dead}: ")
+
+
+class Counting:
+    """A libvirt connection proxy that counts the calls made through it."""
+
+    def __init__(self, conn: t.Any) -> None:
+        self.conn, self.calls = conn, collections.Counter[str]()
+
+    def __getattr__(self, name: str) -> t.Any:
+        self.calls[name] += 1
+        return getattr(self.conn, name)
+
+
+def test_many_terms_read_each_source_once(test_conn: t.Any) -> None:
+    doms = [test_conn.createXML(domain_xml(f"svt-bulk{i}", [f"52:54:00:00:10:{i:02x}"]), 0) for i in range(6)]
+    try:
+        counting = Counting(test_conn)
+        knowledge = LibvirtKnowledge(LibvirtClient(counting, TEST_URI))
+        terms = [f"svt-bulk{i}" for i in range(6)]
+        outcomes = resolve_all(terms, [knowledge], Chain(sources=["reservation", "agent"]))
+        assert all(o.addresses and o.addresses[0].source == "agent" for o in outcomes)
+        assert counting.calls == {"listAllDomains": 1, "listAllNetworks": 1}
+    finally:
+        for dom in doms:
+            dom.destroy()

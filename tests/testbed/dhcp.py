@@ -1,0 +1,73 @@
+"""A plain host bridge whose DHCP server is someone else's: dnsmasq in a private network namespace.
+
+This is the "bridged VM" case libvirt knows nothing about: no libvirt network, no libvirt leases.
+The host has an address on the bridge (so it can ARP there), the namespace holds .2 and serves
+DHCP from .100 to .150. Nothing routes or forwards: the traffic never leaves the bridge.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+import tempfile
+from pathlib import Path
+
+from .netns import NetNs
+
+
+class OutsideDhcp:
+    """Bridge ``<prefix>-br`` with ``subnet``'s first address, and dnsmasq in netns ``<prefix>-dhcp``."""
+
+    def __init__(self, prefix: str, subnet: ipaddress.IPv4Network) -> None:
+        self.bridge = f"{prefix}-br"
+        self.subnet = subnet
+        hosts = list(subnet.hosts())
+        self.host_address, self.server_address = str(hosts[0]), str(hosts[1])
+        self.pool = (str(hosts[99]), str(hosts[149]))
+        self._veth = f"{prefix}-v"
+        self._tmp = Path(tempfile.mkdtemp(prefix="svkvm-dhcp-"))
+        self._dnsmasq: subprocess.Popen[bytes] | None = None
+        self.ns = NetNs(f"{prefix}-dhcp")
+        try:
+            self._build(prefix)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _build(self, prefix: str) -> None:
+        run = ["ip", "link"]
+        subprocess.run([*run, "add", self.bridge, "type", "bridge", "stp_state", "0"], check=True)
+        subprocess.run(
+            ["ip", "addr", "add", f"{self.host_address}/{self.subnet.prefixlen}", "dev", self.bridge], check=True
+        )
+        subprocess.run([*run, "set", self.bridge, "up"], check=True)
+        subprocess.run(
+            [*run, "add", self._veth, "type", "veth", "peer", "name", "eth0", "netns", self.ns.name], check=True
+        )
+        subprocess.run([*run, "set", self._veth, "master", self.bridge, "up"], check=True)
+        self.ns.ip("addr", "add", f"{self.server_address}/{self.subnet.prefixlen}", "dev", "eth0")
+        self.ns.ip("link", "set", "eth0", "up")
+        self._dnsmasq = subprocess.Popen(
+            [
+                "ip", "netns", "exec", self.ns.name, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
+                "--port=0", "--no-resolv", "--no-hosts", "--interface=eth0", "--bind-interfaces",
+                f"--dhcp-range={self.pool[0]},{self.pool[1]},{self.subnet.netmask},1h",
+                f"--dhcp-leasefile={self._tmp / 'leases'}", f"--pid-file={self._tmp / 'pid'}",
+                "--user=root", "--group=root", "--log-facility=-", "--log-dhcp",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=(self._tmp / "log").open("wb"),
+        )  # fmt: skip
+
+    def leases(self) -> str:
+        """dnsmasq's lease file (what the outside server handed out)."""
+        path = self._tmp / "leases"
+        return path.read_text() if path.exists() else ""
+
+    def stop(self) -> None:
+        if self._dnsmasq is not None:
+            self._dnsmasq.terminate()
+            self._dnsmasq.wait(10)
+        self.ns.delete()
+        subprocess.run(["ip", "link", "del", self.bridge], check=False, capture_output=True)
+        subprocess.run(["rm", "-rf", str(self._tmp)], check=False)
