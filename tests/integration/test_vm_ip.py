@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 import time
 import typing as t
 
 import pytest
 from ansible.errors import AnsibleError
+from testbed.ansible import run_playbook
 from testbed.dhcp import OutsideDhcp
 from testbed.guest import free_subnet
 from testbed.lab import Lab
 from testbed.params import URI
+from testbed.paths import ROOT
 from testbed.plugins import lookup
 
 
@@ -83,6 +86,12 @@ def test_reservation_answers_before_the_guest_boots_and_reasons_name_every_sourc
     guest.dom.create()
     [answer] = vm_ip(guest.name, **{"return": "all"})
     assert "SVKVM-IP" not in guest.serial.read_text()
+    with pytest.raises(AnsibleError) as booting:
+        vm_ip(guest.name, sources=["agent"])
+    assert str(booting.value) == (
+        f"vm_ip: no address for {guest.name!r}: agent: the guest agent of {guest.name!r} did not answer: "
+        "Guest agent is not responding: QEMU guest agent is not connected"
+    )
     assert (answer[0]["ip"], answer[0]["source"]) == (reserved, "reservation")
     assert guest.wait_for(r"SVKVM-IP eth0 \S+").split()[-1] == reserved
 
@@ -124,8 +133,14 @@ def test_plain_bridge_with_outside_dhcp_needs_arp_and_a_probe_for_silent_guests(
     assert swept_in < 10
 
 
-def test_probe_refuses_what_it_must_not_sweep(lab: Lab, outside_dhcp: OutsideDhcp) -> None:
-    guest = lab.guest(bridges=[outside_dhcp.bridge], wait_ready=False)
+def test_probe_refuses_what_it_must_not_sweep_and_says_what_it_swept(lab: Lab, outside_dhcp: OutsideDhcp) -> None:
+    guest = lab.guest(bridges=[outside_dhcp.bridge], start=False)
+    with pytest.raises(AnsibleError) as absent:
+        vm_ip(guest.name, sources=["arp"], probe=True, probe_rate=500)
+    assert str(absent.value) == (
+        f"vm_ip: no address for {guest.name!r}: arp: {guest.macs[0]} not in the neighbour table of {URI} even after "
+        f"probing {outside_dhcp.subnet} on bridge {outside_dhcp.bridge} (253 addresses at 500/s)"
+    )
     with pytest.raises(AnsibleError) as refused:
         vm_ip(guest.name, sources=["arp"], probe=True, probe_max_addresses=100)
     assert str(refused.value) == (
@@ -133,3 +148,13 @@ def test_probe_refuses_what_it_must_not_sweep(lab: Lab, outside_dhcp: OutsideDhc
         f"probing was not possible: subnet {outside_dhcp.subnet} of bridge {outside_dhcp.bridge} has 254 "
         "addresses, more than probe_max_addresses=100; raise it to sweep anyway"
     )
+
+
+def test_shipped_boot_and_add_hosts_playbook(lab: Lab) -> None:
+    net = lab.network()
+    guests = [lab.guest(f"p{i}", networks=[net], start=False) for i in range(2)]
+    names = [g.name for g in guests]
+    run = run_playbook(ROOT / "playbooks" / "boot_and_add_hosts.yml", extra_vars=json.dumps({"sharedvirt_vms": names}))
+    assert run.rc == 0, run.output
+    ips = {g.name: g.wait_for(r"SVKVM-IP eth0 \S+").split()[-1] for g in guests}
+    assert dict(re.findall(r'"msg": "(\S+) is at (\S+)"', run.output)) == ips

@@ -27,18 +27,10 @@ def run_playbook(
     extra_vars: str = "",
     timeout: float = 600,
     verbosity: int = 0,
+    inventory: str | Path = "localhost,",
 ) -> PlaybookRun:
-    """Run ``playbook`` (YAML text, or a file) on localhost; ``recap`` holds the PLAY RECAP counters."""
-    link_collection()
-    env = dict(
-        os.environ,
-        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
-        ANSIBLE_NOCOWS="1",
-        ANSIBLE_FORCE_COLOR="0",
-        ANSIBLE_STDOUT_CALLBACK="default",
-        ANSIBLE_LOCALHOST_WARNING="0",
-        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
-    )
+    """Run ``playbook`` (YAML text, or a file) on localhost (or ``inventory``); ``recap``: localhost's PLAY RECAP."""
+    env = _environment()
     with tempfile.TemporaryDirectory(prefix="svkvm-play-") as tmp:
         if isinstance(playbook, Path):
             path = playbook
@@ -48,7 +40,7 @@ def run_playbook(
         cmd = [
             str(Path(sys.executable).with_name("ansible-playbook")),
             "-i",
-            "localhost,",
+            str(inventory),
             "-c",
             "local",
             "-e",
@@ -68,3 +60,22 @@ def run_playbook(
     match = re.search(r"^localhost\s*:\s*(.*)$", output, re.MULTILINE)
     recap = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", match.group(1))} if match else {}
     return PlaybookRun(done.returncode, output, recap)
+
+
+def _environment() -> dict[str, str]:
+    link_collection()
+    return dict(
+        os.environ,
+        ANSIBLE_COLLECTIONS_PATH=str(COLLECTIONS),
+        ANSIBLE_NOCOWS="1",
+        ANSIBLE_FORCE_COLOR="0",
+        ANSIBLE_STDOUT_CALLBACK="default",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+    )
+
+
+def run_inventory(inventory: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """``ansible-inventory -i inventory --list`` as a user runs it (stdout: the JSON inventory)."""
+    cmd = [str(Path(sys.executable).with_name("ansible-inventory")), "-i", str(inventory), "--list"]
+    return subprocess.run(cmd, env=_environment(), capture_output=True, text=True, timeout=timeout, check=False)
