@@ -1,23 +1,27 @@
-"""Extra hypervisor "hosts" on this machine: each a libvirtd in its own network, mount and UTS namespace.
+"""Extra hypervisor "hosts" on this machine: each a libvirtd and an sshd in its own network, mount and UTS namespace.
 
 Layout (see ../shared/research/multihost-feasibility.md): a root-namespace bridge holds the first
 address of a free /24 (the controller's side); every host is a namespace whose ``eth0`` is enslaved to
 an in-namespace bridge ``lan`` that carries the host's address, so guests bridged to ``lan`` share the
-L2 with every host. libvirtd listens on plain TCP on that private address only (``qemu+tcp://ADDR/system``),
-with private copies of /run/libvirt, /var/lib/libvirt, /etc/libvirt, /var/log/libvirt and
-/var/cache/libvirt. Nothing routes or forwards out of the bridge.
+L2 with every host. Each host has its own hostname and ``host_uuid``, private copies of /run/libvirt,
+/var/lib/libvirt, /etc/libvirt, /var/log/libvirt and /var/cache/libvirt, a libvirtd listening on plain
+TCP on its private address (``qemu+tcp://ADDR/system``) and an sshd there that takes the bed's key
+for root, so Ansible reaches it like any hypervisor. Nothing routes or forwards out of the bridge.
 
-Usage: ``with HostBed(prefix, count) as bed: bed.hosts[0].uri``; everything is gone afterwards.
+In tests: ``with HostBed(prefix, count) as bed: ...``. From the shell: ``tools/hostbed.py up|down``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import ipaddress
+import json
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import typing as t
 from pathlib import Path
@@ -35,6 +39,7 @@ PRIVATE_DIRS = {
     "log": "/var/log/libvirt",
     "cache": "/var/cache/libvirt",
 }
+BED_ROOT = RUN_DIR / "hostbed"
 START_TIMEOUT = 30
 
 
@@ -42,35 +47,58 @@ def _copy_skeleton(source: str, target: Path) -> None:
     """The directory tree of ``source`` with owners and modes, no files (no domains, no images)."""
     for dirpath, dirnames, _files in os.walk(source):
         dirnames[:] = [d for d in dirnames if not d.startswith("domain-")]
-        rel = os.path.relpath(dirpath, source)
-        made = target / rel
+        made = target / os.path.relpath(dirpath, source)
         made.mkdir(parents=True, exist_ok=True)
         info = os.stat(dirpath)
         os.chown(made, info.st_uid, info.st_gid)
         os.chmod(made, info.st_mode & 0o7777)
 
 
+def _wait_until(what: str, check: t.Callable[[], bool], timeout: float = START_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"hostbed: {what} not ready within {timeout:g} s")
+        time.sleep(0.2)
+
+
+@dataclasses.dataclass
 class NsHost:
-    """One namespace hypervisor: ``uri``, ``address``, ``hostname``, ``host_uuid``; ``open()`` connects."""
+    """One namespace hypervisor: ``uri`` (libvirt over TCP) and ``address`` (SSH as root with the bed's key)."""
 
-    def __init__(self, name: str, address: str, prefixlen: int, uplink_bridge: str, number: int) -> None:
-        self.name = name
-        self.address = address
-        self.hostname = name
-        self.host_uuid = f"00000000-0000-4000-8000-{number:012d}"
-        self.uri = f"qemu+tcp://{address}/system"
-        self.root = RUN_DIR / "hosts" / name
-        self.ns = NetNs(name)
-        self._veth = f"{name}-v"
-        veth = ["ip", "link", "add", self._veth, "type", "veth", "peer", "name", "eth0", "netns", name]
+    name: str
+    address: str
+    number: int
+    root: Path
+
+    @property
+    def uri(self) -> str:
+        return f"qemu+tcp://{self.address}/system"
+
+    @property
+    def hostname(self) -> str:
+        return self.name
+
+    @property
+    def host_uuid(self) -> str:
+        return f"00000000-0000-4000-8000-{self.number:012d}"
+
+    @property
+    def veth(self) -> str:
+        return f"{self.name}-v"
+
+    def plumb(self, prefixlen: int, uplink_bridge: str) -> None:
+        """The namespace, its uplink on the bed bridge and its ``lan`` bridge with the host address."""
+        ns = NetNs(self.name)
+        veth = ["ip", "link", "add", self.veth, "type", "veth", "peer", "name", "eth0", "netns", self.name]
         subprocess.run(veth, check=True)
-        subprocess.run(["ip", "link", "set", self._veth, "master", uplink_bridge, "up"], check=True)
-        self.ns.ip("link", "add", "lan", "type", "bridge", "stp_state", "0")
-        self.ns.ip("link", "set", "eth0", "master", "lan", "up")
-        self.ns.ip("addr", "add", f"{address}/{prefixlen}", "dev", "lan")
-        self.ns.ip("link", "set", "lan", "up")
+        subprocess.run(["ip", "link", "set", self.veth, "master", uplink_bridge, "up"], check=True)
+        ns.ip("link", "add", "lan", "type", "bridge", "stp_state", "0")
+        ns.ip("link", "set", "eth0", "master", "lan", "up")
+        ns.ip("addr", "add", f"{self.address}/{prefixlen}", "dev", "lan")
+        ns.ip("link", "set", "lan", "up")
 
-    def start(self) -> None:
+    def start(self, authorized_key: Path) -> None:
         dirs = {key: self.root / key for key in PRIVATE_DIRS}
         shutil.rmtree(self.root, ignore_errors=True)
         _copy_skeleton("/var/lib/libvirt", dirs["lib"])
@@ -89,75 +117,150 @@ class NsHost:
             )
         with (dirs["etc"] / "qemu.conf").open("a") as conf:
             conf.write(f'\nmigration_address = "{self.address}"\nmigration_host = "{self.address}"\n')
+        sshd_config = self._sshd_config(authorized_key)
         mounts = "; ".join(f"mount --bind {dirs[key]} {path}" for key, path in PRIVATE_DIRS.items())
         script = (
             f"hostname {self.hostname}; {mounts}; "
-            "virtlogd -d -p /run/libvirt/virtlogd.pid && libvirtd -d -l -p /run/libvirt/libvirtd.pid"
+            "virtlogd -d -p /run/libvirt/virtlogd.pid && libvirtd -d -l -p /run/libvirt/libvirtd.pid && "
+            f"/usr/sbin/sshd -f {sshd_config}"
         )
         unshare = ["unshare", "--mount", "--uts", "--propagation", "private"]
         subprocess.run(["ip", "netns", "exec", self.name, *unshare, "sh", "-c", script], check=True)
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            try:
-                self.open().close()
-                return
-            except libvirt.libvirtError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        _wait_until(f"libvirtd of {self.name}", self._libvirt_answers)
+
+    def _sshd_config(self, authorized_key: Path) -> Path:
+        ssh = self.root / "ssh"
+        ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key = ssh / "ssh_host_ed25519_key"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation directory
+        config = ssh / "sshd_config"
+        config.write_text(
+            f"ListenAddress {self.address}\nHostKey {key}\nPidFile {ssh / 'sshd.pid'}\n"
+            f"AuthorizedKeysFile {authorized_key}\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+            "Subsystem sftp internal-sftp\n"
+        )
+        return config
+
+    def answers(self) -> bool:
+        """True when its libvirtd takes connections."""
+        return self._libvirt_answers()
+
+    def _libvirt_answers(self) -> bool:
+        try:
+            self.open().close()
+            return True
+        except libvirt.libvirtError:
+            return False
 
     def open(self) -> t.Any:
         return libvirt.open(self.uri)
 
     def stop(self) -> None:
         """Destroy its guests and networks, stop its daemons, delete the namespace and the files."""
-        with contextlib.suppress(libvirt.libvirtError), contextlib.closing(self.open()) as conn:
-            for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
-                dom.destroy()
-            for net in conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE):
-                net.destroy()
+        if self._libvirt_answers():
+            with contextlib.closing(self.open()) as conn:
+                for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+                    with contextlib.suppress(libvirt.libvirtError):
+                        dom.destroy()
+                for net in conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE):
+                    with contextlib.suppress(libvirt.libvirtError):
+                        net.destroy()
         pids = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True, check=False).stdout
         for pid in pids.split():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while any(Path(f"/proc/{pid}").exists() for pid in pids.split()) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        self.ns.delete()
-        subprocess.run(["ip", "link", "del", self._veth], check=False, capture_output=True)
+        _wait_until(f"processes of {self.name} to end", lambda: not any(Path(f"/proc/{p}").exists() for p in pids.split()), 10)
+        NetNs.remove(self.name)
+        subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
 class HostBed:
-    """``count`` namespace hosts on one private bridge ``<prefix>-mh`` (the controller holds .1)."""
+    """``count`` namespace hosts on one private bridge ``<prefix>-mh``; the controller holds the .1 address."""
 
-    def __init__(self, prefix: str, count: int) -> None:
+    def __init__(self, prefix: str, count: int, root: Path | None = None) -> None:
         self.prefix = prefix
+        self.root = root or BED_ROOT / prefix
+        self.key = self.root / "id_ed25519"
         self.subnet: ipaddress.IPv4Network = free_subnet()
         self.bridge = f"{prefix}-mh"
         addresses = list(self.subnet.hosts())
         self.controller_address = str(addresses[0])
-        self.hosts: list[NsHost] = []
-        self._count = count
-        self._addresses = addresses
+        self.hosts = [NsHost(f"{prefix}-h{i}", str(addresses[10 + i]), i + 1, self.root / f"h{i}") for i in range(count)]
 
     def __enter__(self) -> HostBed:
         try:
-            subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge", "stp_state", "0"], check=True)
-            cidr = f"{self.controller_address}/{self.subnet.prefixlen}"
-            subprocess.run(["ip", "addr", "add", cidr, "dev", self.bridge], check=True)
-            subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
-            for i in range(self._count):
-                address = str(self._addresses[10 + i])
-                host = NsHost(f"{self.prefix}-h{i}", address, self.subnet.prefixlen, self.bridge, i + 1)
-                self.hosts.append(host)
-                host.start()
+            self.up()
         except BaseException:
-            self.__exit__()
+            self.down()
             raise
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.down()
+
+    def up(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not self.key.exists():
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)], check=True)
+        subprocess.run(["ip", "link", "add", self.bridge, "type", "bridge", "stp_state", "0"], check=True)
+        cidr = f"{self.controller_address}/{self.subnet.prefixlen}"
+        subprocess.run(["ip", "addr", "add", cidr, "dev", self.bridge], check=True)
+        subprocess.run(["ip", "link", "set", self.bridge, "up"], check=True)
+        for host in self.hosts:
+            host.plumb(self.subnet.prefixlen, self.bridge)
+            host.start(self.key.with_suffix(".pub"))
+
+    def down(self) -> None:
         for host in reversed(self.hosts):
             host.stop()
         subprocess.run(["ip", "link", "del", self.bridge], check=False, capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def ssh_args(self) -> str:
+        """What ansible_ssh_common_args needs for the bed (host keys are new on every start)."""
+        return "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+
+    def inventory(self, group: str = "hypervisors") -> dict[str, t.Any]:
+        """An Ansible inventory (YAML-ready) of the hosts, reached over SSH as root."""
+        hosts = {
+            host.name: {
+                "ansible_host": host.address,
+                "sharedvirt_libvirt_uri": host.uri,
+                "sharedvirt_host_uuid": host.host_uuid,
+            }
+            for host in self.hosts
+        }
+        common = {
+            "ansible_user": "root",
+            "ansible_ssh_private_key_file": str(self.key),
+            "ansible_ssh_common_args": self.ssh_args(),
+            # The hosts share this machine's file system, so the test venv (with libvirt-python) is there.
+            "ansible_python_interpreter": sys.executable,
+        }
+        return {group: {"hosts": hosts, "vars": common}}
+
+    def state(self) -> dict[str, t.Any]:
+        return {
+            "prefix": self.prefix,
+            "subnet": str(self.subnet),
+            "root": str(self.root),
+            "hosts": [dataclasses.asdict(h) | {"root": str(h.root)} for h in self.hosts],
+        }
+
+    @classmethod
+    def from_state(cls, state: t.Mapping[str, t.Any]) -> HostBed:
+        bed = cls.__new__(cls)
+        bed.prefix = state["prefix"]
+        bed.root = Path(state["root"])
+        bed.key = bed.root / "id_ed25519"
+        bed.subnet = ipaddress.IPv4Network(state["subnet"])
+        bed.bridge = f"{bed.prefix}-mh"
+        bed.controller_address = str(next(bed.subnet.hosts()))
+        bed.hosts = [NsHost(h["name"], h["address"], h["number"], Path(h["root"])) for h in state["hosts"]]
+        return bed
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.state(), indent=2))

@@ -48,4 +48,9 @@ class NetNs:
             os.close(target)
 
     def delete(self) -> None:
-        subprocess.run(["ip", "netns", "del", self.name], check=False, capture_output=True)
+        self.remove(self.name)
+
+    @staticmethod
+    def remove(name: str) -> None:
+        """Delete namespace ``name`` if it exists (its interfaces go with it)."""
+        subprocess.run(["ip", "netns", "del", name], check=False, capture_output=True)
