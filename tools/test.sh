@@ -30,6 +30,7 @@ step build tools/check_build.sh
 step unit .venv/bin/pytest tests/unit -q --junitxml="$junit/unit.xml" -o junit_suite_name=unit
 step contract .venv/bin/pytest tests/contract -q --junitxml="$junit/contract.xml" -o junit_suite_name=contract
 step integration .venv/bin/pytest tests/integration -q --junitxml="$junit/integration.xml" -o junit_suite_name=integration
+step molecule env PATH="$PWD/.venv/bin:$PATH" molecule test --all
 
 echo
 echo "| step | seconds | result |"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 import typing as t
-import urllib.parse
 
 from . import _local_neighbours
 from ._addresses import (
@@ -23,6 +22,7 @@ from ._addresses import (
     parse_reservations,
 )
 from ._client import LibvirtClient, libvirt, libvirt_errors
+from ._model.host import uri_is_local
 from ._resolve import SourceUnavailable
 
 STATES = {
@@ -35,11 +35,6 @@ STATES = {
     "VIR_DOMAIN_CRASHED": "crashed",
     "VIR_DOMAIN_PMSUSPENDED": "pmsuspended",
 }
-
-
-def is_local_uri(uri: str) -> bool:
-    """True when the hypervisor is this machine (no host in the URI): its neighbour table is ours."""
-    return not urllib.parse.urlsplit(uri).netloc
 
 
 def state_name(code: int) -> str:
@@ -61,7 +56,7 @@ class LibvirtKnowledge:
     ) -> None:
         self.client = client
         self.uri = client.uri
-        self.local = is_local_uri(client.uri)
+        self.local = uri_is_local(client.uri)  # then the hypervisor's neighbour table is ours
         self.probe_limit = probe_limit
         self.probe_rate = probe_rate
         self.clock = clock

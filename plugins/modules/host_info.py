@@ -110,6 +110,19 @@ host:
       description: Number of running domains.
       type: int
       sample: 2
+    committed_vcpus:
+      description: vCPUs of the running domains together (compare with RV(host.cpus) for the overcommit ratio).
+      type: int
+      sample: 6
+    committed_memory:
+      description: Memory of the running domains together, in bytes (their current balloon size).
+      type: int
+      sample: 4294967296
+    ksm:
+      description:
+        - KSM (memory de-duplication) state and savings, as M(sharedvirt.kvm.host_memory) reports them
+          (C(enabled), C(pages_sharing), C(saved_bytes), ...); null when the URI names another machine.
+      type: dict
     networks:
       description: Number of libvirt networks.
       type: int
@@ -122,6 +135,7 @@ host:
 
 import typing as t
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._host_memory import memory_facts
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.host import (
     capabilities_facts,
     cpu_virtualization,
@@ -139,6 +153,8 @@ def host_facts(module: LibvirtModule) -> t.Dict[str, t.Any]:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             flags = cpu_virtualization(cpuinfo.read()) or "none"
     facts["hardware_virtualization"] = flags
+    # KSM lives in the hypervisor's /sys: readable only where this code runs on it.
+    facts["ksm"] = memory_facts()["ksm"] if uri_is_local(facts["uri"]) else None
     offered = facts["domain_types"].get(facts["arch"], [])
     facts["domain_type"] = preferred_domain_type(offered, None if flags is None else flags != "none")
     return {"changed": False, "host": facts}

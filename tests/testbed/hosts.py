@@ -171,7 +171,9 @@ class NsHost:
         for pid in pids.split():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGTERM)
-        _wait_until(f"processes of {self.name} to end", lambda: not any(Path(f"/proc/{p}").exists() for p in pids.split()), 10)
+        _wait_until(
+            f"processes of {self.name} to end", lambda: not any(Path(f"/proc/{p}").exists() for p in pids.split()), 10
+        )
         NetNs.remove(self.name)
         subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
@@ -188,7 +190,9 @@ class HostBed:
         self.bridge = f"{prefix}-mh"
         addresses = list(self.subnet.hosts())
         self.controller_address = str(addresses[0])
-        self.hosts = [NsHost(f"{prefix}-h{i}", str(addresses[10 + i]), i + 1, self.root / f"h{i}") for i in range(count)]
+        self.hosts = [
+            NsHost(f"{prefix}-h{i}", str(addresses[10 + i]), i + 1, self.root / f"h{i}") for i in range(count)
+        ]
 
     def __enter__(self) -> HostBed:
         try:
