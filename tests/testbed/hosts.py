@@ -148,6 +148,9 @@ class NsHost:
         return self._libvirt_answers()
 
     def _libvirt_answers(self) -> bool:
+        # Without its namespace the address has no route on this machine: never try to reach it.
+        if not Path(f"/run/netns/{self.name}").exists():
+            return False
         try:
             self.open().close()
             return True
@@ -183,6 +186,9 @@ class HostBed:
     """``count`` namespace hosts on one private bridge ``<prefix>-mh``; the controller holds the .1 address."""
 
     def __init__(self, prefix: str, count: int, root: Path | None = None) -> None:
+        if len(prefix) > 10 or count > 9:
+            # Interface names (<prefix>-h0-v) must fit the kernel's 15 characters.
+            raise ValueError(f"hostbed name {prefix!r}: at most 10 characters and 9 hosts")
         self.prefix = prefix
         self.root = root or BED_ROOT / prefix
         self.key = self.root / "id_ed25519"
@@ -234,6 +240,7 @@ class HostBed:
                 "ansible_host": host.address,
                 "sharedvirt_libvirt_uri": host.uri,
                 "sharedvirt_host_uuid": host.host_uuid,
+                "sharedvirt_host_number": host.number,
             }
             for host in self.hosts
         }
@@ -243,6 +250,8 @@ class HostBed:
             "ansible_ssh_common_args": self.ssh_args(),
             # The hosts share this machine's file system, so the test venv (with libvirt-python) is there.
             "ansible_python_interpreter": sys.executable,
+            # The bed's daemons keep their pid files in each host's private /run/libvirt.
+            "hypervisor_pid_dir": "/run/libvirt",
         }
         return {group: {"hosts": hosts, "vars": common}}
 
