@@ -32,10 +32,10 @@ unit contract integration:
 	$(VENV)/bin/pytest tests/$@
 
 demo: services
-	@$(PY) tools/demo.py
+	@tools/demo.sh
 
 demo-clean: services
-	@$(PY) tools/demo.py --clean
+	@tools/demo.sh --clean
 
 format:
 	$(VENV)/bin/ruff format .

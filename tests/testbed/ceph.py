@@ -19,9 +19,9 @@ ROOT = Path("/var/tmp/sharedvirt-kvm/ceph")
 MON = "127.0.0.1:6789"
 CONF = """[global]
 fsid = {fsid}
-mon_host = [v2:127.0.0.1:3300,v1:127.0.0.1:6789]
-public_addr = 127.0.0.1
-cluster_addr = 127.0.0.1
+mon_host = [v2:{addr}:3300,v1:{addr}:6789]
+public_addr = {addr}
+cluster_addr = {addr}
 auth_cluster_required = cephx
 auth_service_required = cephx
 auth_client_required = cephx
@@ -59,9 +59,11 @@ osd_memory_target = 1073741824
 class Ceph:
     """The cluster; ``start()`` returns when the RBD pool takes writes."""
 
-    def __init__(self, pool: str = "rbd") -> None:
+    def __init__(self, pool: str = "rbd", address: str = "127.0.0.1", root: Path = ROOT) -> None:
         self.pool = pool
-        self.conf = ROOT / "ceph.conf"
+        self.address = address  # where the mon listens (loopback, or a test bridge's address)
+        self.root = root
+        self.conf = root / "ceph.conf"
 
     def run(self, *args: str, stdin: str | None = None) -> str:
         done = subprocess.run(args, input=stdin, capture_output=True, text=True, check=False)
@@ -75,11 +77,11 @@ class Ceph:
     def start(self) -> None:
         self.stop()
         for sub in ("mon", "mgr", "osd", "run", "log"):
-            (ROOT / sub).mkdir(parents=True)
+            (self.root / sub).mkdir(parents=True)
         fsid = str(uuid.uuid4())
-        self.conf.write_text(CONF.format(fsid=fsid, d=ROOT))
+        self.conf.write_text(CONF.format(fsid=fsid, d=self.root, addr=self.address))
         c = ["-c", str(self.conf)]
-        mon_keyring, admin_keyring = str(ROOT / "ceph.mon.keyring"), str(ROOT / "ceph.client.admin.keyring")
+        mon_keyring, admin_keyring = str(self.root / "ceph.mon.keyring"), str(self.root / "ceph.client.admin.keyring")
         self.run("ceph-authtool", "--create-keyring", mon_keyring, "--gen-key", "-n", "mon.", "--cap", "mon", "allow *")
         self.run(
             "ceph-authtool", "--create-keyring", admin_keyring, "--gen-key", "-n", "client.admin",
@@ -91,21 +93,21 @@ class Ceph:
             "--create",
             "--addv",
             "a",
-            "[v2:127.0.0.1:3300,v1:127.0.0.1:6789]",
+            f"[v2:{self.address}:3300,v1:{self.address}:6789]",
             "--fsid",
             fsid,
-            str(ROOT / "monmap"),
+            str(self.root / "monmap"),
         )
-        self.run("ceph-mon", *c, "--mkfs", "-i", "a", "--monmap", str(ROOT / "monmap"), "--keyring", mon_keyring)
+        self.run("ceph-mon", *c, "--mkfs", "-i", "a", "--monmap", str(self.root / "monmap"), "--keyring", mon_keyring)
         self.run("ceph-mon", *c, "-i", "a")
-        (ROOT / "mgr" / "ceph-x").mkdir()
+        (self.root / "mgr" / "ceph-x").mkdir()
         self.ceph("auth", "get-or-create", "mgr.x", "mon", "allow profile mgr", "osd", "allow *", "mds", "allow *",
-                  "-o", str(ROOT / "mgr" / "ceph-x" / "keyring"))  # fmt: skip
+                  "-o", str(self.root / "mgr" / "ceph-x" / "keyring"))  # fmt: skip
         self.run("ceph-mgr", *c, "-i", "x")
         osd_uuid = str(uuid.uuid4())
         key = self.run("ceph-authtool", "--gen-print-key").strip()
         osd_id = self.ceph("osd", "new", osd_uuid, "-i", "-", stdin=f'{{"cephx_secret": "{key}"}}').strip()
-        osd_dir = ROOT / "osd" / f"ceph-{osd_id}"
+        osd_dir = self.root / "osd" / f"ceph-{osd_id}"
         osd_dir.mkdir()
         self.run(
             "ceph-authtool", "--create-keyring", str(osd_dir / "keyring"), "--name", f"osd.{osd_id}", "--add-key", key
@@ -130,7 +132,7 @@ class Ceph:
 
     def stop(self) -> None:
         pids = []
-        for pidfile in (ROOT / "run").glob("*.pid") if (ROOT / "run").exists() else []:
+        for pidfile in (self.root / "run").glob("*.pid") if (self.root / "run").exists() else []:
             with contextlib.suppress(OSError, ValueError):
                 pid = int(pidfile.read_text().strip())
                 os.kill(pid, signal.SIGTERM)
@@ -143,7 +145,7 @@ class Ceph:
         for pid in pids:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-        shutil.rmtree(ROOT, ignore_errors=True)
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

@@ -28,10 +28,10 @@ def running_pid() -> int | None:
         return None
 
 
-def start() -> None:
-    """Start tgtd (listening on loopback only) unless it runs; wait until it takes commands."""
+def start(portal: str = PORTAL) -> None:
+    """Start tgtd (on loopback, or on a test bridge's ``portal`` address) unless it runs; wait until it answers."""
     if running_pid() is None:
-        subprocess.run(["tgtd", "--iscsi", f"portal={PORTAL}:{PORT}", "-p", str(PIDFILE)], check=True)
+        subprocess.run(["tgtd", "--iscsi", f"portal={portal}:{PORT}", "-p", str(PIDFILE)], check=True)
     for _attempt in range(100):
         show = ["tgtadm", "--lld", "iscsi", "--mode", "target", "--op", "show"]
         if subprocess.run(show, capture_output=True, check=False).returncode == 0:
