@@ -10,7 +10,7 @@ rm -rf "$out"
 stage_tree "$out/tree"
 "$repo/.venv/bin/ansible-galaxy" collection build --output-path "$out" "$out/tree" >/dev/null
 tarball=$(ls "$out"/sharedvirt-kvm-*.tar.gz)
-"$repo/.venv/bin/ansible-galaxy" collection install -p "$out/collections" "$tarball" >/dev/null 2>&1
+ANSIBLE_COLLECTIONS_PATH=$out/collections "$repo/.venv/bin/ansible-galaxy" collection install --force -p "$out/collections" "$tarball" >/dev/null 2>&1
 export ANSIBLE_COLLECTIONS_PATH=$out/collections
 cd "$out"
 count=0

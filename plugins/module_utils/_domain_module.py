@@ -45,30 +45,44 @@ def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
 
 
 def _check_references(module: LibvirtModule, spec: DomainSpec, executor: DomainExecutor) -> None:
+    """Networks, pools and volumes the domain names must exist.
+
+    In check mode a missing one is a warning: an earlier task of the same run may create it (a network
+    or a cloned volume), and check mode must not fail where the real run would succeed.
+    """
     client = executor.client
+    missing: t.List[SpecError] = []
     for i, nic in enumerate(spec.interfaces or []):
         network = nic.source.network if nic.source else None
         if network and client.network(network) is None:
-            raise SpecError(
-                f"interfaces[{i}].source.network",
-                f"no libvirt network {network!r} on {client.uri}; define it first or fix the name",
+            missing.append(
+                SpecError(
+                    f"interfaces[{i}].source.network",
+                    f"no libvirt network {network!r} on {client.uri}; define it first or fix the name",
+                )
             )
     for i, disk in enumerate(spec.disks or []):
         pool_name = disk.source.pool if disk.source else None
         if not pool_name:
             continue
         pool = client.pool(pool_name)
-        if pool is None:
-            raise SpecError(f"disks[{i}].source.pool", f"no storage pool {pool_name!r} on {client.uri}")
         volume = disk.source.volume if disk.source else None
-        if volume and client.volume(pool, volume) is None:
-            raise SpecError(f"disks[{i}].source.volume", f"no volume {volume!r} in pool {pool_name!r}; create it first")
+        if pool is None:
+            missing.append(SpecError(f"disks[{i}].source.pool", f"no storage pool {pool_name!r} on {client.uri}"))
+        elif volume and client.volume(pool, volume) is None:
+            missing.append(
+                SpecError(f"disks[{i}].source.volume", f"no volume {volume!r} in pool {pool_name!r}; create it first")
+            )
+    if missing and not module.check_mode:
+        raise missing[0]
+    for err in missing:
+        module.ansible.warn(f"{err} (check mode goes on: an earlier task of this run may create it)")
     used = spec.host_cpus_used()
     if used:
         count = executor.host_cpus()
-        missing = [cpu for cpu in used if cpu >= count]
-        if missing:
-            raise SpecError("cputune", f"pins to host CPU {missing[0]}, but the host has CPUs 0-{count - 1}")
+        absent = [cpu for cpu in used if cpu >= count]
+        if absent:
+            raise SpecError("cputune", f"pins to host CPU {absent[0]}, but the host has CPUs 0-{count - 1}")
 
 
 def run_domain(module: LibvirtModule) -> t.Dict[str, t.Any]:

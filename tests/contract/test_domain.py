@@ -213,3 +213,24 @@ def test_absent_removes_snapshot_metadata_too(test_conn: t.Any, prefix: str) -> 
     assert dom.snapshotNum(0) == 1
     removed = ladder(domain, {"uri": URI, "name": f"{prefix}-vm", "state": "absent"})
     assert removed[2]["domain"] == {}
+
+
+def test_check_mode_goes_on_when_an_earlier_task_would_create_the_network_or_volume(
+    test_conn: t.Any, prefix: str
+) -> None:
+    params = base(
+        prefix,
+        interfaces=[{"source": {"network": f"{prefix}-net"}}],
+        disks=[{"target": "vda", "source": {"pool": "default-pool", "volume": f"{prefix}.qcow2"}}],
+    )
+    predicted = run_module(domain, params, check_mode=True)
+    assert predicted["changed"] is True and not predicted.get("failed")
+    assert predicted["warnings"] == [
+        f"interfaces[0].source.network: no libvirt network '{prefix}-net' on {URI}; define it first or fix the name "
+        "(check mode goes on: an earlier task of this run may create it)",
+        f"disks[0].source.volume: no volume '{prefix}.qcow2' in pool 'default-pool'; create it first "
+        "(check mode goes on: an earlier task of this run may create it)",
+    ]
+    real = run_module(domain, params)
+    assert real["failed"] is True and real["msg"].startswith("interfaces[0].source.network: no libvirt network")
+    assert f"{prefix}-vm" not in test_conn.listDefinedDomains()

@@ -66,8 +66,10 @@ def test_two_hypervisors_and_an_unreachable_one(lab: Lab, bed: HostBed, prefix: 
         here = lab.guest("here", networks=[lab.network()], wait_ready=False)
         there = remote_lab.guest("there", networks=[remote_lab.network()], wait_ready=False)
         ips = {g.name: g.wait_for(r"SVKVM-IP eth0 \S+").split()[-1] for g in (here, there)}
-        # The lookup searches a name on every hypervisor; wait until libvirt lists both leases.
-        found = lookup("vm_ip", here.name, there.name, uri=[URI, remote.uri], sources=["lease"], wait=True, timeout=60)
+        # The lookup searches a name on every hypervisor (the remote one over SSH, as in real life);
+        # wait until libvirt lists both leases.
+        uris = [URI, bed.ssh_uri(remote)]
+        found = lookup("vm_ip", here.name, there.name, uri=uris, sources=["lease"], wait=True, timeout=60)
         assert found == [ips[here.name], ips[there.name]]
 
         inventory = write_inventory(tmp_path / "lab.libvirt.yml", prefix, [URI, remote.uri, DEAD_URI])

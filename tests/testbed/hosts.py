@@ -229,6 +229,10 @@ class HostBed:
         subprocess.run(["ip", "link", "del", self.bridge], check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def ssh_uri(self, host: NsHost) -> str:
+        """libvirt over SSH to ``host`` as root with the bed's key (host keys are new on every start)."""
+        return f"qemu+ssh://root@{host.address}/system?keyfile={self.key}&no_verify=1"
+
     def ssh_args(self) -> str:
         """What ansible_ssh_common_args needs for the bed (host keys are new on every start)."""
         return "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
