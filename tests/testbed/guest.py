@@ -133,7 +133,8 @@ def guest_domain_xml(
         ET.SubElement(nic, "model", {"type": "virtio"})
     if serial is not None:
         console = ET.SubElement(devices, "serial", {"type": "file"})
-        ET.SubElement(console, "source", {"path": str(serial)})
+        # append: a migrated guest's QEMU on the destination opens the same file and must not truncate it.
+        ET.SubElement(console, "source", {"path": str(serial), "append": "on"})
         ET.SubElement(console, "target", {"port": "0"})
     if agent:
         channel = ET.SubElement(devices, "channel", {"type": "unix"})

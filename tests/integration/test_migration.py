@@ -1,0 +1,169 @@
+"""The migration module between two namespace hypervisors (tools/hostbed.py) with real guests."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import typing as t
+import xml.etree.ElementTree as ET
+
+import pytest
+from testbed.guest import Disk
+from testbed.hosts import HostBed, NsHost
+from testbed.lab import Guest, Lab, Network
+from testbed.modules import run_module
+from testbed.wait import wait_for
+
+from ansible_collections.sharedvirt.kvm.plugins.modules import migration
+
+SHARED_DIR = "/var/tmp/sharedvirt-kvm"
+
+
+@pytest.fixture(scope="module")
+def bed() -> t.Iterator[HostBed]:
+    with HostBed("svt-mig", 2) as hosts:
+        yield hosts
+
+
+def on_lan(conn: t.Any, name: str) -> Network:
+    """A libvirt network over the host's ``lan`` bridge: guests share the L2 of every host."""
+    root = ET.Element("network")
+    ET.SubElement(root, "name").text = name
+    ET.SubElement(root, "forward", {"mode": "bridge"})
+    ET.SubElement(root, "bridge", {"name": "lan"})
+    return Network(name, None, conn.networkCreateXML(ET.tostring(root, encoding="unicode")))  # type: ignore[arg-type]
+
+
+def dir_pool(conn: t.Any, name: str, path: str) -> t.Any:
+    root = ET.Element("pool", {"type": "dir"})
+    ET.SubElement(root, "name").text = name
+    ET.SubElement(ET.SubElement(root, "target"), "path").text = path
+    pool = conn.storagePoolCreateXML(ET.tostring(root, encoding="unicode"), 0)
+    return pool
+
+
+def migrate(dest: NsHost, source: NsHost, name: str, check: bool = False, **extra: t.Any) -> dict[str, t.Any]:
+    params = {"uri": dest.uri, "sources": [source.uri], "name": name, "timeout": 120, **extra}
+    return run_module(migration, params, check_mode=check)
+
+
+def pings(guest: Guest) -> list[str]:
+    """The guest's ping results in order (each change, and a heartbeat every 5th round)."""
+    return re.findall(r"SVKVM-PING \S+ (ok|fail)", guest.serial.read_text())
+
+
+def test_live_migration_keeps_the_guest_pinging_there_and_back(bed: HostBed, prefix: str) -> None:
+    a, b = bed.hosts
+    conn_a, conn_b = a.open(), b.open()
+    lab = Lab(conn_a, prefix)
+    try:
+        lan = [on_lan(conn, f"{prefix}-lan") for conn in (conn_a, conn_b)][0]
+        ip = str(list(bed.subnet.hosts())[60])
+        guest = lab.guest("m", networks=[lan], start=False, cmdline=f"sv_ip={ip}/24 sv_ping={bed.controller_address}")
+        guest.dom.create()
+        guest.wait_for(rf"SVKVM-PING {re.escape(bed.controller_address)} ok")
+
+        predicted = migrate(b, a, guest.name, check=True)
+        assert predicted["changed"] and predicted["migration"] is None
+        assert predicted["actions"] == [f"live-migrate {guest.name} from {a.uri} to {b.uri} (p2p, copy_storage none)"]
+        assert conn_a.lookupByName(guest.name).isActive()  # check mode moved nothing
+
+        moved = migrate(b, a, guest.name, max_downtime=500)
+        assert moved["changed"] and not moved.get("failed"), moved.get("msg")
+        figures = moved["migration"]
+        assert figures["from"] == a.uri and figures["to"] == b.uri and figures["kind"] == "live"
+        assert figures["data_processed"] > 0 and figures["downtime_ms"] is not None
+        on_b = conn_b.lookupByName(guest.name)
+        assert on_b.isActive() and on_b.isPersistent()
+        assert guest.name not in [d.name() for d in conn_a.listAllDomains()]
+        seen = len(pings(guest))
+        wait_for("two more heartbeats from the destination", lambda: len(pings(guest)) >= seen + 2, 40)
+        log = guest.serial.read_text()
+        assert log.count("SVKVM-BOOT") == 1  # the same guest kept running, its log went on
+        assert "fail" not in pings(guest)
+
+        again = migrate(b, a, guest.name)
+        assert again["changed"] is False and again["actions"] == [] and again["migration"] is None
+
+        back = migrate(a, b, guest.name, mode="tunnelled")
+        assert back["changed"] and conn_a.lookupByName(guest.name).isActive()
+        seen = len(pings(guest))
+        wait_for("two more heartbeats after coming back", lambda: len(pings(guest)) >= seen + 2, 40)
+        assert "fail" not in pings(guest)
+    finally:
+        lab.cleanup()
+        for conn in (conn_a, conn_b):
+            for dom in conn.listAllDomains():
+                if dom.name().startswith(prefix):
+                    dom.destroy()
+                    dom.undefine()
+            conn.close()
+
+
+def test_refusals_then_a_copied_disk(bed: HostBed, prefix: str) -> None:
+    a, b = bed.hosts
+    conn_a, conn_b = a.open(), b.open()
+    lab = Lab(conn_a, prefix)
+    shared = f"{SHARED_DIR}/{prefix}-shared"
+    try:
+        # A network only the source has: refused before anything moves (here an offline migration).
+        only_a = on_lan(conn_a, f"{prefix}-only-a")
+        lonely = lab.guest("n", networks=[only_a], start=False)
+        refused = migrate(b, a, lonely.name)
+        assert refused["failed"] and refused["msg"] == (
+            f"domain {lonely.name!r} uses network '{prefix}-only-a', which {b.uri} does not have; "
+            "define it there under the same name first"
+        )
+
+        # A local disk (private /var/lib/libvirt/images of each host) and a shared one with write-back cache.
+        subprocess.run(["mkdir", "-p", shared], check=True)
+        for conn in (conn_a, conn_b):
+            dir_pool(conn, f"{prefix}-local", "/var/lib/libvirt/images")
+            dir_pool(conn, f"{prefix}-shared", shared)
+        local = conn_a.storagePoolLookupByName(f"{prefix}-local")
+        vol_xml = f"<volume><name>{prefix}-d.raw</name><capacity unit='MiB'>16</capacity></volume>"
+        vda = local.createXML(vol_xml, 0).path()
+        vdb = f"{shared}/{prefix}-q.raw"
+        with open(vdb, "wb") as handle:
+            handle.truncate(8 * 2**20)
+        disks = [Disk(vda, "vda"), Disk(vdb, "vdb", shareable=True)]
+        guest = lab.guest("d", start=False, disks=disks, cmdline="sv_disk=/dev/vda sv_write=before-migration")
+        dom = conn_a.lookupByName(guest.name)
+        root = ET.fromstring(dom.XMLDesc(0))
+        root.findall("devices/disk/driver")[1].set("cache", "writeback")  # unsafe on shared storage
+        conn_a.defineXML(ET.tostring(root, encoding="unicode"))
+        dom.create()
+        guest.wait_for("SVKVM-WROTE /dev/vda")
+
+        not_shared = migrate(b, a, guest.name)
+        assert not_shared["msg"] == (
+            f"disk vda of domain {guest.name!r} ({vda}) is not on storage {b.uri} sees; set copy_storage: all "
+            "(or incremental for a backing chain present there), or move the disk to shared storage"
+        )
+        unsafe = migrate(b, a, guest.name, copy_storage="all")
+        assert unsafe["consent_option"] == "allow_unsafe"
+        assert unsafe["msg"].startswith(
+            f"disk vdb of domain {guest.name!r} on shared storage uses cache mode writeback"
+        )
+        assert conn_a.lookupByName(guest.name).isActive()  # nothing moved
+
+        copied = migrate(b, a, guest.name, copy_storage="all", allow_unsafe=True)
+        assert copied["changed"] and not copied.get("failed"), copied.get("msg")
+        assert copied["migration"]["data_total"] >= 16 * 2**20  # memory and the 16 MiB disk
+        source_file = a.root / "lib" / "images" / f"{prefix}-d.raw"
+        dest_file = b.root / "lib" / "images" / f"{prefix}-d.raw"
+        assert b"SVKVM-MARK before-migration" in dest_file.read_bytes()[:512]
+        compare = subprocess.run(
+            ["qemu-img", "compare", "-U", str(source_file), str(dest_file)], capture_output=True, check=False
+        )
+        assert compare.returncode == 0, compare.stdout + compare.stderr
+    finally:
+        lab.cleanup()
+        for conn in (conn_a, conn_b):
+            for dom in conn.listAllDomains():
+                if dom.name().startswith(prefix):
+                    if dom.isActive():
+                        dom.destroy()
+                    dom.undefine()
+            conn.close()
+        subprocess.run(["rm", "-rf", shared], check=False)
