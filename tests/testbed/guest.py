@@ -80,11 +80,12 @@ def isolated_network_xml(
 
 @dataclasses.dataclass
 class Disk:
-    """A disk for the guest: a file path (raw) on a virtio target."""
+    """A disk for the guest: a file (raw unless ``format`` says otherwise) on a virtio target."""
 
     path: str
     target: str = "vda"
     shareable: bool = False
+    format: str = "raw"
 
 
 def guest_domain_xml(
@@ -119,7 +120,7 @@ def guest_domain_xml(
     devices = ET.SubElement(root, "devices")
     for disk in disks:
         el = ET.SubElement(devices, "disk", {"type": "file", "device": "disk"})
-        ET.SubElement(el, "driver", {"name": "qemu", "type": "raw", "cache": "none"})
+        ET.SubElement(el, "driver", {"name": "qemu", "type": disk.format, "cache": "none"})
         ET.SubElement(el, "source", {"file": disk.path})
         ET.SubElement(el, "target", {"dev": disk.target, "bus": "virtio"})
         if disk.shareable:

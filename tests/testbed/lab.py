@@ -132,7 +132,11 @@ class Lab:
                 if dom.isActive():
                     dom.destroy()
                 if dom.isPersistent():
-                    dom.undefineFlags(libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE)
+                    dom.undefineFlags(
+                        libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+                        | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                        | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                    )
         for name in reversed(self.networks):
             with contextlib.suppress(libvirt.libvirtError):
                 net = self.conn.networkLookupByName(name)

@@ -1,0 +1,117 @@
+"""snapshot and snapshot_info on the real libvirtd: a disk marker before and after a revert."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import typing as t
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from testbed.guest import Disk
+from testbed.lab import Guest, Lab
+from testbed.modules import run_module
+from testbed.params import URI
+from testbed.paths import RUN_DIR
+
+from ansible_collections.sharedvirt.kvm.plugins.modules import snapshot, snapshot_info
+
+
+def first_sector(image: Path) -> bytes:
+    raw = image.with_suffix(".sector0")
+    subprocess.run(["qemu-img", "convert", "-U", "-f", "qcow2", "-O", "raw", str(image), str(raw)], check=True)
+    try:
+        return raw.read_bytes()[:512]
+    finally:
+        raw.unlink()
+
+
+def boot_and_write(lab: Lab, guest: Guest, mark: str) -> None:
+    """Boot the guest with ``sv_write=<mark>`` on /dev/vda and power it off once it wrote."""
+    root = ET.fromstring(guest.dom.XMLDesc(0))
+    cmdline = root.find("os/cmdline")
+    assert cmdline is not None
+    cmdline.text = re.sub(r"sv_write=\S+", f"sv_write={mark}", cmdline.text or "")
+    lab.conn.defineXML(ET.tostring(root, encoding="unicode"))
+    guest.dom.create()
+    guest.wait_for(rf"SVKVM-WROTE /dev/vda sector=0 mark={mark}")
+    guest.dom.destroy()
+
+
+def snap(guest: Guest, name: str, check: bool = False, **extra: t.Any) -> dict[str, t.Any]:
+    return run_module(snapshot, {"uri": URI, "domain": guest.name, "name": name, **extra}, check_mode=check)
+
+
+def make_disks(prefix: str, lab: Lab, shared_disk: bool) -> tuple[Path, list[Disk]]:
+    system = RUN_DIR / f"{prefix}-sys.qcow2"
+    lab.files.append(system)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(system), "16M"], check=True)
+    disks = [Disk(str(system), "vda", format="qcow2")]
+    if shared_disk:
+        shared = RUN_DIR / f"{prefix}-shared.raw"
+        lab.files.append(shared)
+        with shared.open("wb") as handle:
+            handle.truncate(8 * 2**20)
+        disks.append(Disk(str(shared), "vdb", shareable=True))
+    return system, disks
+
+
+def test_marker_a_snapshot_marker_b_revert_gives_a_and_deletion_keeps_the_chain(lab: Lab, prefix: str) -> None:
+    system, disks = make_disks(prefix, lab, shared_disk=False)
+    guest = lab.guest("s", start=False, disks=disks, cmdline="sv_disk=/dev/vda sv_write=A")
+    boot_and_write(lab, guest, "A")
+
+    planned = snap(guest, "s1", check=True)
+    assert planned["changed"] and planned["snapshot"] is None
+    assert planned["actions"] == [f"create internal snapshot s1 of {guest.name} (disks vda)"]
+    made = snap(guest, "s1", description="marker A")
+    assert not made.get("failed"), made.get("msg")
+    assert made["changed"] and made["actions"] == planned["actions"]
+    assert made["snapshot"]["kind"] == "internal" and made["snapshot"]["state"] == "shutoff"
+    assert made["snapshot"]["current"] is True and made["snapshot"]["description"] == "marker A"
+    assert snap(guest, "s1")["changed"] is False and snap(guest, "s1", check=True)["changed"] is False
+
+    boot_and_write(lab, guest, "B")
+    assert b"SVKVM-MARK B" in first_sector(system)
+    snap(guest, "s2")
+
+    guest.dom.create()
+    stop = snap(guest, "s1", state="current")
+    assert stop["failed"] and stop["consent_option"] == "force" and guest.dom.isActive()
+    predicted = snap(guest, "s1", state="current", force=True, check=True)
+    assert predicted["actions"] == [f"revert {guest.name} to snapshot s1"] and guest.dom.isActive()
+    reverted = snap(guest, "s1", state="current", force=True)
+    assert reverted["changed"] and not guest.dom.isActive()
+    assert b"SVKVM-MARK A" in first_sector(system)
+    assert snap(guest, "s1", state="current")["changed"] is False
+
+    deleted = snap(guest, "s1", state="absent")
+    assert deleted["actions"] == [f"delete snapshot s1 of {guest.name}"]
+    assert snap(guest, "s1", state="absent")["changed"] is False
+    info = run_module(snapshot_info, {"uri": URI, "domain": guest.name})
+    assert [s["name"] for s in info["snapshots"]] == ["s2"] and info["current"] is None
+    check = subprocess.run(["qemu-img", "check", "-U", str(system)], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "s2" in subprocess.run(["qemu-img", "snapshot", "-U", "-l", str(system)], capture_output=True, text=True,
+                                  check=True).stdout  # fmt: skip
+
+
+def test_a_shared_disk_stays_out_of_the_snapshot(lab: Lab, prefix: str) -> None:
+    system, disks = make_disks(prefix, lab, shared_disk=True)
+    guest = lab.guest("h", start=False, disks=disks)
+    refused = snap(guest, "bad", disks=["vda", "vdb"])
+    assert refused["failed"] and refused["msg"] == (
+        f"disk vdb of domain {guest.name!r} is shared with other domains; a snapshot of it would roll back their "
+        "data on revert - leave it out (shared disks are excluded by default)"
+    )
+    internal = snap(guest, "bad", kind="internal")
+    assert internal["failed"] and internal["msg"].startswith(f"domain {guest.name!r} has shared disk vdb")
+    made = snap(guest, "s1")
+    assert not made.get("failed"), made.get("msg")
+    assert made["actions"] == [f"create external snapshot s1 of {guest.name} (disks vda; left out vdb)"]
+    assert made["snapshot"]["kind"] == "external"
+    assert made["snapshot"]["disks"] == ["vda"] and made["snapshot"]["excluded_disks"] == ["vdb"]
+    active = ET.fromstring(guest.dom.XMLDesc(0)).findall("devices/disk/source")
+    overlay, still_shared = active[0].get("file", ""), active[1].get("file", "")
+    lab.files.append(Path(overlay))
+    assert overlay != str(system) and still_shared == disks[1].path  # vda got an overlay, vdb did not
