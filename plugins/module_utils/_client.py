@@ -231,6 +231,10 @@ class LibvirtClient:
         """The virStorageVol ``name`` in ``pool``, or None."""
         return self._lookup(f"look up volume {name!r} in pool {pool.name()!r}", pool.storageVolLookupByName, name)
 
+    def snapshot(self, dom: t.Any, name: str) -> t.Any:
+        """The virDomainSnapshot ``name`` of ``dom``, or None."""
+        return self._lookup(f"look up snapshot {name!r} of {dom.name()!r}", dom.snapshotLookupByName, name, 0)
+
     def secret_by_uuid(self, uuid: str) -> t.Any:
         """The virSecret with ``uuid``, or None."""
         return self._lookup(f"look up secret {uuid}", self.conn.secretLookupByUUIDString, uuid)

@@ -130,12 +130,7 @@ class SnapshotExecutor:
             return str(dom.snapshotCurrent(0).getName())
 
     def find(self, dom: t.Any, name: str) -> t.Any:
-        try:
-            return dom.snapshotLookupByName(name, 0)
-        except libvirt.libvirtError as err:
-            if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN_SNAPSHOT:
-                return None
-            raise
+        return self.client.snapshot(dom, name)
 
     def facts(self, dom: t.Any) -> t.List[t.Dict[str, t.Any]]:
         current = self.current(dom)
