@@ -184,8 +184,11 @@ class MigrationExecutor:
             if stats.get("type", 0):
                 progress = stats
                 if not downtime_set:
-                    dom.migrateSetMaxDowntime(tuning.max_downtime, 0)
-                    downtime_set = True
+                    try:
+                        dom.migrateSetMaxDowntime(tuning.max_downtime, 0)
+                        downtime_set = True
+                    except libvirt.libvirtError:
+                        pass  # the job is between phases; the next poll tries again
             if time.monotonic() - started > tuning.timeout:
                 dom.abortJob()
                 thread.join(30)

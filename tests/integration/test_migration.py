@@ -69,7 +69,7 @@ def test_live_migration_keeps_the_guest_pinging_there_and_back(bed: HostBed, pre
         assert conn_a.lookupByName(guest.name).isActive()  # check mode moved nothing
 
         moved = migrate(b, a, guest.name, max_downtime=500)
-        assert moved["changed"] and not moved.get("failed"), moved.get("msg")
+        assert moved.get("changed") and not moved.get("failed"), moved.get("msg")
         figures = moved["migration"]
         assert figures["from"] == a.uri and figures["to"] == b.uri and figures["kind"] == "live"
         assert figures["data_processed"] > 0 and figures["downtime_ms"] is not None
@@ -148,7 +148,7 @@ def test_refusals_then_a_copied_disk(bed: HostBed, prefix: str) -> None:
         assert conn_a.lookupByName(guest.name).isActive()  # nothing moved
 
         copied = migrate(b, a, guest.name, copy_storage="all", allow_unsafe=True)
-        assert copied["changed"] and not copied.get("failed"), copied.get("msg")
+        assert copied.get("changed") and not copied.get("failed"), copied.get("msg")
         assert copied["migration"]["data_total"] >= 16 * 2**20  # memory and the 16 MiB disk
         source_file = a.root / "lib" / "images" / f"{prefix}-d.raw"
         dest_file = b.root / "lib" / "images" / f"{prefix}-d.raw"

@@ -34,7 +34,9 @@ def test_wait_across_boot_then_lease_agent_two_nics_and_mac_spellings(lab: Lab) 
     # (g) asked while the guest is still booting: the lookup waits for a first address.
     assert "SVKVM-IP" not in guest.serial.read_text()
     [found] = vm_ip(guest.name, wait=True, timeout=120, interval=1)
-    guest.wait_for("SVKVM-READY")
+    # libvirt may list the lease before the guest's DHCP hook has printed it: wait for both NICs' lines.
+    guest.wait_for(r"SVKVM-IP eth0 \S+")
+    guest.wait_for(r"SVKVM-IP eth1 \S+")
     ips = serial_ips(guest.serial.read_text())
     assert found in ips.values()
 
