@@ -19,6 +19,7 @@ import typing as t
 
 from ._model.domain import read_metadata
 from ._model.mac import normalize_mac
+from ._model.netaddr import family_of
 from ._model.units import from_libvirt
 from ._model.xmlutil import parse_xml
 
@@ -28,11 +29,6 @@ PROC_NET_ARP = "/proc/net/arp"
 _ATF_COM = 0x2
 # libvirt's VIR_IP_ADDR_TYPE_* in lease and interface-address records.
 _LIBVIRT_FAMILY = {0: "ipv4", 1: "ipv6"}
-
-
-def address_family(ip: str) -> str:
-    """``ipv4`` or ``ipv6``."""
-    return "ipv6" if ":" in ip else "ipv4"
 
 
 def usable_address(ip: str) -> bool:
@@ -173,7 +169,7 @@ def parse_leases(network: str, raw: t.Iterable[t.Mapping[str, t.Any]], now: floa
                 mac=mac,
                 ip=str(record["ipaddr"]),
                 prefix=record.get("prefix"),
-                family=_LIBVIRT_FAMILY.get(record.get("type", 0), address_family(str(record["ipaddr"]))),
+                family=_LIBVIRT_FAMILY.get(record.get("type", 0), family_of(str(record["ipaddr"]))),
                 network=network,
                 expires=expires,
                 hostname=record.get("hostname") or None,
@@ -220,7 +216,7 @@ def parse_agent_reply(reply: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[Gu
         for addr in iface.get("addrs") or ():
             ip = str(addr.get("addr", ""))
             if usable_address(ip):
-                family = _LIBVIRT_FAMILY.get(addr.get("type", 0), address_family(ip))
+                family = _LIBVIRT_FAMILY.get(addr.get("type", 0), family_of(ip))
                 out.append(GuestAddress(mac, ip, addr.get("prefix"), family, name))
     return out
 

@@ -17,6 +17,7 @@ import typing as t
 
 from ._addresses import DomainView, GuestAddress, Lease, Neighbour, Nic, Reservation, newest_per_family
 from ._model.mac import normalize_mac
+from ._model.netaddr import family_of
 
 SOURCES = ("reservation", "lease", "agent", "arp")
 FAMILIES = ("ipv4", "ipv6", "any")
@@ -204,7 +205,7 @@ def _address(target: Target, nic: Nic, source: str, ip: str, prefix: t.Optional[
     return Address(
         ip=ip,
         prefix=prefix,
-        family="ipv6" if ":" in ip else "ipv4",
+        family=family_of(ip),
         mac=nic.mac,
         source=source,
         domain=target.domain.name if target.domain else None,
