@@ -7,14 +7,18 @@ import subprocess
 import typing as t
 import xml.etree.ElementTree as ET
 
+import libvirt
 import pytest
+from ansible.errors import AnsibleError
 from testbed.guest import Disk
 from testbed.hosts import HostBed, NsHost
 from testbed.lab import Guest, Lab, Network
 from testbed.modules import run_module
+from testbed.plugins import lookup
 from testbed.wait import wait_for
 
-from ansible_collections.sharedvirt.kvm.plugins.modules import migration
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.domain import METADATA_NS, metadata_element
+from ansible_collections.sharedvirt.kvm.plugins.modules import migration, rebalance
 
 SHARED_DIR = "/var/tmp/sharedvirt-kvm"
 
@@ -45,6 +49,17 @@ def dir_pool(conn: t.Any, name: str, path: str) -> t.Any:
 def migrate(dest: NsHost, source: NsHost, name: str, check: bool = False, **extra: t.Any) -> dict[str, t.Any]:
     params = {"uri": dest.uri, "sources": [source.uri], "name": name, "timeout": 120, **extra}
     return run_module(migration, params, check_mode=check)
+
+
+def remove_domains(conns: t.Sequence[t.Any], prefix: str) -> None:
+    """Whatever the test left on either host (migrated domains are no longer the lab's), then close."""
+    for conn in conns:
+        for dom in conn.listAllDomains():
+            if dom.name().startswith(prefix):
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefine()
+        conn.close()
 
 
 def pings(guest: Guest) -> list[str]:
@@ -92,12 +107,7 @@ def test_live_migration_keeps_the_guest_pinging_there_and_back(bed: HostBed, pre
         assert "fail" not in pings(guest)
     finally:
         lab.cleanup()
-        for conn in (conn_a, conn_b):
-            for dom in conn.listAllDomains():
-                if dom.name().startswith(prefix):
-                    dom.destroy()
-                    dom.undefine()
-            conn.close()
+        remove_domains((conn_a, conn_b), prefix)
 
 
 def test_refusals_then_a_copied_disk(bed: HostBed, prefix: str) -> None:
@@ -159,11 +169,58 @@ def test_refusals_then_a_copied_disk(bed: HostBed, prefix: str) -> None:
         assert compare.returncode == 0, compare.stdout + compare.stderr
     finally:
         lab.cleanup()
-        for conn in (conn_a, conn_b):
-            for dom in conn.listAllDomains():
-                if dom.name().startswith(prefix):
-                    if dom.isActive():
-                        dom.destroy()
-                    dom.undefine()
-            conn.close()
+        remove_domains((conn_a, conn_b), prefix)
         subprocess.run(["rm", "-rf", shared], check=False)
+
+
+def test_rebalance_moves_a_group_member_off_the_loaded_host(bed: HostBed, prefix: str) -> None:
+    a, b = bed.hosts
+    conn_a, conn_b = a.open(), b.open()
+    lab = Lab(conn_a, prefix)
+    try:
+        # Three 160 MiB guests on a, two of them in anti-affinity group db; r1 also uses a network b lacks.
+        only_a = on_lan(conn_a, f"{prefix}-only-a")
+        guests = [lab.guest(s, networks=[only_a] if s == "r1" else [], start=False) for s in ("r1", "r2", "r3")]
+        for guest in guests[:2]:
+            meta = ET.tostring(metadata_element({"anti_affinity": f"{prefix}-db"}), encoding="unicode")
+            guest.dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_ELEMENT, meta, "sv", METADATA_NS, 0)
+        for guest in guests:
+            guest.dom.create()
+        for guest in guests:
+            guest.wait_for("SVKVM-READY")
+        r1, r2, r3 = (g.name for g in guests)
+        uris = [a.uri, b.uri]
+        assert lookup("placement", f"{prefix}-new", uri=uris, memory="160MiB", anti_affinity=f"{prefix}-db") == [b.uri]
+
+        params = {"hypervisors": uris, "memory_spread": "200MiB", "cpu_spread": "", "timeout": 120}
+        planned = run_module(rebalance, params, check_mode=True)
+        assert not planned.get("failed"), planned.get("msg")
+        # r1 would fix the group, but its network is missing on b: the prechecks pin it and r2 goes instead.
+        assert [(m["domain"], m["source"], m["destination"]) for m in planned["migrations"]] == [(r2, a.uri, b.uri)]
+        assert planned["unmovable"] == {
+            r1: f"domain {r1!r} uses network '{prefix}-only-a', which {b.uri} does not have; "
+            "define it there under the same name first"
+        }
+        assert planned["before"]["hosts"][a.uri]["running"] == [r1, r2, r3]
+        assert planned["before"]["spread"] == {"memory": "480 MiB"} and planned["after"]["spread"] == {
+            "memory": "160 MiB"
+        }
+        assert planned["changed"] and planned["balanced"]
+        assert conn_a.lookupByName(r2).isActive()  # check mode moved nothing
+
+        done = run_module(rebalance, params)
+        assert done["changed"] and not done.get("failed"), done.get("msg")
+        assert done["migrations"][0]["domain"] == r2 and done["migrations"][0]["downtime_ms"] is not None
+        moved = conn_b.lookupByName(r2)
+        assert moved.isActive() and moved.isPersistent()
+        assert r2 not in [d.name() for d in conn_a.listAllDomains()]
+        assert "SVKVM-BOOT" in guests[1].serial.read_text() and guests[1].serial.read_text().count("SVKVM-BOOT") == 1
+
+        again = run_module(rebalance, params)
+        assert again["changed"] is False and again["migrations"] == [] and again["balanced"]
+        assert lookup("placement", r2, uri=uris) == [b.uri]  # an existing domain stays where it is
+        with pytest.raises(AnsibleError, match=f"no hypervisor can take domain '{prefix}-new'"):
+            lookup("placement", f"{prefix}-new", uri=uris, memory="160MiB", anti_affinity=f"{prefix}-db")
+    finally:
+        lab.cleanup()
+        remove_domains((conn_a, conn_b), prefix)
