@@ -10,6 +10,7 @@ import dataclasses
 import fnmatch
 import typing as t
 
+from ._client import LibvirtClient
 from ._domain_client import DomainExecutor
 from ._domain_plan import DomainRequest, OvercommitPolicy, facts, plan_domain
 from ._errors import MissingLibrary, SpecError
@@ -25,6 +26,21 @@ except ImportError:
     jmespath = None
 
 SPEC_OPTIONS = tuple(f.name for f in dataclasses.fields(DomainSpec))
+
+
+class DomainRun(t.Protocol):
+    """What run_domain needs: the domain module, or one item of the domains module."""
+
+    params: t.Dict[str, t.Any]
+    ansible: t.Any  # for warn()
+
+    @property
+    def check_mode(self) -> bool: ...
+
+    @property
+    def diff(self) -> bool: ...
+
+    def client(self, readonly: bool = False) -> LibvirtClient: ...
 
 
 def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
@@ -44,7 +60,7 @@ def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
     return merged
 
 
-def _check_references(module: LibvirtModule, spec: DomainSpec, executor: DomainExecutor) -> None:
+def _check_references(module: DomainRun, spec: DomainSpec, executor: DomainExecutor) -> None:
     """Networks, pools and volumes the domain names must exist.
 
     In check mode a missing one is a warning: an earlier task of the same run may create it (a network
@@ -85,7 +101,7 @@ def _check_references(module: LibvirtModule, spec: DomainSpec, executor: DomainE
             raise SpecError("cputune", f"pins to host CPU {absent[0]}, but the host has CPUs 0-{count - 1}")
 
 
-def run_domain(module: LibvirtModule) -> t.Dict[str, t.Any]:
+def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     """The domain module: declared spec -> plan -> (apply) -> result."""
     params = module.params
     desired = desired_from_params(params)

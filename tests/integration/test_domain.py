@@ -16,7 +16,7 @@ from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for, wait_for_marker
 
-from ansible_collections.sharedvirt.kvm.plugins.modules import domain
+from ansible_collections.sharedvirt.kvm.plugins.modules import domain, domains
 
 URI = "qemu:///system"
 MIB = 2**20
@@ -298,3 +298,19 @@ def test_remove_storage_owned_keeps_shared_and_foreign_volumes(lab: Lab) -> None
             vol.delete(0)
         pool.destroy()
         pool_dir.rmdir()
+
+
+def test_domains_module_runs_guests_in_one_task(lab: Lab) -> None:
+    net = lab.network()
+    guests = [guest_params(lab, f"{lab.prefix}-many{i}", net.name) for i in range(2)]
+    items = [{k: v for k, v in g.items() if k != "uri"} for g in guests]
+    steps = ladder(domains, {"uri": URI, "defaults": {"state": "running"}, "domains": items})
+    assert [r["domain"]["state"] for r in steps[2]["results"]] == ["running", "running"]
+    for params in guests:
+        wait_for_marker(serial_path_of(params), r"SVKVM-READY", 60)
+    gone = run_module(
+        domains, {"uri": URI, "defaults": {"state": "absent"}, "domains": [{"name": g["name"]} for g in guests]}
+    )
+    names = [g["name"] for g in guests]
+    assert gone["actions"] == [f"{verb} domain {name}" for name in names for verb in ("destroy", "undefine")]
+    assert not [d for d in lab.conn.listAllDomains() if d.name().startswith(f"{lab.prefix}-many")]
