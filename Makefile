@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test setup services lint sanity build unit contract integration demo demo-clean format clean
+.PHONY: test setup services lint sanity build unit contract integration demo demo-clean bench format clean
 
 test:
 	@tools/test.sh
@@ -30,6 +30,10 @@ build:
 
 unit contract integration:
 	$(VENV)/bin/pytest tests/$@
+
+# Benchmarks against community.libvirt, the manual method and the floors (BENCH_ARGS="--reps 1 --only 1").
+bench: setup
+	@tools/bench.sh $(BENCH_ARGS)
 
 demo: services
 	@tools/demo.sh

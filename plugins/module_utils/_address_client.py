@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import typing as t
 
@@ -130,9 +131,10 @@ class LibvirtKnowledge:
             ) from None
         return parse_agent_reply(reply)
 
-    def neighbours(self, domain: t.Optional[DomainView]) -> t.List[Neighbour]:
+    def neighbours(self, domain: t.Optional[DomainView], ipv6: bool = True) -> t.List[Neighbour]:
         if self.local:
-            return t.cast(t.List[Neighbour], self._once("neighbours", _local_neighbours.read_neighbours))
+            read = functools.partial(_local_neighbours.read_neighbours, ipv6=ipv6)
+            return t.cast(t.List[Neighbour], self._once(f"neighbours:{ipv6}", read))
         # A remote host's table is only reachable through libvirt, per running domain.
         if domain is None:
             raise SourceUnavailable(

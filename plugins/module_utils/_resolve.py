@@ -40,7 +40,7 @@ class Knowledge(t.Protocol):
 
     def agent(self, domain: DomainView) -> t.Sequence[GuestAddress]: ...
 
-    def neighbours(self, domain: t.Optional[DomainView]) -> t.Sequence[Neighbour]: ...
+    def neighbours(self, domain: t.Optional[DomainView], ipv6: bool = True) -> t.Sequence[Neighbour]: ...
 
     def probe(self, bridge: str) -> str: ...
 
@@ -95,6 +95,22 @@ class Chain:
     family: str = "ipv4"
     first: bool = True  # stop at the first source that answers
     probe: bool = False
+    # Per-MAC indexes of what a pass read, so that many terms do not scan every lease each.
+    memo: t.Dict[t.Any, t.Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+
+T = t.TypeVar("T", Lease, Neighbour)
+
+
+def by_mac(chain: Chain, items: t.Sequence[T]) -> t.Dict[str, t.List[T]]:
+    """``items`` grouped by MAC, built once per list read (a new pass reads new lists)."""
+    held = chain.memo.get(id(items))
+    if held is None or held[0] is not items:
+        index: t.Dict[str, t.List[T]] = {}
+        for item in items:
+            index.setdefault(item.mac, []).append(item)
+        held = chain.memo[id(items)] = (items, index)
+    return t.cast(t.Dict[str, t.List[T]], held[1])
 
 
 def as_mac(term: str) -> t.Optional[str]:
@@ -179,6 +195,7 @@ def resolve_all(
         sleep(min(interval, remaining))
         for knowledge in hypervisors:
             knowledge.refresh()
+        chain.memo.clear()
     if wait and pending:
         for term in pending:
             outcomes[term].reasons.append(f"still nothing after waiting {wait:g} s")
@@ -231,10 +248,10 @@ def _from_reservations(target: Target, chain: Chain) -> t.List[Address]:
 
 
 def _from_leases(target: Target, chain: Chain) -> t.List[Address]:
-    leases = target.knowledge.leases()
+    leases = by_mac(chain, target.knowledge.leases())
     out = []
     for nic in target.nics:
-        mine = newest_per_family(x for x in leases if x.mac == nic.mac and _same_network(nic, x.network))
+        mine = newest_per_family(x for x in leases.get(nic.mac, ()) if _same_network(nic, x.network))
         out += [_address(target, nic, "lease", x.ip, x.prefix, network=x.network) for x in mine]
     return out
 
@@ -257,7 +274,7 @@ def _from_agent(target: Target, chain: Chain) -> t.List[Address]:
 
 
 def _from_neighbours(target: Target, chain: Chain) -> t.List[Address]:
-    found = _neighbour_addresses(target)
+    found = _neighbour_addresses(target, chain)
     if found or not chain.probe:
         return found
     missing = f"{_macs(target)} not in the neighbour table of {target.knowledge.uri}"
@@ -268,15 +285,15 @@ def _from_neighbours(target: Target, chain: Chain) -> t.List[Address]:
         swept = [target.knowledge.probe(bridge) for bridge in bridges]
     except SourceUnavailable as why:
         raise SourceUnavailable(f"{missing}, and probing was not possible: {why}") from None
-    found = _neighbour_addresses(target)
+    found = _neighbour_addresses(target, chain)
     if not found:
         raise SourceUnavailable(f"{missing} even after probing {'; '.join(swept)}")
     return found
 
 
-def _neighbour_addresses(target: Target) -> t.List[Address]:
-    table = target.knowledge.neighbours(target.domain)
-    return [_address(target, nic, "arp", n.ip, None) for nic in target.nics for n in table if n.mac == nic.mac]
+def _neighbour_addresses(target: Target, chain: Chain) -> t.List[Address]:
+    table = by_mac(chain, target.knowledge.neighbours(target.domain, ipv6=chain.family != "ipv4"))
+    return [_address(target, nic, "arp", n.ip, None) for nic in target.nics for n in table.get(nic.mac, ())]
 
 
 SOURCE_READERS: t.Dict[str, t.Callable[[Target, Chain], t.List[Address]]] = {

@@ -10,6 +10,7 @@ import typing as t
 
 from .._errors import SpecError
 
+_CANONICAL = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _GROUPED = re.compile(r"^[0-9a-f]{1,2}([:-])[0-9a-f]{1,2}(\1[0-9a-f]{1,2}){4}$")
 _DOTTED = re.compile(r"^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$")
 _BARE = re.compile(r"^[0-9a-f]{12}$")
@@ -28,6 +29,8 @@ def normalize_mac(value: t.Any, path: str = "mac", unicast: bool = False) -> str
     """
     if not isinstance(value, str):
         raise SpecError(path, f"{value!r} is not a MAC address; {_FORMS}")
+    if not unicast and _CANONICAL.match(value):
+        return value  # libvirt's own spelling: most MACs read back from it (leases, XML, neighbours)
     text = value.strip().lower()
     if _GROUPED.match(text):
         pairs = [p.zfill(2) for p in re.split(r"[:-]", text)]

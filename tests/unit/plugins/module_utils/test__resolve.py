@@ -16,6 +16,7 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils._addresses import (
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._resolve import (
     Chain,
     SourceUnavailable,
+    by_mac,
     resolve,
     resolve_all,
 )
@@ -58,7 +59,7 @@ class Fake:
             raise SourceUnavailable(reply)
         return reply or []
 
-    def neighbours(self, domain: t.Optional[DomainView]) -> t.List[Neighbour]:
+    def neighbours(self, domain: t.Optional[DomainView], ipv6: bool = True) -> t.List[Neighbour]:
         self.reads.append("arp")
         return self.table
 
@@ -209,3 +210,12 @@ def test_wait_gives_up_at_the_timeout_and_says_so() -> None:
 @pytest.mark.parametrize("term", ["", "web*"])
 def test_non_mac_terms_are_names(term: str) -> None:
     assert resolve(term, [Fake(doms=[WEB])], Chain()).reasons == [f"no domain named {term!r} on qemu:///system"]
+
+
+def test_mac_index_is_built_once_per_list_and_rebuilt_for_a_new_read() -> None:
+    chain = Chain()
+    first = [Lease("52:54:00:00:00:01", "10.0.0.5", 24, "ipv4", "net", 100)]
+    index = by_mac(chain, first)
+    assert by_mac(chain, first) is index and list(index) == ["52:54:00:00:00:01"]
+    second = [Lease("52:54:00:00:00:02", "10.0.0.6", 24, "ipv4", "net", 100)]
+    assert list(by_mac(chain, second)) == ["52:54:00:00:00:02"]

@@ -1,0 +1,45 @@
+"""make bench: every scenario, every alternative, alternating; writes bench/results/latest.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import REPO, WORK, report  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--only", default="1,2,3,4,5", help="scenarios to run, e.g. 1,3")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results" / "latest.md"))
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    import s1_converge
+    import s2_lookup
+
+    scenarios = {"1": s1_converge.scenario, "2": s2_lookup.scenario}
+    started = time.monotonic()
+    sections = []
+    for key in args.only.split(","):
+        begun = time.monotonic()
+        sections.append(scenarios[key](args.reps))
+        print(f"scenario {key}: {time.monotonic() - begun:.0f} s", flush=True)
+        print(sections[-1].markdown(), flush=True)
+    from env import connect
+    from testbed.guest import local_domain_type
+
+    conn = connect()
+    guest_type = local_domain_type(conn)
+    conn.close()
+    text = report(sections, args.reps, time.monotonic() - started, guest_type)
+    Path(args.out).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
