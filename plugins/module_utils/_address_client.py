@@ -79,12 +79,16 @@ class LibvirtKnowledge:
         return t.cast(t.List[DomainView], self._once("domains", self._read_domains))
 
     def _read_domains(self) -> t.List[DomainView]:
+        conn = self.client.conn
         with libvirt_errors(f"list the domains of {self.uri}"):
+            # Two listings and one stats call instead of a state and an isActive call per domain.
+            active = {dom.UUIDString() for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)}
+            states = _states(conn)
             views = []
-            for dom in self.client.conn.listAllDomains(0):
-                state = dom.state()[0]
-                active = bool(dom.isActive())
-                view = domain_view(dom.XMLDesc(0), active, state_name(state))
+            for dom in conn.listAllDomains(0):
+                uuid = dom.UUIDString()
+                state = states[uuid] if uuid in states else dom.state()[0]
+                view = domain_view(dom.XMLDesc(0), uuid in active, state_name(state))
                 self._handles[view.uuid] = dom
                 views.append(view)
         return views
@@ -166,3 +170,12 @@ class LibvirtKnowledge:
                 raise SourceUnavailable(str(why)) from None
             self._cache.pop("neighbours", None)
         return self._probed[bridge]
+
+
+def _states(conn: t.Any) -> t.Dict[str, int]:
+    """UUID -> VIR_DOMAIN_* state of every domain, in one call (empty where the driver lacks it)."""
+    try:
+        stats = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE, 0)
+    except libvirt.libvirtError:
+        return {}
+    return {dom.UUIDString(): int(values.get("state.state", 0)) for dom, values in stats}

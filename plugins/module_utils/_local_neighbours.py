@@ -19,10 +19,15 @@ import typing as t
 
 from ._addresses import PROC_NET_ARP, Neighbour, neighbour_from_netlink, parse_proc_net_arp
 
-try:
-    from pyroute2 import IPRoute
-except ImportError:  # /proc/net/arp (IPv4 only) is read instead
-    IPRoute = None
+
+def _iproute() -> t.Any:
+    """pyroute2's IPRoute, imported on first use (the import alone takes ~0.2 s); None without pyroute2."""
+    try:
+        from pyroute2 import IPRoute
+    except ImportError:  # /proc/net/arp (IPv4 only) is read instead
+        return None
+    return IPRoute
+
 
 DISCARD_PORT = 9
 SO_BINDTODEVICE = getattr(socket, "SO_BINDTODEVICE", 25)
@@ -38,10 +43,11 @@ def read_neighbours(ipv6: bool = True) -> t.List[Neighbour]:
     IPv4 alone comes from /proc/net/arp: one read, where netlink through pyroute2 costs ~0.4 ms an entry.
     Without pyroute2 IPv6 neighbours cannot be read, and IPv4 ones come from /proc/net/arp as well.
     """
-    if IPRoute is None or not ipv6:
+    iproute = _iproute() if ipv6 else None
+    if iproute is None:
         with open(PROC_NET_ARP, encoding="ascii") as handle:
             return parse_proc_net_arp(handle.read())
-    with IPRoute() as ipr:
+    with iproute() as ipr:
         names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
         out = []
         for msg in ipr.get_neighbours():
@@ -55,9 +61,10 @@ def read_neighbours(ipv6: bool = True) -> t.List[Neighbour]:
 
 def bridge_subnets(bridge: str) -> t.List[ipaddress.IPv4Interface]:
     """The host's own IPv4 addresses (with prefix) on ``bridge``."""
-    if IPRoute is None:
+    iproute = _iproute()
+    if iproute is None:
         raise ProbeRefused("probing needs the pyroute2 Python library on the controller (pip install pyroute2)")
-    with IPRoute() as ipr:
+    with iproute() as ipr:
         index = ipr.link_lookup(ifname=bridge)
         if not index:
             raise ProbeRefused(f"bridge {bridge} does not exist on this host")

@@ -1,0 +1,117 @@
+"""Scenario 3: inventory of 200 defined domains on two hypervisors, ours vs community.libvirt's."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import typing as t
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from env import PREFIX, ansible_env
+from harness import CL_VENV, OURS_VENV, WORK, Goal, Section, rotations, run
+from testbed.hosts import HostBed
+
+COLD = "ours: ansible-inventory, cold"
+CACHED = "ours: ansible-inventory, cached"
+CACHED_PARSE = "ours: cached parse inside Ansible (plugin cost)"
+COLD_PARSE = "ours: cold parse inside Ansible (plugin cost)"
+CL = "community.libvirt: ansible-inventory, one source per URI"
+CL_PARSE = "community.libvirt: parse inside Ansible (plugin cost)"
+
+
+def define_domains(conn: t.Any, host_index: int, count: int) -> None:
+    for i in range(count):
+        root = ET.Element("domain", {"type": "qemu"})
+        ET.SubElement(root, "name").text = f"{PREFIX}i{host_index}-{i:03d}"
+        ET.SubElement(root, "memory", {"unit": "MiB"}).text = "64"
+        ET.SubElement(ET.SubElement(root, "os"), "type", {"arch": "x86_64"}).text = "hvm"
+        conn.defineXML(ET.tostring(root, encoding="unicode"))
+
+
+def source(path: Path, config: t.Mapping[str, t.Any]) -> Path:
+    path.write_text(json.dumps(config))  # JSON is YAML
+    return path
+
+
+def listing(venv: Path, sources: t.Sequence[Path], expected: int) -> t.Callable[[], None]:
+    cmd = [str(venv / "bin" / "ansible-inventory")]
+    for item in sources:
+        cmd += ["-i", str(item)]
+    cmd.append("--list")
+    env = ansible_env(venv)
+
+    def go() -> None:
+        hosts = json.loads(run(cmd, env))["_meta"]["hostvars"]
+        if len(hosts) != expected:
+            raise RuntimeError(f"{cmd[0]} listed {len(hosts)} hosts, expected {expected}")
+
+    return go
+
+
+def in_process(venv: Path, paths: t.Sequence[Path], expected: int, series: t.List[float]) -> t.Callable[[], None]:
+    script = Path(__file__).with_name("inventory_inproc.py")
+    env = ansible_env(venv)
+
+    def go() -> None:
+        out = json.loads(run([str(venv / "bin" / "python"), str(script), *map(str, paths)], env))
+        if out["hosts"] != expected:
+            raise RuntimeError(f"in-process parse found {out['hosts']} hosts, expected {expected}")
+        series.append(out["seconds"])
+
+    return go
+
+
+def scenario(reps: int, per_host: int = 100) -> Section:
+    total = 2 * per_host
+    section = Section(
+        f"3. Inventory of {total} defined domains on 2 hypervisors",
+        f"Two namespace hypervisors (libvirtd over TCP, tools/hostbed.py) with {per_host} defined domains each. "
+        "`ansible-inventory --list` as a user runs it: ours with both URIs in one source, community.libvirt's "
+        "plugin with one source per URI (it takes one URI). Cold: no cache; cached: the jsonfile cache filled "
+        "by an earlier run. The in-process rows time only the inventory parse inside a Python that has loaded "
+        "Ansible already (what a cached run costs beyond Ansible's own start-up).",
+    )
+    work = WORK / "inventory"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    with HostBed("svb-inv", 2) as bed:
+        for index, host in enumerate(bed.hosts):
+            conn = host.open()
+            define_domains(conn, index, per_host)
+            conn.close()
+        uris = [host.uri for host in bed.hosts]
+        ours = source(work / "ours.libvirt.yml", {"plugin": "sharedvirt.kvm.libvirt", "uri": uris})
+        cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_timeout": 3600}
+        cached = source(
+            work / "cached.libvirt.yml",
+            {"plugin": "sharedvirt.kvm.libvirt", "uri": uris, **cache, "cache_connection": str(work / "cache")},
+        )
+        theirs = [
+            source(work / f"cl{i}.libvirt.yml", {"plugin": "community.libvirt.libvirt", "uri": uri})
+            for i, uri in enumerate(uris)
+        ]
+        parses: t.Dict[str, t.List[float]] = {CACHED_PARSE: [], COLD_PARSE: [], CL_PARSE: []}
+        runs = {
+            COLD: listing(OURS_VENV, [ours], total),
+            CACHED: listing(OURS_VENV, [cached], total),
+            CL: listing(CL_VENV, theirs, total),
+            CACHED_PARSE: in_process(OURS_VENV, [cached], total, parses[CACHED_PARSE]),
+            COLD_PARSE: in_process(OURS_VENV, [ours], total, parses[COLD_PARSE]),
+            CL_PARSE: in_process(CL_VENV, theirs, total, parses[CL_PARSE]),
+        }
+        runs[CACHED]()  # fills the cache
+        for _rep, label in rotations(list(runs), reps):
+            if label in parses:
+                runs[label]()
+                section.series(label).times.append(parses[label][-1])
+                print(f"  {label}: {parses[label][-1]:.3f} s", flush=True)
+            else:
+                section.measure(label, runs[label])
+    section.goals = [
+        Goal("cold: ≥ 2× faster than community.libvirt (whole process)", COLD, CL, 2),
+        Goal("cold: ≥ 2× faster than community.libvirt (plugin cost)", COLD_PARSE, CL_PARSE, 2),
+        Goal("cached run under 0.5 s (plugin cost inside Ansible)", CACHED_PARSE, "", 0.5),
+        Goal("cached run under 0.5 s (whole ansible-inventory process)", CACHED, "", 0.5),
+    ]
+    return section
