@@ -106,7 +106,9 @@ def timed(fn: t.Callable[[], t.Any]) -> float:
 
 def run(cmd: t.Sequence[str], env: t.Optional[t.Mapping[str, str]] = None, timeout: float = 900) -> str:
     """Run a command; a failure stops the benchmark with its output (a wrong result is not a timing)."""
-    done = subprocess.run(list(cmd), env=dict(env or os.environ), capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        list(cmd), env=dict(env or os.environ), capture_output=True, text=True, timeout=timeout, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(
             f"{' '.join(cmd[:3])}... failed ({done.returncode}):\n{done.stdout[-3000:]}{done.stderr[-3000:]}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 import subprocess
 import typing as t
@@ -75,7 +76,7 @@ def scenario(reps: int, count: int = 10) -> Section:
             copies = " && ".join(
                 f"cp --sparse=always {directory / name} {directory}/clone{i}-cp.qcow2" for i in range(count)
             )
-            runners[f"cp --sparse=always, {size}"] = lambda copies=copies: run(["sh", "-c", copies])
+            runners[f"cp --sparse=always, {size}"] = functools.partial(run, ["sh", "-c", copies])
         for _rep, label in rotations(list(runners), reps):
             section.measure(label, runners[label])
             made = clones(directory)

@@ -1,0 +1,31 @@
+"""The benchmark harness's arithmetic: alternation, medians and goal verdicts (bench/harness.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from harness import Goal, Section, Series, rotations  # noqa: E402
+
+
+def test_rotations_alternate_and_shift_the_first() -> None:
+    order = list(rotations(["a", "b", "c"], 3))
+    assert order == [(0, "a"), (0, "b"), (0, "c"), (1, "b"), (1, "c"), (1, "a"), (2, "c"), (2, "a"), (2, "b")]
+
+
+def test_goals_faster_within_and_absolute() -> None:
+    rows = {"ours": Series("ours", [1.0, 2.0, 9.0]), "theirs": Series("theirs", [6.0, 7.0, 8.0])}
+    assert Goal("3x", "ours", "theirs", 3).check(rows) == ("3.50× faster", "met")
+    assert Goal("4x", "ours", "theirs", 4).check(rows) == ("3.50× faster", "missed by 1.14×")
+    assert Goal("within", "theirs", "ours", 2, within=True).check(rows) == ("3.50×", "missed by 1.75×")
+    assert Goal("under 2.5 s", "ours", "", 2.5).check(rows) == ("2.000 s", "met")
+    assert Goal("absent", "ours", "nobody", 2).check(rows) == ("n/a", "not measured")
+
+
+def test_section_table_shows_median_range_and_runs() -> None:
+    section = Section("T", "what")
+    section.series("x").times.extend([0.5, 0.25, 12.0])
+    text = section.markdown()
+    assert "| x | 0.500 (0.250–12.0) | 3 |" in text and text.startswith("### T\n\nwhat\n")
