@@ -38,31 +38,9 @@ options:
   anti_affinity:
     description: The anti-affinity group of the new domains; no two members share a hypervisor.
     type: str
-  anti_affinity_key:
-    description: The metadata key whose value names a domain's anti-affinity group.
-    type: str
-    default: anti_affinity
-  anti_affinity_mode:
-    description:
-      - V(hard) never places a member on a hypervisor that has one; V(soft) does when nothing else fits
-        (fewest members first).
-    type: str
-    choices: [hard, soft]
-    default: hard
-  reserve_memory:
-    description: Memory kept for each host itself (bytes or a size).
-    type: str
-    default: 1GiB
-  memory_overcommit:
-    description: Guest memory a host may commit per byte of RAM.
-    type: float
-    default: 1.0
-  cpu_overcommit:
-    description: vCPUs a host may commit per CPU.
-    type: float
-    default: 4.0
 extends_documentation_fragment:
   - sharedvirt.kvm.connection.plugins
+  - sharedvirt.kvm.capacity
 """
 
 EXAMPLES = r"""
@@ -105,12 +83,7 @@ class LookupModule(LookupBase):
         opt = self.get_option
         clients: t.List[LibvirtClient] = []
         with ansible_errors(AnsibleLookupError):
-            capacity = Capacity(
-                reserve_memory=to_bytes(opt("reserve_memory"), "reserve_memory"),
-                memory_overcommit=opt("memory_overcommit"),
-                cpu_overcommit=opt("cpu_overcommit"),
-                anti_affinity=opt("anti_affinity_mode"),
-            )
+            capacity = Capacity.from_options(opt)
             memory = to_bytes(opt("memory"), "memory")
             guests = [GuestLoad(str(name), memory, opt("vcpus"), opt("anti_affinity") or None) for name in terms]
             try:

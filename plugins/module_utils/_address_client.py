@@ -168,7 +168,8 @@ class LibvirtKnowledge:
                 self._probed[bridge] = _local_neighbours.sweep(bridge, self.probe_limit, self.probe_rate)
             except _local_neighbours.ProbeRefused as why:
                 raise SourceUnavailable(str(why)) from None
-            self._cache.pop("neighbours", None)
+            for ipv6 in (False, True):  # the sweep filled the table: read it again
+                self._cache.pop(f"neighbours:{ipv6}", None)
         return self._probed[bridge]
 
 

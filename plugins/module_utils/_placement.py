@@ -18,6 +18,7 @@ import dataclasses
 import typing as t
 
 from ._errors import ConflictError, SpecError
+from ._model.units import to_bytes
 
 STRATEGIES = ("spread", "memory")
 
@@ -112,6 +113,16 @@ class Capacity:
     memory_overcommit: float = 1.0  # committed guest memory per byte of RAM
     cpu_overcommit: float = 4.0  # committed vCPUs per host CPU
     anti_affinity: str = "hard"  # hard: never two of a group on one host; soft: as few as possible
+
+    @classmethod
+    def from_options(cls, get: t.Callable[[str], t.Any]) -> Capacity:
+        """From the options of the capacity doc fragment (a module's params or a plugin's get_option)."""
+        return cls(
+            reserve_memory=to_bytes(get("reserve_memory"), "reserve_memory"),
+            memory_overcommit=float(get("memory_overcommit")),
+            cpu_overcommit=float(get("cpu_overcommit")),
+            anti_affinity=str(get("anti_affinity_mode")),
+        )
 
     def memory_limit(self, host: HostLoad) -> int:
         return int(host.memory * self.memory_overcommit) - self.reserve_memory

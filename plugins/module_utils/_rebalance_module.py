@@ -12,7 +12,6 @@ from ._errors import CollectionError, ConflictError, UnsafeOperation
 from ._load_client import read_host_load
 from ._migration_client import MigrationExecutor, Tuning
 from ._migration_plan import MigrationPlan, MigrationRequest, plan_migration
-from ._model.units import to_bytes
 from ._module import CollectionModule
 from ._placement import Capacity
 from ._rebalance import Move, RebalancePlan, Spread, plan_rebalance
@@ -42,15 +41,6 @@ def _spreads(params: t.Mapping[str, t.Any]) -> t.List[Spread]:
     return [Spread.parse(resource, params[key], key) for resource, key in wanted if params.get(key) not in (None, "")]
 
 
-def _capacity(params: t.Mapping[str, t.Any]) -> Capacity:
-    return Capacity(
-        reserve_memory=to_bytes(params["reserve_memory"], "reserve_memory"),
-        memory_overcommit=params["memory_overcommit"],
-        cpu_overcommit=params["cpu_overcommit"],
-        anti_affinity=params["anti_affinity"],
-    )
-
-
 def _prepare(clients: t.Mapping[str, LibvirtClient], move: Move, params: t.Mapping[str, t.Any]) -> MigrationPlan:
     """The migration module's own prechecks for one planned move (raises its refusals)."""
     executor = MigrationExecutor(clients[move.destination], [clients[move.source]])
@@ -64,8 +54,9 @@ def _checked_plan(module: RebalanceModule) -> t.Tuple[RebalancePlan, t.Dict[str,
     params, clients = module.params, module.clients()
     hosts = [read_host_load(client, params["anti_affinity_key"]) for client in clients.values()]
     pinned = {name: "excluded by the exclude option" for name in params["exclude"]}
+    capacity = Capacity.from_options(params.__getitem__)
     while True:
-        plan = plan_rebalance(hosts, _spreads(params), _capacity(params), params["max_migrations"], pinned)
+        plan = plan_rebalance(hosts, _spreads(params), capacity, params["max_migrations"], pinned)
         for move in plan.moves:
             try:
                 _prepare(clients, move, params)

@@ -27,6 +27,7 @@ author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
   - sharedvirt.kvm.attributes
+  - sharedvirt.kvm.capacity
 options:
   hypervisors:
     description:
@@ -51,29 +52,6 @@ options:
         host's CPUs (V(50%)). V(null) leaves vCPUs out of the balance.
     type: str
     default: 50%
-  anti_affinity_key:
-    description: The metadata key whose value names a domain's anti-affinity group.
-    type: str
-    default: anti_affinity
-  anti_affinity:
-    description:
-      - V(hard) never moves a domain to a host that runs or holds another member of its group; V(soft) allows
-        it when nothing else fits (fewest members first).
-    type: str
-    choices: [hard, soft]
-    default: hard
-  reserve_memory:
-    description: Memory kept for each host itself (bytes or a size).
-    type: str
-    default: 1GiB
-  memory_overcommit:
-    description: Guest memory a host may commit per byte of RAM.
-    type: float
-    default: 1.0
-  cpu_overcommit:
-    description: vCPUs a host may commit per CPU.
-    type: float
-    default: 4.0
   exclude:
     description: Domains that never move.
     type: list
@@ -178,7 +156,7 @@ ARGUMENT_SPEC = {
     "memory_spread": {"type": "str", "default": "10%"},
     "cpu_spread": {"type": "str", "default": "50%"},
     "anti_affinity_key": {"type": "str", "default": "anti_affinity", "no_log": False},
-    "anti_affinity": {"type": "str", "choices": ["hard", "soft"], "default": "hard"},
+    "anti_affinity_mode": {"type": "str", "choices": ["hard", "soft"], "default": "hard"},
     "reserve_memory": {"type": "str", "default": "1GiB"},
     "memory_overcommit": {"type": "float", "default": 1.0},
     "cpu_overcommit": {"type": "float", "default": 4.0},
