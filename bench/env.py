@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-import time
 import typing as t
 from pathlib import Path
 
@@ -15,6 +15,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from testbed.paths import COLLECTIONS, link_collection  # noqa: E402
 from testbed.plugins import init_collection_loader  # noqa: E402
+from testbed.wait import wait_for_marker  # noqa: E402
 
 # Before anything imports the collection: its plugins then load as Ansible loads them (tests/conftest.py).
 init_collection_loader()
@@ -92,14 +93,8 @@ def remove_domains(conn: t.Any, prefix: str = PREFIX) -> None:
 
 
 def wait_for_markers(paths: t.Sequence[Path], marker: str, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    pending = list(paths)
-    while pending:
-        pending = [p for p in pending if not (p.exists() and marker in p.read_text(errors="replace"))]
-        if pending and time.monotonic() > deadline:
-            raise RuntimeError(f"{len(pending)} guests did not print {marker} within {timeout} s: {pending[:3]}")
-        if pending:
-            time.sleep(0.5)
+    for path in paths:
+        wait_for_marker(path, re.escape(marker), timeout)
 
 
 def remove_networks(conn: t.Any, prefix: str = PREFIX) -> None:

@@ -75,11 +75,14 @@ class Section:
         return self.rows.setdefault(label, Series(label))
 
     def measure(self, label: str, fn: t.Callable[[], t.Any]) -> float:
-        """Time ``fn`` once into the series ``label`` (and show it: a long run shows it is alive)."""
-        took = timed(fn)
-        self.series(label).times.append(took)
-        print(f"  {label}: {fmt(took)} s", flush=True)
-        return took
+        """Time ``fn`` once into the series ``label``."""
+        return self.record(label, timed(fn))
+
+    def record(self, label: str, seconds: float) -> float:
+        """Add one time (and show it: a long run shows it is alive)."""
+        self.series(label).times.append(seconds)
+        print(f"  {label}: {fmt(seconds)} s", flush=True)
+        return seconds
 
     def markdown(self) -> str:
         lines = [f"### {self.title}", "", self.what, "", "| alternative | median s (min–max) | runs |", "|---|---|---|"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import subprocess
@@ -12,7 +11,7 @@ import typing as t
 import libvirt
 from env import PREFIX, URI, connect, remove_domains, remove_networks, wait_for_markers
 from harness import WORK, Goal, Section, rotations
-from testbed.guest import guest_domain_xml, guest_image, isolated_network_xml, local_domain_type, used_subnets
+from testbed.guest import free_subnet, guest_domain_xml, guest_image, isolated_network_xml, local_domain_type
 from testbed.plugins import lookup
 
 SYNTHETIC = 500
@@ -29,19 +28,6 @@ def measure_all(section: Section, reps: int, runs: t.Mapping[str, t.Callable[[],
         run()
     for _rep, label in rotations(list(runs), reps):
         section.measure(label, runs[label])
-
-
-def free_block(prefixlen: int) -> ipaddress.IPv4Network:
-    taken = used_subnets()
-    for block in ipaddress.IPv4Network("10.200.0.0/13").subnets(new_prefix=prefixlen):
-        if not any(block.overlaps(net) for net in taken):
-            return block
-    raise RuntimeError(f"no free /{prefixlen} in 10.200.0.0/13")
-
-
-def network(conn: t.Any, name: str, subnet: ipaddress.IPv4Network) -> t.Any:
-    net = conn.networkCreateXML(isolated_network_xml(name, subnet))
-    return net
 
 
 def spellings(mac: str, i: int) -> str:
@@ -119,9 +105,9 @@ def ours(terms: t.Sequence[str], **options: t.Any) -> t.List[str]:
 
 def synthetic(conn: t.Any) -> t.Tuple[t.Any, t.List[str], t.List[str]]:
     """500 leases in a network's lease file and 500 permanent neighbour entries on its bridge (no traffic)."""
-    subnet = free_block(22)
+    subnet = free_subnet(22)
     name = f"{PREFIX}syn"
-    net = network(conn, name, subnet)
+    net = conn.networkCreateXML(isolated_network_xml(name, subnet))
     bridge = net.bridgeName()
     hosts = list(subnet.hosts())[10 : 10 + SYNTHETIC]
     macs = [f"52:54:00:5c:{i >> 8:02x}:{i & 255:02x}" for i in range(SYNTHETIC)]
@@ -139,8 +125,8 @@ def synthetic(conn: t.Any) -> t.Tuple[t.Any, t.List[str], t.List[str]]:
 
 
 def running_guests(conn: t.Any, count: int) -> t.Tuple[t.Any, t.List[str], t.List[str]]:
-    subnet = free_block(24)
-    net = network(conn, f"{PREFIX}net", subnet)
+    subnet = free_subnet()
+    net = conn.networkCreateXML(isolated_network_xml(f"{PREFIX}net", subnet))
     gateway = str(next(subnet.hosts()))
     image, kind = guest_image(), local_domain_type(conn)
     names, macs, serials = [], [], []

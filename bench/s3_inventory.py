@@ -49,15 +49,16 @@ def listing(venv: Path, sources: t.Sequence[Path], expected: int) -> t.Callable[
     return go
 
 
-def in_process(venv: Path, paths: t.Sequence[Path], expected: int, series: t.List[float]) -> t.Callable[[], None]:
+def in_process(venv: Path, paths: t.Sequence[Path], expected: int) -> t.Callable[[], float]:
+    """A run of inventory_inproc.py; returns the parse time it measured inside its Python."""
     script = Path(__file__).with_name("inventory_inproc.py")
     env = ansible_env(venv)
 
-    def go() -> None:
+    def go() -> float:
         out = json.loads(run([str(venv / "bin" / "python"), str(script), *map(str, paths)], env))
         if out["hosts"] != expected:
             raise RuntimeError(f"in-process parse found {out['hosts']} hosts, expected {expected}")
-        series.append(out["seconds"])
+        return float(out["seconds"])
 
     return go
 
@@ -91,23 +92,22 @@ def scenario(reps: int, per_host: int = 100) -> Section:
             source(work / f"cl{i}.libvirt.yml", {"plugin": "community.libvirt.libvirt", "uri": uri})
             for i, uri in enumerate(uris)
         ]
-        parses: t.Dict[str, t.List[float]] = {CACHED_PARSE: [], COLD_PARSE: [], CL_PARSE: []}
-        runs = {
+        processes = {
             COLD: listing(OURS_VENV, [ours], total),
             CACHED: listing(OURS_VENV, [cached], total),
             CL: listing(CL_VENV, theirs, total),
-            CACHED_PARSE: in_process(OURS_VENV, [cached], total, parses[CACHED_PARSE]),
-            COLD_PARSE: in_process(OURS_VENV, [ours], total, parses[COLD_PARSE]),
-            CL_PARSE: in_process(CL_VENV, theirs, total, parses[CL_PARSE]),
         }
-        runs[CACHED]()  # fills the cache
-        for _rep, label in rotations(list(runs), reps):
+        parses = {
+            CACHED_PARSE: in_process(OURS_VENV, [cached], total),
+            COLD_PARSE: in_process(OURS_VENV, [ours], total),
+            CL_PARSE: in_process(CL_VENV, theirs, total),
+        }
+        processes[CACHED]()  # fills the cache
+        for _rep, label in rotations([*processes, *parses], reps):
             if label in parses:
-                runs[label]()
-                section.series(label).times.append(parses[label][-1])
-                print(f"  {label}: {parses[label][-1]:.3f} s", flush=True)
+                section.record(label, parses[label]())
             else:
-                section.measure(label, runs[label])
+                section.measure(label, processes[label])
     section.goals = [
         Goal("cold: ≥ 2× faster than community.libvirt (whole process)", COLD, CL, 2),
         Goal("cold: ≥ 2× faster than community.libvirt (plugin cost)", COLD_PARSE, CL_PARSE, 2),

@@ -41,12 +41,14 @@ def _spreads(params: t.Mapping[str, t.Any]) -> t.List[Spread]:
     return [Spread.parse(resource, params[key], key) for resource, key in wanted if params.get(key) not in (None, "")]
 
 
-def _prepare(clients: t.Mapping[str, LibvirtClient], move: Move, params: t.Mapping[str, t.Any]) -> MigrationPlan:
-    """The migration module's own prechecks for one planned move (raises its refusals)."""
+def _prepare(
+    clients: t.Mapping[str, LibvirtClient], move: Move, params: t.Mapping[str, t.Any]
+) -> t.Tuple[MigrationExecutor, MigrationPlan]:
+    """The migration module's own prechecks for one planned move (raises its refusals), and who carries it out."""
     executor = MigrationExecutor(clients[move.destination], [clients[move.source]])
     request = MigrationRequest(move.domain, move.destination, allow_unsafe=params["allow_unsafe"], mode=params["mode"])
     xml = executor.migratable_xml(move.source, move.domain)
-    return plan_migration(request, executor.placements(move.domain), xml, executor.destination(xml))
+    return executor, plan_migration(request, executor.placements(move.domain), xml, executor.destination(xml))
 
 
 def _checked_plan(module: RebalanceModule) -> t.Tuple[RebalancePlan, t.Dict[str, str]]:
@@ -91,8 +93,8 @@ def run_rebalance(module: RebalanceModule) -> t.Dict[str, t.Any]:
     clients = module.clients()
     for done, move in enumerate(plan.moves):
         try:
-            migration = _prepare(clients, move, params)
-            executor = MigrationExecutor(clients[move.destination], [clients[move.source]])
+            # Checked again right before it runs: an earlier migration of this run may have changed things.
+            executor, migration = _prepare(clients, move, params)
             result["migrations"][done].update(executor.migrate(move.domain, migration, tuning))
         except CollectionError as err:
             finished = ", ".join(f"{m.domain} to {m.destination}" for m in plan.moves[:done]) or "none"

@@ -97,6 +97,8 @@ def test_live_migration_keeps_the_guest_pinging_there_and_back(bed: HostBed, pre
         assert log.count("SVKVM-BOOT") == 1  # the same guest kept running, its log went on
         assert "fail" not in pings(guest)
 
+        checked = migrate(b, a, guest.name, check=True)
+        assert checked["changed"] is False and checked["actions"] == []
         again = migrate(b, a, guest.name)
         assert again["changed"] is False and again["actions"] == [] and again["migration"] is None
 
@@ -216,6 +218,8 @@ def test_rebalance_moves_a_group_member_off_the_loaded_host(bed: HostBed, prefix
         assert r2 not in [d.name() for d in conn_a.listAllDomains()]
         assert "SVKVM-BOOT" in guests[1].serial.read_text() and guests[1].serial.read_text().count("SVKVM-BOOT") == 1
 
+        checked = run_module(rebalance, params, check_mode=True)
+        assert checked["changed"] is False and checked["migrations"] == [] and checked["balanced"]
         again = run_module(rebalance, params)
         assert again["changed"] is False and again["migrations"] == [] and again["balanced"]
         assert lookup("placement", r2, uri=uris) == [b.uri]  # an existing domain stays where it is

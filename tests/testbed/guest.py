@@ -52,14 +52,15 @@ def used_subnets() -> list[ipaddress.IPv4Network]:
     return nets
 
 
-def free_subnet() -> ipaddress.IPv4Network:
-    """A /24 in 10.200.0.0/13 that no route on this machine overlaps."""
+def free_subnet(prefixlen: int = 24) -> ipaddress.IPv4Network:
+    """A subnet (a /24 unless asked) in 10.200.0.0/13 that no route on this machine overlaps."""
     taken = used_subnets()
+    blocks = list(ipaddress.IPv4Network("10.200.0.0/13").subnets(new_prefix=prefixlen))
     for _attempt in range(200):
-        candidate = ipaddress.IPv4Network(f"10.{random.randint(200, 207)}.{random.randint(0, 255)}.0/24")
+        candidate = random.choice(blocks)
         if not any(candidate.overlaps(net) for net in taken):
             return candidate
-    raise RuntimeError("no free /24 in 10.200.0.0/13 for a test network")
+    raise RuntimeError(f"no free /{prefixlen} in 10.200.0.0/13 for a test network")
 
 
 def isolated_network_xml(
