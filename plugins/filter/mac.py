@@ -8,8 +8,8 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._errors import SpecError
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.mac import normalize_mac
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import SpecError
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.mac import normalize_mac
 
 STYLES = {
     "colon": ":".join,

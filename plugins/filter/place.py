@@ -8,9 +8,9 @@ import typing as t
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._errors import SpecError
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.units import to_bytes
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._placement import place as choose
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import SpecError
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.units import to_bytes
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.plan import place as choose
 
 
 def place(

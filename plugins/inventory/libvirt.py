@@ -80,8 +80,8 @@ from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._address_client import LibvirtKnowledge
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._resolve import Chain, resolve
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.client import LibvirtKnowledge
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.resolve import Chain, resolve
 from ansible_collections.sharedvirt.kvm.plugins.plugin_utils._plugin import (
     ansible_errors,
     make_unsafe,

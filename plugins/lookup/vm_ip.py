@@ -122,7 +122,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._resolve import Chain, resolve_all
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.resolve import Chain, resolve_all
 from ansible_collections.sharedvirt.kvm.plugins.plugin_utils._plugin import (
     ansible_errors,
     make_unsafe,

@@ -233,7 +233,7 @@ persist:
   type: str
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._bridge_module import BridgeModule, run_bridge
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.bridge.module import BridgeModule, run_bridge
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},

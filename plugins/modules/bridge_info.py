@@ -68,7 +68,7 @@ openvswitch:
   type: bool
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._bridge_module import BridgeModule, run_bridge_info
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.bridge.module import BridgeModule, run_bridge_info
 
 ARGUMENT_SPEC = {"name": {"type": "str"}}
 

@@ -546,9 +546,9 @@ removed_storage:
   sample: []
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._domain_args import DOMAIN_ARGUMENT_SPEC
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._domain_module import run_domain
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.args import DOMAIN_ARGUMENT_SPEC
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.module import run_domain
 
 ARGUMENT_SPEC = DOMAIN_ARGUMENT_SPEC
 

@@ -72,8 +72,8 @@ query_result:
   sample: [{"name": "web1", "macs": ["52:54:00:fa:61:75"]}]
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._domain_module import run_domain_info
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.module import run_domain_info
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},

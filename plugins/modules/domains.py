@@ -77,8 +77,8 @@ results:
   elements: dict
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._domains_module import run_domains
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.batch_module import run_domains
 
 ARGUMENT_SPEC = {
     "domains": {"type": "list", "elements": "dict", "required": True},

@@ -135,14 +135,14 @@ host:
 
 import typing as t
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._host_memory import memory_facts
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.host import (
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.memory import memory_facts
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.model import (
     capabilities_facts,
     cpu_virtualization,
     preferred_domain_type,
     uri_is_local,
 )
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
 
 
 def host_facts(module: LibvirtModule) -> t.Dict[str, t.Any]:

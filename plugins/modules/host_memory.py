@@ -103,8 +103,8 @@ memory:
       elements: dict
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._host_memory_module import run_host_memory
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import CollectionModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import CollectionModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.memory_module import run_host_memory
 
 ARGUMENT_SPEC = {
     "ksm": {

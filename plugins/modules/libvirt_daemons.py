@@ -74,8 +74,8 @@ actions:
   sample: ["start virtlogd", "start libvirtd"]
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._daemons_module import run_daemons
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import CollectionModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import CollectionModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.daemons_module import run_daemons
 
 ARGUMENT_SPEC = {
     "daemons": {

@@ -152,7 +152,7 @@ migration:
       type: int
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._migration_module import MigrationModule, run_migration
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.migration.module import MigrationModule, run_migration
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},

@@ -257,8 +257,8 @@ network:
       elements: dict
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._network_module import run_network
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.network.module import run_network
 
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},

@@ -97,8 +97,8 @@ networks:
           type: str
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._network_module import run_network_info
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.network.module import run_network_info
 
 ARGUMENT_SPEC = {
     "name": {"type": "str"},

@@ -251,8 +251,8 @@ reboot_required:
   sample: false
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._storage_module import run_pool
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_pool
 
 POOL_TYPES = [
     "dir",

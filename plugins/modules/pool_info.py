@@ -46,8 +46,8 @@ pools:
                          "capacity": 10737418240, "allocation": 196608}]}]
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._storage_module import run_pool_info
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_pool_info
 
 
 def main() -> None:

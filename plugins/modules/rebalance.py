@@ -148,7 +148,10 @@ unmovable:
   type: dict
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._rebalance_module import RebalanceModule, run_rebalance
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.rebalance_module import (
+    RebalanceModule,
+    run_rebalance,
+)
 
 ARGUMENT_SPEC = {
     "hypervisors": {"type": "list", "elements": "str", "required": True},

@@ -138,8 +138,8 @@ actions:
   sample: ["create secret ceph client.libvirt", "set the value of secret ceph client.libvirt"]
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._storage_module import run_secret
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_secret
 
 ARGUMENT_SPEC = {
     "usage_type": {"type": "str", "required": True, "choices": ["ceph", "iscsi", "volume", "tls", "vtpm"]},

@@ -241,9 +241,9 @@ reboot_required:
   sample: false
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._args import DISK_AUTH, HOSTS
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._shared_disk_module import run_shared_disk
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import DISK_AUTH, HOSTS
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.shared_disk.module import run_shared_disk
 
 ARGUMENT_SPEC = {
     "volume": {

@@ -113,8 +113,8 @@ snapshots:
   elements: dict
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._snapshot_module import run_snapshot
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.snapshot.module import run_snapshot
 
 ARGUMENT_SPEC = {
     "domain": {"type": "str", "required": True},

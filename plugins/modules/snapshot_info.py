@@ -44,8 +44,8 @@ current:
   type: str
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._snapshot_module import run_snapshot_info
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.snapshot.module import run_snapshot_info
 
 ARGUMENT_SPEC = {"domain": {"type": "str", "required": True}}
 

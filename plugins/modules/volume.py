@@ -212,8 +212,8 @@ actions:
   sample: ["create volume images/web1.qcow2 as a linked clone of images/debian12-template.qcow2"]
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._storage_module import run_volume
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_volume
 
 ARGUMENT_SPEC = {
     "pool": {"type": "str", "required": True},

@@ -48,8 +48,8 @@ volumes:
             "capacity": 10737418240, "allocation": 196608, "users": [{"domain": "web1", "target": "vda", "active": true}]}]
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._module import LibvirtModule
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._storage_module import run_volume_info
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_volume_info
 
 
 def main() -> None:

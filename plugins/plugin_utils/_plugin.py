@@ -12,14 +12,14 @@ import typing as t
 from ansible.errors import AnsibleError
 from ansible.utils.unsafe_proxy import wrap_var
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._address_client import LibvirtKnowledge
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._client import LibvirtClient, resolve_uri
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._errors import (
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.client import LibvirtClient, resolve_uri
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import (
     AuthError,
     CollectionError,
     LibvirtError,
     MissingLibrary,
 )
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.client import LibvirtKnowledge
 
 
 def to_ansible_error(err: CollectionError, error_class: t.Type[AnsibleError] = AnsibleError) -> AnsibleError:

@@ -9,8 +9,8 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._client import LibvirtClient, translate
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._errors import (
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.client import LibvirtClient, translate
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import (
     AuthError,
     ConnectError,
     LibvirtError,

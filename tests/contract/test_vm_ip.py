@@ -10,11 +10,11 @@ import pytest
 from ansible.errors import AnsibleError
 from testbed.plugins import lookup
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils import _local_neighbours
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._address_client import LibvirtKnowledge
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._addresses import Neighbour
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._client import LibvirtClient
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._resolve import Chain, resolve_all
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.client import LibvirtClient
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses import neighbours
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.client import LibvirtKnowledge
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.model import Neighbour
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.resolve import Chain, resolve_all
 
 from .conftest import TEST_URI, libvirt
 
@@ -108,13 +108,13 @@ def test_many_terms_read_each_source_once(test_conn: t.Any) -> None:
 def test_a_probe_makes_the_next_read_see_the_filled_neighbour_table(test_conn: t.Any, monkeypatch: t.Any) -> None:
     found = Neighbour(ip="10.9.0.7", mac="52:54:00:00:20:01", device="br0")
     table: list[Neighbour] = []
-    monkeypatch.setattr(_local_neighbours, "read_neighbours", lambda ipv6=True: list(table))
+    monkeypatch.setattr(neighbours, "read_neighbours", lambda ipv6=True: list(table))
 
     def sweep(bridge: str, limit: int, rate: float) -> str:
         table.append(found)  # what the real sweep achieves: the guests answer ARP
         return "swept"
 
-    monkeypatch.setattr(_local_neighbours, "sweep", sweep)
+    monkeypatch.setattr(neighbours, "sweep", sweep)
     knowledge = LibvirtKnowledge(LibvirtClient(test_conn, TEST_URI))
     assert knowledge.neighbours(None, ipv6=False) == [] and knowledge.neighbours(None, ipv6=True) == []
     assert knowledge.probe("br0") == "swept"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from testbed.modules import ladder, run_module
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._host_memory import TMPFILES
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.memory import TMPFILES
 from ansible_collections.sharedvirt.kvm.plugins.modules import host_memory
 
 KSM = Path("/sys/kernel/mm/ksm")

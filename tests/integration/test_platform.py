@@ -16,7 +16,7 @@ from testbed.guest import Disk
 from testbed.lab import Guest, Lab, Network
 from testbed.wait import wait_for
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._local_neighbours import read_neighbours
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.neighbours import read_neighbours
 
 SOURCES = {
     "lease": libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,

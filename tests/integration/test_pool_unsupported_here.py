@@ -1,6 +1,6 @@
 """Pool types this test machine's kernel cannot start. libvirt still accepts their definitions,
 which is tested for real here; their XML and plans are unit-tested in
-tests/unit/plugins/module_utils/_model/test_pool.py. Starting them is skipped with the reason,
+tests/unit/plugins/module_utils/storage/test_pool_model.py. Starting them is skipped with the reason,
 checked on the machine each time."""
 
 from __future__ import annotations

@@ -10,15 +10,12 @@ import typing as t
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from .guest_image import GuestImage, ensure_guest_image
 from .paths import GUEST_CACHE, RUN_DIR, link_collection
 
 link_collection()
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._guest_image import (  # noqa: E402
-    GuestImage,
-    ensure_guest_image,
-)
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._model.host import (  # noqa: E402
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.model import (  # noqa: E402
     capabilities_facts,
     cpu_virtualization,
     preferred_domain_type,

@@ -4,7 +4,7 @@ import pytest
 from ansible.errors import AnsibleError, AnsibleLookupError
 from ansible.template import Templar, trust_as_template
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._errors import LibvirtError, MissingLibrary, SpecError
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import LibvirtError, MissingLibrary, SpecError
 from ansible_collections.sharedvirt.kvm.plugins.plugin_utils._plugin import (
     ansible_errors,
     make_unsafe,

@@ -1,0 +1,289 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""Thin libvirt I/O layer: one connection helper, lookups, and error translation.
+
+No check-mode logic lives here: callers decide, this layer only reads and writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import typing as t
+
+from .errors import AuthError, ConnectError, LibvirtError, MissingLibrary, NotFoundError
+
+try:
+    import libvirt
+except ImportError:  # reported by require_libvirt() where it matters
+    libvirt = None
+
+DEFAULT_URI = "qemu:///system"
+DEFAULT_CONNECT_TIMEOUT = 30
+# A dead peer is noticed after interval * (count + 1) seconds instead of a TCP timeout.
+KEEPALIVE_INTERVAL = 5
+KEEPALIVE_COUNT = 3
+
+# libvirt's "no such object" codes, looked up by name so that a missing constant in an older
+# binding does not break the import.
+_NOT_FOUND_CODES = (
+    "VIR_ERR_NO_DOMAIN",
+    "VIR_ERR_NO_NETWORK",
+    "VIR_ERR_NO_STORAGE_POOL",
+    "VIR_ERR_NO_STORAGE_VOL",
+    "VIR_ERR_NO_SECRET",
+    "VIR_ERR_NO_INTERFACE",
+    "VIR_ERR_NO_NWFILTER",
+    "VIR_ERR_NO_NODE_DEVICE",
+    "VIR_ERR_NO_DOMAIN_SNAPSHOT",
+    "VIR_ERR_NO_DOMAIN_CHECKPOINT",
+    "VIR_ERR_NO_NETWORK_PORT",
+)
+_AUTH_CODES = ("VIR_ERR_AUTH_FAILED", "VIR_ERR_AUTH_CANCELLED", "VIR_ERR_OPERATION_DENIED", "VIR_ERR_ACCESS_DENIED")
+_CONNECT_CODES = ("VIR_ERR_NO_CONNECT", "VIR_ERR_RPC", "VIR_ERR_SYSTEM_ERROR")
+
+_event_loop_lock = threading.Lock()
+_event_loop_started = False
+
+
+def require_libvirt(where: str = "host that runs this task") -> None:
+    """Raise MissingLibrary unless libvirt-python is importable."""
+    if libvirt is None:
+        raise MissingLibrary("libvirt-python", where)
+
+
+def resolve_uri(uri: t.Optional[str]) -> str:
+    """The URI to use: the option, else LIBVIRT_DEFAULT_URI, else qemu:///system."""
+    return uri or os.environ.get("LIBVIRT_DEFAULT_URI") or DEFAULT_URI
+
+
+def _codes(names: t.Iterable[str]) -> t.FrozenSet[int]:
+    return frozenset(getattr(libvirt, n) for n in names if libvirt is not None and hasattr(libvirt, n))
+
+
+def is_not_found(err: BaseException) -> bool:
+    """True for libvirt's VIR_ERR_NO_* errors."""
+    return (
+        libvirt is not None
+        and isinstance(err, libvirt.libvirtError)
+        and err.get_error_code() in _codes(_NOT_FOUND_CODES)
+    )
+
+
+def translate(err: BaseException, action: str, hint: str = "") -> LibvirtError:
+    """Turn a libvirtError into the collection's typed error, keeping code and message."""
+    if libvirt is None or not isinstance(err, libvirt.libvirtError):
+        return LibvirtError(action, str(err), hint=hint)
+    code = err.get_error_code()
+    message = err.get_error_message() or str(err)
+    args = (action, message, code, err.get_error_domain(), hint)
+    if code in _codes(_NOT_FOUND_CODES):
+        return NotFoundError(*args)
+    if code in _codes(_AUTH_CODES):
+        return AuthError(*args)
+    if code in _codes(_CONNECT_CODES):
+        return ConnectError(*args)
+    return LibvirtError(*args)
+
+
+def inactive_xml(obj: t.Any, flag: int) -> str:
+    """The persistent definition of a network or pool (``flag``: its XML_INACTIVE constant).
+
+    Drivers that keep no separate persistent definition (test:///) refuse the flag; their only
+    definition is returned instead.
+    """
+    try:
+        return str(obj.XMLDesc(flag))
+    except libvirt.libvirtError as err:
+        if err.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
+            raise
+        return str(obj.XMLDesc(0))
+
+
+@contextlib.contextmanager
+def libvirt_errors(action: str, hint: str = "") -> t.Iterator[None]:
+    """Context manager: any libvirtError inside becomes a typed error about ``action``."""
+    try:
+        yield
+    except Exception as err:  # only libvirt's errors are translated, others pass through
+        if libvirt is not None and isinstance(err, libvirt.libvirtError):
+            raise translate(err, action, hint) from None
+        raise
+
+
+def _quiet_default_error_handler() -> None:
+    # libvirt prints every error to stderr unless a handler is set; ours are raised instead.
+    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+
+def _start_event_loop() -> None:
+    # Keepalive needs an event loop; libvirt's default implementation runs in a daemon thread.
+    global _event_loop_started
+    with _event_loop_lock:
+        if _event_loop_started:
+            return
+        libvirt.virEventRegisterDefaultImpl()
+
+        def run() -> None:
+            while True:
+                libvirt.virEventRunDefaultImpl()
+
+        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+        _event_loop_started = True
+
+
+def _open_bounded(uri: str, readonly: bool, timeout: float) -> t.Any:
+    """Open the connection in a worker thread so a hanging transport cannot block forever."""
+    box: t.Dict[str, t.Any] = {}
+
+    def opener() -> None:
+        try:
+            box["conn"] = libvirt.openReadOnly(uri) if readonly else libvirt.open(uri)
+        except Exception as err:  # handed to the caller's thread
+            box["error"] = err
+
+    worker = threading.Thread(target=opener, name="libvirt-connect", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise ConnectError(
+            f"connect to {uri}",
+            f"no answer within {timeout:g} s",
+            hint="check that the host is reachable and libvirtd runs there, or raise connect_timeout",
+        )
+    if "error" in box:
+        raise translate(box["error"], f"connect to {uri}", hint=_connect_hint(uri)) from None
+    return box["conn"]
+
+
+def _connect_hint(uri: str) -> str:
+    if uri.startswith("qemu:///") or "+unix" in uri:
+        return "is libvirtd (or virtqemud) running on that host, and may this user use its socket?"
+    return "check the URI, the network path and the credentials for the transport"
+
+
+class LibvirtClient:
+    """One libvirt connection with lookups that return None for objects that do not exist."""
+
+    def __init__(self, conn: t.Any, uri: str, readonly: bool = False) -> None:
+        self.conn = conn
+        self.uri = uri
+        self.readonly = readonly
+
+    @classmethod
+    def connect(
+        cls,
+        uri: t.Optional[str] = None,
+        readonly: bool = False,
+        timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        keepalive: bool = True,
+    ) -> LibvirtClient:
+        """Open ``uri`` (see :func:`resolve_uri`) within ``timeout`` seconds."""
+        require_libvirt()
+        target = resolve_uri(uri)
+        _quiet_default_error_handler()
+        if keepalive:
+            _start_event_loop()
+        conn = _open_bounded(target, readonly, timeout)
+        if keepalive:
+            with contextlib.suppress(libvirt.libvirtError):
+                # Local drivers (test:///, embedded) have no keepalive; that is fine.
+                conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
+        return cls(conn, target, readonly)
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            self.conn = None
+
+    def __enter__(self) -> LibvirtClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _lookup(self, action: str, fn: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        try:
+            return fn(*args)
+        except libvirt.libvirtError as err:
+            if is_not_found(err):
+                return None
+            raise translate(err, action) from None
+
+    # Lookups: None when the object does not exist, a typed error for anything else.
+    def domain(self, name: str) -> t.Any:
+        """The virDomain called ``name``, or None."""
+        return self._lookup(f"look up domain {name!r}", self.conn.lookupByName, name)
+
+    def network(self, name: str) -> t.Any:
+        """The virNetwork called ``name``, or None."""
+        return self._lookup(f"look up network {name!r}", self.conn.networkLookupByName, name)
+
+    def pool(self, name: str) -> t.Any:
+        """The virStoragePool called ``name``, or None."""
+        return self._lookup(f"look up storage pool {name!r}", self.conn.storagePoolLookupByName, name)
+
+    def volume(self, pool: t.Any, name: str) -> t.Any:
+        """The virStorageVol ``name`` in ``pool``, or None."""
+        return self._lookup(f"look up volume {name!r} in pool {pool.name()!r}", pool.storageVolLookupByName, name)
+
+    def snapshot(self, dom: t.Any, name: str) -> t.Any:
+        """The virDomainSnapshot ``name`` of ``dom``, or None."""
+        return self._lookup(f"look up snapshot {name!r} of {dom.name()!r}", dom.snapshotLookupByName, name, 0)
+
+    def secret_by_uuid(self, uuid: str) -> t.Any:
+        """The virSecret with ``uuid``, or None."""
+        return self._lookup(f"look up secret {uuid}", self.conn.secretLookupByUUIDString, uuid)
+
+    def secret_by_usage(self, usage_type: int, usage_id: str) -> t.Any:
+        """The virSecret for a usage (VIR_SECRET_USAGE_TYPE_*, id), or None."""
+        return self._lookup(f"look up secret for {usage_id!r}", self.conn.secretLookupByUsage, usage_type, usage_id)
+
+    def call(self, action: str, fn: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        """Run a libvirt call; a failure becomes a typed error about ``action``."""
+        with libvirt_errors(action):
+            return fn(*args)
+
+    def host_facts(self) -> t.Dict[str, t.Any]:
+        """Facts about the hypervisor behind this connection."""
+        with libvirt_errors(f"read host facts from {self.uri}"):
+            info = self.conn.getInfo()
+            caps = self.conn.getCapabilities()
+            facts: t.Dict[str, t.Any] = {
+                "uri": self.conn.getURI(),
+                "hostname": self.conn.getHostname(),
+                "hypervisor": self.conn.getType(),
+                "hypervisor_version": _version(self.conn.getVersion()),
+                "libvirt_version": _version(self.conn.getLibVersion()),
+                "arch": info[0],
+                "memory": info[1] * 1024 * 1024,
+                "cpus": info[2],
+                "free_memory": self.conn.getFreeMemory(),
+                "capabilities_xml": caps,
+                "domains": len(self.conn.listAllDomains()),
+                **_committed(self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)),
+                "networks": len(self.conn.listAllNetworks()),
+                "storage_pools": len(self.conn.listAllStoragePools()),
+            }
+        return facts
+
+
+def _committed(active: t.Sequence[t.Any]) -> t.Dict[str, int]:
+    """What running guests hold: vCPUs and memory (virDomainGetInfo: memory in KiB, vCPUs)."""
+    infos = [dom.info() for dom in active]
+    return {
+        "active_domains": len(infos),
+        "committed_vcpus": sum(info[3] for info in infos),
+        "committed_memory": sum(info[2] for info in infos) * 1024,
+    }
+
+
+def _version(number: int) -> str:
+    """libvirt encodes versions as major * 1e6 + minor * 1e3 + micro."""
+    if not number:
+        return ""
+    return f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"

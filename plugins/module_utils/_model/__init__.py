@@ -1,7 +1,0 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Pure model layer: typed specs <-> libvirt XML, units, MAC and name normalisation.
-
-Imports nothing from libvirt or Ansible, so it runs (and is tested) anywhere.
-"""

@@ -1,0 +1,182 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""One hypervisor's address sources read through libvirt, each at most once per pass (I/O)."""
+
+from __future__ import annotations
+
+import functools
+import time
+import typing as t
+
+from .._core.client import LibvirtClient, libvirt, libvirt_errors
+from ..host.model import uri_is_local
+from . import neighbours
+from .model import (
+    DomainView,
+    GuestAddress,
+    Lease,
+    Neighbour,
+    Reservation,
+    agent_reply_neighbours,
+    domain_view,
+    parse_agent_reply,
+    parse_leases,
+    parse_reservations,
+)
+from .resolve import SourceUnavailable
+
+STATES = {
+    "VIR_DOMAIN_NOSTATE": "nostate",
+    "VIR_DOMAIN_RUNNING": "running",
+    "VIR_DOMAIN_BLOCKED": "blocked",
+    "VIR_DOMAIN_PAUSED": "paused",
+    "VIR_DOMAIN_SHUTDOWN": "shutdown",
+    "VIR_DOMAIN_SHUTOFF": "shutoff",
+    "VIR_DOMAIN_CRASHED": "crashed",
+    "VIR_DOMAIN_PMSUSPENDED": "pmsuspended",
+}
+
+
+def state_name(code: int) -> str:
+    for name, label in STATES.items():
+        if getattr(libvirt, name, None) == code:
+            return label
+    return "unknown"
+
+
+class LibvirtKnowledge:
+    """The ``Knowledge`` of one hypervisor (see resolve.py), cached until ``refresh()``."""
+
+    def __init__(
+        self,
+        client: LibvirtClient,
+        probe_limit: int = 1024,
+        probe_rate: float = 200.0,
+        clock: t.Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self.uri = client.uri
+        self.local = uri_is_local(client.uri)  # then the hypervisor's neighbour table is ours
+        self.probe_limit = probe_limit
+        self.probe_rate = probe_rate
+        self.clock = clock
+        self._cache: t.Dict[str, t.Any] = {}
+        self._probed: t.Dict[str, str] = {}
+        self._handles: t.Dict[str, t.Any] = {}
+
+    def refresh(self) -> None:
+        """Forget what was read (and probed), for the next pass of a wait."""
+        self._cache.clear()
+        self._probed.clear()
+
+    def _once(self, key: str, load: t.Callable[[], t.Any]) -> t.Any:
+        if key not in self._cache:
+            self._cache[key] = load()
+        return self._cache[key]
+
+    def domains(self) -> t.List[DomainView]:
+        return t.cast(t.List[DomainView], self._once("domains", self._read_domains))
+
+    def _read_domains(self) -> t.List[DomainView]:
+        conn = self.client.conn
+        with libvirt_errors(f"list the domains of {self.uri}"):
+            # Two listings and one stats call instead of a state and an isActive call per domain.
+            active = {dom.UUIDString() for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)}
+            states = _states(conn)
+            views = []
+            for dom in conn.listAllDomains(0):
+                uuid = dom.UUIDString()
+                state = states[uuid] if uuid in states else dom.state()[0]
+                view = domain_view(dom.XMLDesc(0), uuid in active, state_name(state))
+                self._handles[view.uuid] = dom
+                views.append(view)
+        return views
+
+    def reservations(self) -> t.List[Reservation]:
+        return t.cast(t.List[Reservation], self._once("reservations", self._read_reservations))
+
+    def _read_reservations(self) -> t.List[Reservation]:
+        with libvirt_errors(f"read the networks of {self.uri}"):
+            return [r for net in self._networks() for r in parse_reservations(net.XMLDesc(0))]
+
+    def _networks(self) -> t.List[t.Any]:
+        return t.cast(t.List[t.Any], self._once("networks", self.client.conn.listAllNetworks))
+
+    def leases(self) -> t.List[Lease]:
+        return t.cast(t.List[Lease], self._once("leases", self._read_leases))
+
+    def _read_leases(self) -> t.List[Lease]:
+        now = self.clock()
+        out: t.List[Lease] = []
+        with libvirt_errors(f"read the DHCP leases of {self.uri}"):
+            for net in self._networks():
+                if not net.isActive():
+                    continue
+                try:
+                    raw = net.DHCPLeases(None, 0)
+                except libvirt.libvirtError as err:
+                    if err.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+                        raise SourceUnavailable(f"the libvirt driver of {self.uri} cannot list DHCP leases") from None
+                    raise
+                out += parse_leases(net.name(), raw, now)
+        return out
+
+    def agent(self, domain: DomainView) -> t.List[GuestAddress]:
+        return t.cast(t.List[GuestAddress], self._once(f"agent:{domain.uuid}", lambda: self._ask_agent(domain)))
+
+    def _ask_agent(self, domain: DomainView) -> t.List[GuestAddress]:
+        dom = self._handles[domain.uuid]
+        try:
+            reply = dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_AGENT, 0)
+        except libvirt.libvirtError as err:
+            raise SourceUnavailable(
+                f"the guest agent of {domain.name!r} did not answer: {err.get_error_message()}"
+            ) from None
+        return parse_agent_reply(reply)
+
+    def neighbours(self, domain: t.Optional[DomainView], ipv6: bool = True) -> t.List[Neighbour]:
+        if self.local:
+            read = functools.partial(neighbours.read_neighbours, ipv6=ipv6)
+            return t.cast(t.List[Neighbour], self._once(f"neighbours:{ipv6}", read))
+        # A remote host's table is only reachable through libvirt, per running domain.
+        if domain is None:
+            raise SourceUnavailable(
+                f"no domain on {self.uri} has this MAC, and the controller cannot read that host's neighbour table"
+            )
+        if not domain.active:
+            raise SourceUnavailable(f"domain {domain.name!r} is not running (state {domain.state})")
+        return t.cast(t.List[Neighbour], self._once(f"arp:{domain.uuid}", lambda: self._remote_arp(domain)))
+
+    def _remote_arp(self, domain: DomainView) -> t.List[Neighbour]:
+        try:
+            reply = self._handles[domain.uuid].interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_ARP, 0)
+        except libvirt.libvirtError as err:
+            raise SourceUnavailable(
+                f"libvirt on {self.uri} could not read its ARP table: {err.get_error_message()}"
+            ) from None
+        return agent_reply_neighbours(reply)
+
+    def probe(self, bridge: str) -> str:
+        if not self.local:
+            raise SourceUnavailable(
+                f"probing sweeps from the hypervisor itself, and {self.uri} is not this controller; "
+                "run the lookup on a controller that is the hypervisor (qemu:///system)"
+            )
+        if bridge not in self._probed:
+            try:
+                self._probed[bridge] = neighbours.sweep(bridge, self.probe_limit, self.probe_rate)
+            except neighbours.ProbeRefused as why:
+                raise SourceUnavailable(str(why)) from None
+            for ipv6 in (False, True):  # the sweep filled the table: read it again
+                self._cache.pop(f"neighbours:{ipv6}", None)
+        return self._probed[bridge]
+
+
+def _states(conn: t.Any) -> t.Dict[str, int]:
+    """UUID -> VIR_DOMAIN_* state of every domain, in one call (empty where the driver lacks it)."""
+    try:
+        stats = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE, 0)
+    except libvirt.libvirtError:
+        return {}
+    return {dom.UUIDString(): int(values.get("state.state", 0)) for dom, values in stats}

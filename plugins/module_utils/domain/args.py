@@ -1,0 +1,144 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""The domain module's argument spec (documented in modules/domain.py), shared with the domains module."""
+
+from __future__ import annotations
+
+import typing as t
+
+from .._core.args import DISK_AUTH, HOSTS
+
+_DISK_SOURCE: t.Dict[str, t.Any] = {
+    "file": {"type": "str"},
+    "dev": {"type": "str"},
+    "pool": {"type": "str"},
+    "volume": {"type": "str"},
+    "protocol": {"type": "str", "choices": ["iscsi", "rbd", "nfs", "gluster", "nbd", "http", "https"]},
+    "name": {"type": "str"},
+    "hosts": HOSTS,
+    "auth": DISK_AUTH,
+}
+
+DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
+    "name": {"type": "str"},
+    "state": {
+        "type": "str",
+        "default": "present",
+        "choices": ["present", "running", "shutdown", "paused", "restarted", "absent"],
+    },
+    "timeout": {"type": "int", "default": 120},
+    "force": {"type": "bool", "default": False},
+    "autostart": {"type": "bool"},
+    "recreate": {"type": "str", "default": "never", "choices": ["never", "options-changed", "always"]},
+    "remove_storage": {"type": "str", "default": "none", "choices": ["none", "owned"]},
+    "keep_nvram": {"type": "bool", "default": False},
+    "overcommit": {
+        "type": "dict",
+        "options": {
+            "vcpu_ratio": {"type": "float"},
+            "memory_ratio": {"type": "float"},
+            "action": {"type": "str", "default": "fail", "choices": ["fail", "warn"]},
+        },
+    },
+    "xml": {"type": "str"},
+    "type": {"type": "str", "choices": ["kvm", "qemu"]},
+    "title": {"type": "str"},
+    "description": {"type": "str"},
+    "metadata": {"type": "dict"},
+    "memory": {"type": "raw"},
+    "current_memory": {"type": "raw"},
+    "max_memory": {"type": "raw"},
+    "max_memory_slots": {"type": "int"},
+    "vcpus": {"type": "int"},
+    "max_vcpus": {"type": "int"},
+    "cpu": {
+        "type": "dict",
+        "options": {
+            "mode": {"type": "str"},
+            "model": {"type": "str"},
+            "topology": {
+                "type": "dict",
+                "options": {k: {"type": "int"} for k in ("sockets", "dies", "cores", "threads")},
+            },
+        },
+    },
+    "cputune": {
+        "type": "dict",
+        "options": {
+            "vcpupin": {
+                "type": "list",
+                "elements": "dict",
+                "options": {"vcpu": {"type": "int", "required": True}, "cpuset": {"type": "str", "required": True}},
+            },
+            "emulatorpin": {"type": "str"},
+        },
+    },
+    "memory_backing": {"type": "dict", "options": {"hugepages": {"type": "bool"}, "nosharepages": {"type": "bool"}}},
+    "memballoon": {"type": "str"},
+    "arch": {"type": "str"},
+    "machine": {"type": "str"},
+    "firmware": {"type": "str", "choices": ["bios", "efi"]},
+    "kernel": {"type": "str"},
+    "initrd": {"type": "str"},
+    "cmdline": {"type": "str"},
+    "boot": {"type": "list", "elements": "str"},
+    "disks": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "target": {"type": "str", "required": True},
+            "bus": {"type": "str", "choices": ["virtio", "scsi", "sata", "ide", "usb", "fdc"]},
+            "device": {"type": "str", "default": "disk", "choices": ["disk", "cdrom", "lun"]},
+            "source": {"type": "dict", "options": _DISK_SOURCE},
+            "format": {"type": "str"},
+            "cache": {
+                "type": "str",
+                "choices": ["none", "writethrough", "writeback", "directsync", "unsafe", "default"],
+            },
+            "io": {"type": "str", "choices": ["native", "threads", "io_uring"]},
+            "discard": {"type": "str", "choices": ["unmap", "ignore"]},
+            "serial": {"type": "str"},
+            "wwn": {"type": "str"},
+            "readonly": {"type": "bool"},
+            "shareable": {"type": "bool"},
+        },
+    },
+    "interfaces": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "mac": {"type": "str"},
+            "source": {
+                "type": "dict",
+                "required": True,
+                "options": {
+                    "network": {"type": "str"},
+                    "portgroup": {"type": "str"},
+                    "bridge": {"type": "str"},
+                    "dev": {"type": "str"},
+                    "mode": {"type": "str", "choices": ["bridge", "vepa", "private", "passthrough"]},
+                },
+            },
+            "model": {"type": "str"},
+            "virtualport": {"type": "str", "choices": ["openvswitch", "802.1Qbh", "802.1Qbg"]},
+            "vlan": {"type": "dict", "options": {"tag": {"type": "int"}}},
+            "link_state": {"type": "str", "choices": ["up", "down"]},
+        },
+    },
+    "graphics": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "type": {"type": "str", "required": True, "choices": ["vnc", "spice"]},
+            "listen": {"type": "str"},
+            "port": {"type": "int"},
+            "password": {"type": "str", "no_log": True},
+        },
+    },
+    "serial": {
+        "type": "dict",
+        "options": {"type": {"type": "str", "default": "pty", "choices": ["pty", "file"]}, "path": {"type": "str"}},
+    },
+    "guest_agent": {"type": "bool"},
+}

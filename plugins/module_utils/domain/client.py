@@ -1,0 +1,339 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""libvirt I/O for domains: read the actual domain, carry out a plan's steps, wait for states."""
+
+from __future__ import annotations
+
+import time
+import typing as t
+import xml.etree.ElementTree as ET
+
+from .._core.client import LibvirtClient, libvirt, libvirt_errors, translate
+from .._core.cpuset import parse_cpuset
+from .._core.errors import WaitTimeout
+from .._core.plan import Plan, Step
+from .._core.xmlutil import parse_xml
+from .model import METADATA_NS, METADATA_PREFIX, DomainSpec, metadata_element
+from .plan import DomainActual, HostLoad, runtime
+
+STATE_NAMES = {
+    0: "nostate",
+    1: "running",
+    2: "blocked",
+    3: "paused",
+    4: "in shutdown",
+    5: "shutoff",
+    6: "crashed",
+    7: "pmsuspended",
+}
+POLL = 0.25
+
+
+def _flag(name: str) -> int:
+    """A libvirt flag by name, 0 where this libvirt does not know it."""
+    return int(getattr(libvirt, name, 0))
+
+
+class DomainExecutor:
+    """Reads domains and applies domain plans over one connection."""
+
+    def __init__(self, client: LibvirtClient) -> None:
+        self.client = client
+        self.conn = client.conn
+        self.warnings: t.List[str] = []
+        self.removed_storage: t.List[str] = []
+
+    def read(self, name: str) -> DomainActual:
+        """The domain's persistent definition (secrets included when allowed), state and autostart."""
+        dom = self.client.domain(name)
+        if dom is None:
+            return DomainActual()
+        with libvirt_errors(f"read domain {name!r}"):
+            flags = libvirt.VIR_DOMAIN_XML_INACTIVE
+            if not self.client.readonly:
+                flags |= libvirt.VIR_DOMAIN_XML_SECURE  # graphics passwords compare, never shown
+            xml = dom.XMLDesc(flags)
+            state = STATE_NAMES.get(dom.state()[0], "nostate")
+            persistent = bool(dom.isPersistent())
+            autostart = bool(dom.autostart()) if persistent else False
+        return DomainActual(DomainSpec.from_xml(xml, "current domain XML"), xml, state, persistent, autostart)
+
+    def all_disks(self) -> t.List[t.Tuple[str, t.List[t.Any], t.List[t.Any]]]:
+        """Every domain with its persistent disks and (when running) its live disks."""
+        out = []
+        with libvirt_errors("list the disks of all domains"):
+            for dom in self.conn.listAllDomains(0):
+                persistent = DomainSpec.from_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).disks or []
+                live = DomainSpec.from_xml(dom.XMLDesc(0)).disks or [] if dom.isActive() else []
+                out.append((dom.name(), persistent, live))
+        return out
+
+    def host_load(self, exclude: str) -> HostLoad:
+        """Host CPUs and memory, and what the other running domains commit."""
+        with libvirt_errors("read host load"):
+            info = self.conn.getInfo()
+            vcpus = memory = 0
+            for dom in self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+                if dom.name() == exclude:
+                    continue
+                dinfo = dom.info()
+                vcpus += dinfo[3]
+                memory += dinfo[2] * 1024
+        return HostLoad(cpus=info[2], memory=info[1] * 1024 * 1024, committed_vcpus=vcpus, committed_memory=memory)
+
+    def host_cpus(self) -> int:
+        """Number of host CPUs (for pinning checks and CPU maps)."""
+        with libvirt_errors("read host CPUs"):
+            return int(self.conn.getInfo()[2])
+
+    def apply(self, plan: Plan) -> None:
+        """Carry out the plan's steps in order."""
+        for step in plan.steps:
+            handler = getattr(self, f"_step_{step.op}")
+            handler(plan.name, step)
+
+    def _dom(self, name: str) -> t.Any:
+        return self.client.call(f"look up domain {name!r}", self.conn.lookupByName, name)
+
+    def _step_define(self, name: str, step: Step) -> None:
+        self.client.call(f"define domain {name!r}", self.conn.defineXML, step.args["xml"])
+
+    def _step_autostart(self, name: str, step: Step) -> None:
+        dom = self._dom(name)
+        self.client.call(f"set autostart of domain {name!r}", dom.setAutostart, int(step.args["enabled"]))
+
+    def _step_start(self, name: str, step: Step) -> None:
+        dom = self._dom(name)
+        self.client.call(f"start domain {name!r}", dom.create)
+        self._wait(name, lambda s: s == "running", 60, "to run")
+
+    def _step_suspend(self, name: str, step: Step) -> None:
+        self.client.call(f"pause domain {name!r}", self._dom(name).suspend)
+
+    def _step_resume(self, name: str, step: Step) -> None:
+        self.client.call(f"resume domain {name!r}", self._dom(name).resume)
+
+    def _step_destroy(self, name: str, step: Step) -> None:
+        self.client.call(f"destroy domain {name!r}", self._dom(name).destroy)
+
+    def _step_shutdown(self, name: str, step: Step) -> None:
+        timeout = float(step.args["timeout"])
+        dom = self._dom(name)
+        has_agent = DomainSpec.from_xml(dom.XMLDesc(0)).guest_agent
+        deadline = time.monotonic() + timeout
+        tried = ["the ACPI power button"]
+        try:
+            dom.shutdownFlags(_flag("VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN"))
+        except libvirt.libvirtError as err:
+            if err.get_error_code() not in (libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_NO_SUPPORT):
+                raise translate(err, f"shut down domain {name!r}") from None
+            # Drivers without a choice of method (the test driver) shut down their own way.
+            tried = ["the hypervisor's default shutdown"]
+            self.client.call(f"shut down domain {name!r}", dom.shutdown)
+        first = timeout / 2 if has_agent else timeout
+        if self._off_within(name, first):
+            return
+        if has_agent:
+            tried.append("the guest agent")
+            try:
+                dom.shutdownFlags(_flag("VIR_DOMAIN_SHUTDOWN_GUEST_AGENT"))
+            except libvirt.libvirtError as err:
+                tried[-1] += f" (not answering: {err.get_error_message()})"
+            if self._off_within(name, max(0.0, deadline - time.monotonic())):
+                return
+        if step.args.get("force"):
+            self.warnings.append(f"domain {name} ignored {' and '.join(tried)} for {timeout:g} s; destroyed it (force)")
+            self.client.call(f"destroy domain {name!r}", dom.destroy)
+            return
+        raise WaitTimeout(
+            f"domain {name} did not shut down within {timeout:g} s after {' and '.join(tried)}; "
+            "set force=true to power it off after the timeout, or raise timeout"
+        )
+
+    def _step_undefine(self, name: str, step: Step) -> None:
+        dom = self.client.domain(name)
+        if dom is None:
+            return  # a transient domain is gone once destroyed
+        with libvirt_errors(f"undefine domain {name!r}"):
+            root = parse_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+            flags = self._undefine_flags(dom, root, bool(step.args.get("keep_nvram")))
+            owned = self._owned_storage(name, root) if step.args.get("remove_storage") == "owned" else []
+            if dom.isPersistent():
+                dom.undefineFlags(flags)
+            for vol, path in owned:
+                vol.delete(0)
+                self.removed_storage.append(path)
+
+    def _undefine_flags(self, dom: t.Any, root: ET.Element, keep_nvram: bool) -> int:
+        flags = 0
+        if dom.hasManagedSaveImage(0):
+            flags |= _flag("VIR_DOMAIN_UNDEFINE_MANAGED_SAVE")
+        if dom.snapshotNum(0) > 0:
+            flags |= _flag("VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA")
+        if hasattr(dom, "listAllCheckpoints") and dom.listAllCheckpoints(0):
+            flags |= _flag("VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA")
+        os_el = root.find("os")
+        efi = os_el is not None and (
+            os_el.get("firmware") == "efi"
+            or os_el.find("nvram") is not None
+            or os_el.find("loader[@type='pflash']") is not None
+        )
+        if efi:
+            flags |= _flag("VIR_DOMAIN_UNDEFINE_KEEP_NVRAM" if keep_nvram else "VIR_DOMAIN_UNDEFINE_NVRAM")
+        if root.find("devices/tpm/backend[@type='emulator']") is not None:
+            flags |= _flag("VIR_DOMAIN_UNDEFINE_TPM")
+        return flags
+
+    def _owned_storage(self, name: str, root: ET.Element) -> t.List[t.Tuple[t.Any, str]]:
+        """Volumes only this domain uses: never shareable, read-only or CD-ROM disks, never one
+        that another domain references."""
+        others = set()
+        for other in self.conn.listAllDomains(0):
+            if other.name() == name:
+                continue
+            for disk in parse_xml(other.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).findall("devices/disk"):
+                vol = self._volume_of(disk)
+                source = disk.find("source")
+                others.add(
+                    vol.path()
+                    if vol is not None
+                    else (source.get("file") or source.get("dev") if source is not None else None)
+                )
+        owned = []
+        for disk in root.findall("devices/disk"):
+            if (
+                disk.get("device", "disk") != "disk"
+                or disk.find("shareable") is not None
+                or disk.find("readonly") is not None
+            ):
+                continue
+            vol = self._volume_of(disk)
+            if vol is None:
+                continue
+            path = vol.path()
+            if path in others:
+                self.warnings.append(f"kept {path}: another domain uses it")
+                continue
+            owned.append((vol, path))
+        return owned
+
+    def _volume_of(self, disk: ET.Element) -> t.Any:
+        source = disk.find("source")
+        if source is None:
+            return None
+        try:
+            if source.get("pool") and source.get("volume"):
+                return self.conn.storagePoolLookupByName(source.get("pool")).storageVolLookupByName(
+                    source.get("volume")
+                )
+            path = source.get("file") or source.get("dev")
+            return self.conn.storageVolLookupByPath(path) if path else None
+        except libvirt.libvirtError:
+            return None
+
+    def _step_set_memory(self, name: str, step: Step) -> None:
+        kib = int(step.args["bytes"]) // 1024
+        dom = self._dom(name)
+        self.client.call(f"set memory of domain {name!r}", dom.setMemoryFlags, kib, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def _step_set_vcpus(self, name: str, step: Step) -> None:
+        dom = self._dom(name)
+        self.client.call(
+            f"set vCPUs of domain {name!r}", dom.setVcpusFlags, int(step.args["count"]), libvirt.VIR_DOMAIN_AFFECT_LIVE
+        )
+
+    def _cpumap(self, cpuset: t.Optional[str]) -> t.Tuple[bool, ...]:
+        count = self.host_cpus()
+        chosen = set(range(count)) if cpuset is None else set(parse_cpuset(cpuset))
+        return tuple(cpu in chosen for cpu in range(count))
+
+    def _step_pin_vcpu(self, name: str, step: Step) -> None:
+        dom = self._dom(name)
+        cpumap = self._cpumap(step.args["cpuset"])
+        self.client.call(
+            f"pin vCPU {step.args['vcpu']} of domain {name!r}",
+            dom.pinVcpuFlags,
+            int(step.args["vcpu"]),
+            cpumap,
+            libvirt.VIR_DOMAIN_AFFECT_LIVE,
+        )
+
+    def _step_pin_emulator(self, name: str, step: Step) -> None:
+        dom = self._dom(name)
+        cpumap = self._cpumap(step.args["cpuset"])
+        self.client.call(f"pin emulator of domain {name!r}", dom.pinEmulator, cpumap, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
+    def _step_set_metadata(self, name: str, step: Step) -> None:
+        dom = self._dom(name)
+        kind = step.args["kind"]
+        live = libvirt.VIR_DOMAIN_AFFECT_LIVE
+        action = f"set live {kind} of domain {name!r}"
+        if kind == "title":
+            self.client.call(
+                action, dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_TITLE, step.args["value"], None, None, live
+            )
+        elif kind == "description":
+            self.client.call(
+                action, dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, step.args["value"], None, None, live
+            )
+        else:
+            values = step.args["value"] or {}
+            inner = ET.tostring(metadata_element(values), encoding="unicode") if values else None
+            self.client.call(
+                action, dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_ELEMENT, inner, METADATA_PREFIX, METADATA_NS, live
+            )
+
+    def _step_attach(self, name: str, step: Step) -> None:
+        dom = self._dom(name)
+        self.client.call(
+            f"attach a device to domain {name!r}",
+            dom.attachDeviceFlags,
+            step.args["xml"],
+            libvirt.VIR_DOMAIN_AFFECT_LIVE,
+        )
+
+    def _step_detach(self, name: str, step: Step) -> None:
+        dom = self._dom(name)
+        self.client.call(
+            f"detach a device from domain {name!r}",
+            dom.detachDeviceFlags,
+            step.args["xml"],
+            libvirt.VIR_DOMAIN_AFFECT_LIVE,
+        )
+
+    def _step_update_device(self, name: str, step: Step) -> None:
+        dom = self._dom(name)
+        self.client.call(
+            f"update a device of domain {name!r}",
+            dom.updateDeviceFlags,
+            step.args["xml"],
+            libvirt.VIR_DOMAIN_AFFECT_LIVE,
+        )
+
+    def _state(self, name: str) -> t.Optional[str]:
+        dom = self.client.domain(name)
+        if dom is None:
+            return None
+        try:
+            return STATE_NAMES.get(dom.state()[0], "nostate")
+        except libvirt.libvirtError:
+            return None
+
+    def _off_within(self, name: str, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while True:
+            if runtime(self._state(name)) in ("off", "absent"):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL)
+
+    def _wait(self, name: str, done: t.Callable[[t.Optional[str]], bool], seconds: float, what: str) -> None:
+        deadline = time.monotonic() + seconds
+        while not done(self._state(name)):
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(
+                    f"domain {name} did not come {what} within {seconds:g} s (state: {self._state(name)})"
+                )
+            time.sleep(POLL)

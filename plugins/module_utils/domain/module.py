@@ -1,0 +1,206 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""Ansible glue of the domain and domain_info modules: options -> spec, checks against the host,
+plan, apply, result."""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import typing as t
+
+from .._core.client import LibvirtClient
+from .._core.errors import MissingLibrary, SpecError
+from .._core.module import LibvirtModule
+from .._core.plan import Plan
+from .._core.spec import SECRET_MASK
+from .._core.xmlutil import parse_xml, to_string
+from .client import DomainExecutor
+from .model import DomainSpec
+from .plan import DomainRequest, OvercommitPolicy, facts, plan_domain
+
+try:
+    import jmespath
+except ImportError:
+    jmespath = None
+
+SPEC_OPTIONS = tuple(f.name for f in dataclasses.fields(DomainSpec))
+
+
+class DomainRun(t.Protocol):
+    """What run_domain needs: the domain module, or one item of the domains module."""
+
+    params: t.Dict[str, t.Any]
+    ansible: t.Any  # for warn()
+
+    @property
+    def check_mode(self) -> bool: ...
+
+    @property
+    def diff(self) -> bool: ...
+
+    def client(self, readonly: bool = False) -> LibvirtClient: ...
+
+
+def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
+    """The declared domain: the ``xml`` option parsed first, structured options on top of it."""
+    structured = DomainSpec.from_params({k: params.get(k) for k in SPEC_OPTIONS if k != "uuid"})
+    if not params.get("xml"):
+        return structured
+    from_xml = DomainSpec.from_user_xml(params["xml"], "xml")
+    if structured.name and from_xml.name and structured.name != from_xml.name:
+        raise SpecError("xml", f"names domain {from_xml.name!r} but the name option is {structured.name!r}")
+    values = {
+        k: getattr(structured, k) if getattr(structured, k) is not None else getattr(from_xml, k) for k in SPEC_OPTIONS
+    }
+    values["uuid"] = None
+    merged = DomainSpec(**values)
+    merged.validate("")
+    return merged
+
+
+def _check_references(module: DomainRun, spec: DomainSpec, executor: DomainExecutor) -> None:
+    """Networks, pools and volumes the domain names must exist.
+
+    In check mode a missing one is a warning: an earlier task of the same run may create it (a network
+    or a cloned volume), and check mode must not fail where the real run would succeed.
+    """
+    client = executor.client
+    missing: t.List[SpecError] = []
+    for i, nic in enumerate(spec.interfaces or []):
+        network = nic.source.network if nic.source else None
+        if network and client.network(network) is None:
+            missing.append(
+                SpecError(
+                    f"interfaces[{i}].source.network",
+                    f"no libvirt network {network!r} on {client.uri}; define it first or fix the name",
+                )
+            )
+    for i, disk in enumerate(spec.disks or []):
+        pool_name = disk.source.pool if disk.source else None
+        if not pool_name:
+            continue
+        pool = client.pool(pool_name)
+        volume = disk.source.volume if disk.source else None
+        if pool is None:
+            missing.append(SpecError(f"disks[{i}].source.pool", f"no storage pool {pool_name!r} on {client.uri}"))
+        elif volume and client.volume(pool, volume) is None:
+            missing.append(
+                SpecError(f"disks[{i}].source.volume", f"no volume {volume!r} in pool {pool_name!r}; create it first")
+            )
+    if missing and not module.check_mode:
+        raise missing[0]
+    for err in missing:
+        module.ansible.warn(f"{err} (check mode goes on: an earlier task of this run may create it)")
+    used = spec.host_cpus_used()
+    if used:
+        count = executor.host_cpus()
+        absent = [cpu for cpu in used if cpu >= count]
+        if absent:
+            raise SpecError("cputune", f"pins to host CPU {absent[0]}, but the host has CPUs 0-{count - 1}")
+
+
+def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
+    """The domain module: declared spec -> plan -> (apply) -> result."""
+    params = module.params
+    desired = desired_from_params(params)
+    if not desired.name:
+        raise SpecError("name", "a domain name is required (name, or <name> in xml)")
+    request = DomainRequest(
+        state=params["state"],
+        autostart=params.get("autostart"),
+        recreate=params["recreate"],
+        force=params["force"],
+        timeout=params["timeout"],
+        remove_storage=params["remove_storage"],
+        keep_nvram=params["keep_nvram"],
+    )
+    # Check mode reads over a read-only connection, unless a display password must be compared
+    # (libvirt shows passwords only to read-write connections).
+    passwords = any(g.password for g in desired.graphics or [])
+    executor = DomainExecutor(module.client(readonly=module.check_mode and not passwords))
+    actual = executor.read(desired.name)
+    if request.state != "absent":
+        _check_references(module, desired, executor)
+    policy_params = params.get("overcommit")
+    policy = OvercommitPolicy(**policy_params) if policy_params else None
+    load = executor.host_load(desired.name) if policy is not None else None
+    plan = plan_domain(desired, request, actual, load=load, policy=policy, create_from=params.get("xml"))
+    if not module.check_mode:
+        executor.apply(plan)
+        again = executor.read(desired.name)
+        plan.after = (
+            facts(again.spec, again.state, again.autostart, again.persistent) if again.spec is not None else None
+        )
+    for warning in plan.warnings + executor.warnings:
+        module.ansible.warn(warning)
+    result = plan.result(diff=False)
+    result["removed_storage"] = executor.removed_storage
+    if module.diff:
+        result["diff"] = _diff(plan, actual.xml)
+    return result
+
+
+def _diff(plan: Plan, before_xml: t.Optional[str]) -> t.List[t.Dict[str, t.Any]]:
+    diffs = [plan.diff()]
+    defined = [s.args["xml"] for s in plan.steps if s.op == "define"]
+    if defined or (before_xml and any(s.op == "undefine" for s in plan.steps)):
+        diffs.append(
+            {
+                "before_header": f"domain {plan.name} (persistent XML)",
+                "after_header": f"domain {plan.name} (persistent XML, planned)",
+                "before": _masked(before_xml) + "\n" if before_xml else "",
+                "after": _masked(defined[-1]) + "\n" if defined else "",
+            }
+        )
+    return diffs
+
+
+def _masked(xml: str) -> str:
+    # Graphics passwords are read with the secure flag for comparison; they never leave in a diff.
+    root = parse_xml(xml)
+    hidden = False
+    for graphics in root.iter("graphics"):
+        if "passwd" in graphics.attrib:
+            graphics.set("passwd", SECRET_MASK)
+            hidden = True
+    return to_string(root) if hidden else xml.strip()
+
+
+def run_domain_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The domain_info module: filtered facts of all domains, read-only."""
+    params = module.params
+    executor = DomainExecutor(module.client(readonly=True))
+    names = sorted(d.name() for d in executor.client.call("list domains", executor.conn.listAllDomains, 0))
+    pattern = params.get("name")
+    wanted_state = params.get("state")
+    wanted_meta = params.get("metadata") or {}
+    domains = []
+    for name in names:
+        if pattern and not fnmatch.fnmatchcase(name, pattern):
+            continue
+        actual = executor.read(name)
+        if actual.spec is None and actual.state is None:
+            continue  # vanished while listing
+        item = facts(actual.spec, actual.state, actual.autostart, actual.persistent)
+        if wanted_state and _state_group(actual.state) != wanted_state:
+            continue
+        if any(str((item.get("metadata") or {}).get(k)) != str(v) for k, v in wanted_meta.items()):
+            continue
+        if params.get("xml"):
+            item["xml"] = _masked(actual.xml or "")
+        domains.append(item)
+    result: t.Dict[str, t.Any] = {"changed": False, "domains": domains}
+    query = params.get("query")
+    if query:
+        if jmespath is None:
+            raise MissingLibrary("jmespath", "host that runs this task")
+        result["query_result"] = jmespath.search(query, domains)
+    return result
+
+
+def _state_group(state: t.Optional[str]) -> str:
+    return {"running": "running", "blocked": "running", "paused": "paused", "pmsuspended": "paused"}.get(
+        state or "", "shutoff"
+    )

@@ -1,0 +1,411 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""Pure planning for domains: definition changes, live operations, state transitions, removal.
+
+The Plan's ``steps`` are what ``client.DomainExecutor`` carries out, in order; its
+``actions`` are the same steps in words, and decide ``changed`` in check mode and real runs alike.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import typing as t
+
+from .._core.errors import ConflictError, SpecError
+from .._core.plan import Change, Plan, Step, carry_over, compare, overlay
+from .._core.xmlutil import parse_xml, to_string
+from .model import DomainSpec, machine_matches
+
+RUNNING = ("running", "blocked", "in shutdown")
+PAUSED = ("paused", "pmsuspended")
+STATES = ("present", "running", "shutdown", "paused", "absent", "restarted")
+
+
+@dataclasses.dataclass
+class DomainRequest:
+    """The module options that are not part of the domain's definition."""
+
+    state: str = "present"
+    autostart: t.Optional[bool] = None
+    recreate: str = "never"
+    force: bool = False
+    timeout: int = 120
+    remove_storage: str = "none"
+    keep_nvram: bool = False
+
+
+@dataclasses.dataclass
+class DomainActual:
+    """What libvirt has: persistent spec and XML (None when undefined), runtime state, autostart."""
+
+    spec: t.Optional[DomainSpec] = None
+    xml: t.Optional[str] = None
+    state: t.Optional[str] = None
+    persistent: bool = False
+    autostart: bool = False
+
+
+@dataclasses.dataclass
+class OvercommitPolicy:
+    """Ratios of committed vCPUs to host CPUs and of committed memory to host memory."""
+
+    vcpu_ratio: t.Optional[float] = None
+    memory_ratio: t.Optional[float] = None
+    action: str = "fail"
+
+
+@dataclasses.dataclass
+class HostLoad:
+    """Host capacity and what running domains already commit (other than the planned one)."""
+
+    cpus: int
+    memory: int
+    committed_vcpus: int
+    committed_memory: int
+
+
+def runtime(state: t.Optional[str]) -> str:
+    """Collapse libvirt's states into absent, running, paused or off."""
+    if state is None:
+        return "absent"
+    if state in RUNNING:
+        return "running"
+    if state in PAUSED:
+        return "paused"
+    return "off"
+
+
+def random_mac() -> str:
+    """A locally administered MAC in the range QEMU/libvirt use (52:54:00:xx:xx:xx)."""
+    return "52:54:00:" + ":".join(f"{random.randint(0, 255):02x}" for _octet in range(3))
+
+
+def plan_domain(
+    desired: DomainSpec,
+    request: DomainRequest,
+    actual: DomainActual,
+    load: t.Optional[HostLoad] = None,
+    policy: t.Optional[OvercommitPolicy] = None,
+    new_mac: t.Callable[[], str] = random_mac,
+    create_from: t.Optional[str] = None,
+) -> Plan:
+    """Everything that brings the domain to ``desired`` in ``request.state``.
+
+    ``create_from`` is the user's XML: a new domain starts from that document, so the parts the
+    collection does not model are kept.
+    """
+    name = desired.name or ""
+    before = facts(actual.spec, actual.state, actual.autostart, actual.persistent) if actual.spec is not None else None
+    plan = Plan("domain", name, before=before)
+    if request.state == "absent":
+        _plan_removal(plan, request, actual)
+        return plan
+    current = runtime(actual.state)
+    if actual.spec is None:
+        base = None if create_from is None else parse_xml(create_from, "xml")
+        xml = to_string(desired.render(base))
+        plan.add(f"define domain {name}", Change("", None, desired.to_dict()), step=Step("define", {"xml": xml}))
+        spec_after = desired
+        current = "off"
+    else:
+        spec_after = _plan_update(plan, desired, request, actual, current, new_mac)
+        if any(s.op == "undefine" for s in plan.steps):
+            # Recreated: it is off now; a guest that ran before runs again unless told otherwise.
+            if request.state == "present" and current in ("running", "paused"):
+                request = dataclasses.replace(request, state="running")
+            current = "off"
+    autostart = actual.autostart if request.autostart is None else request.autostart
+    if request.autostart is not None and request.autostart != actual.autostart:
+        plan.add(
+            f"{'enable' if request.autostart else 'disable'} autostart of domain {name}",
+            Change("autostart", actual.autostart, request.autostart),
+            step=Step("autostart", {"enabled": request.autostart}),
+        )
+    target = _plan_state(plan, request, current, spec_after, load, policy)
+    plan.after = facts(spec_after, target, autostart)
+    return plan
+
+
+def _plan_removal(plan: Plan, request: DomainRequest, actual: DomainActual) -> None:
+    if actual.spec is None and actual.state is None:
+        return
+    name = plan.name
+    if runtime(actual.state) in ("running", "paused"):
+        plan.add(f"destroy domain {name}", Change("state", actual.state, "shutoff"), step=Step("destroy"))
+    storage = " and its owned storage" if request.remove_storage == "owned" else ""
+    plan.add(
+        f"undefine domain {name}{storage}",
+        Change("", plan.before, None),
+        step=Step("undefine", {"remove_storage": request.remove_storage, "keep_nvram": request.keep_nvram}),
+    )
+
+
+def _immutable_drift(desired: DomainSpec, actual: DomainSpec) -> t.List[Change]:
+    drift = []
+    for name in DomainSpec.IMMUTABLE:
+        want = getattr(desired, name)
+        have = getattr(actual, name)
+        if want is None:
+            continue
+        same = machine_matches(want, have) if name == "machine" else want == have
+        if not same:
+            drift.append(Change(name, have, want, live=False))
+    return drift
+
+
+def _with_new_macs(desired: DomainSpec, actual: DomainSpec, new_mac: t.Callable[[], str]) -> DomainSpec:
+    # A NIC added to an existing domain gets its MAC here, so that the persistent definition and
+    # the live hot-plug use the same address.
+    if not desired.interfaces:
+        return desired
+    taken = {i.mac for i in actual.interfaces or []}
+    nics = []
+    for nic in desired.interfaces:
+        if nic.mac is None:
+            mac = new_mac()
+            while mac in taken:
+                mac = new_mac()
+            taken.add(mac)
+            nic = nic.replace(mac=mac)
+        nics.append(nic)
+    return desired.replace(interfaces=nics)
+
+
+def render_spec(desired: DomainSpec, actual: DomainSpec) -> DomainSpec:
+    """What to render onto libvirt's XML: the set fields, with each declared device merged into
+    its current counterpart (so a device keeps the properties the user did not mention)."""
+    merged = overlay(actual, desired)
+    return desired.replace(
+        **{f: getattr(merged, f) for f in ("disks", "interfaces", "graphics") if getattr(desired, f) is not None}
+    )
+
+
+def _plan_update(
+    plan: Plan,
+    desired: DomainSpec,
+    request: DomainRequest,
+    actual: DomainActual,
+    current: str,
+    new_mac: t.Callable[[], str],
+) -> DomainSpec:
+    if actual.spec is None or actual.xml is None:
+        raise ValueError("an update needs the current definition")
+    name = plan.name
+    carried = _with_new_macs(carry_over(desired, actual.spec), actual.spec, new_mac)
+    if carried.machine and machine_matches(carried.machine, actual.spec.machine):
+        carried = carried.replace(machine=actual.spec.machine)  # "q35" is libvirt's "pc-q35-7.2"
+    drift = _immutable_drift(carried, actual.spec)
+    after = overlay(actual.spec, carried)
+    base = parse_xml(actual.xml, "current domain XML")
+    if drift or request.recreate == "always":
+        if drift and request.recreate == "never":
+            what = ", ".join(f"{c.path} from {c.before!r} to {c.after!r}" for c in drift)
+            raise ConflictError(
+                f"domain {name}: {what} cannot change on an existing domain; set recreate=options-changed "
+                "to undefine and define it again (its disks are kept), or leave the option as it is"
+            )
+        # libvirt recomputes device addresses for the new machine/firmware.
+        for device in base.find("devices") or []:
+            for address in device.findall("address"):
+                device.remove(address)
+        xml = to_string(render_spec(carried, actual.spec).render(base))
+        if current in ("running", "paused"):
+            plan.add(f"destroy domain {name} to recreate it", step=Step("destroy"))
+        plan.add(
+            f"recreate domain {name}: {', '.join(c.path for c in drift) or 'recreate=always'}",
+            *drift,
+            step=Step("undefine", {"remove_storage": "none", "keep_nvram": False}),
+        )
+        plan.steps.append(Step("define", {"xml": xml}))
+        return after
+    changes = compare(carried, actual.spec)
+    if not changes and not actual.persistent:
+        # A transient guest (virsh create) is running but not defined: present means defined.
+        xml = to_string(render_spec(carried, actual.spec).render(base))
+        plan.add(
+            f"define running transient domain {name}",
+            Change("persistent", False, True),
+            step=Step("define", {"xml": xml}),
+        )
+        return after
+    if not changes:
+        return after
+    xml = to_string(render_spec(carried, actual.spec).render(base))
+    plan.add(f"update domain {name}: {', '.join(c.path for c in changes)}", *changes, step=Step("define", {"xml": xml}))
+    if current in ("running", "paused"):
+        _plan_live(plan, carried, actual.spec, base, changes)
+    return after
+
+
+def _plan_live(plan: Plan, desired: DomainSpec, actual: DomainSpec, base: t.Any, changes: t.List[Change]) -> None:
+    """Live operations for changes libvirt can apply to a running guest; the rest need a reboot."""
+    name = plan.name
+    devices = base.find("devices")
+    pins_done = False
+    for change in changes:
+        path = change.path
+        head = path.split(".", 1)[0].split("[", 1)[0]
+        whole_item = "[" in path and path.endswith("]")
+        if path == "current_memory":
+            plan.add(
+                f"set live memory of {name} to {change.after} bytes", step=Step("set_memory", {"bytes": change.after})
+            )
+        elif path == "vcpus" and (desired.max_vcpus is None or desired.max_vcpus == actual.max_vcpus):
+            limit = actual.max_vcpus or 0
+            if change.after > limit:
+                raise SpecError(
+                    "vcpus", f"{change.after} is more than the {limit} vCPUs the running guest can hot-plug"
+                )
+            plan.add(f"set live vCPUs of {name} to {change.after}", step=Step("set_vcpus", {"count": change.after}))
+        elif path.startswith("cputune.vcpupin") and not pins_done:
+            pins_done = True
+            tune = desired.cputune
+            pins = {p.vcpu: p.cpuset for p in (tune.vcpupin if tune else None) or []}
+            for pin in (actual.cputune.vcpupin if actual.cputune else None) or []:
+                pins.setdefault(pin.vcpu, None)  # unpinned again: all host CPUs
+            for vcpu, cpuset in sorted(pins.items(), key=lambda kv: kv[0] or 0):
+                plan.add(
+                    f"pin vCPU {vcpu} of {name} to {cpuset or 'all CPUs'}",
+                    step=Step("pin_vcpu", {"vcpu": vcpu, "cpuset": cpuset}),
+                )
+        elif path == "cputune.emulatorpin":
+            plan.add(f"pin emulator of {name} to {change.after}", step=Step("pin_emulator", {"cpuset": change.after}))
+        elif head in ("title", "description", "metadata"):
+            plan.add(f"set live {head} of {name}", step=Step("set_metadata", {"kind": head, "value": change.after}))
+        elif head in ("disks", "interfaces") and whole_item:
+            kind = "disk" if head == "disks" else "interface"
+            if change.after is None:
+                plan.add(
+                    f"detach {kind} {path} from running {name}",
+                    step=Step("detach", {"xml": _device_xml(devices, kind, change.before)}),
+                )
+            else:
+                spec = _find_item(desired, head, path)
+                plan.add(
+                    f"attach {kind} {path} to running {name}",
+                    step=Step("attach", {"xml": to_string(spec.to_element())}),
+                )
+        elif head == "interfaces" and path.endswith(".link_state"):
+            spec = _find_item(desired, head, path.rsplit(".", 1)[0])
+            merged = overlay(_find_item(actual, head, path.rsplit(".", 1)[0]), spec)
+            plan.add(
+                f"set link of {path.rsplit('.', 1)[0]} {change.after}",
+                step=Step("update_device", {"xml": to_string(merged.to_element())}),
+            )
+        else:
+            plan.reboot_required = True
+
+
+def _find_item(spec: DomainSpec, head: str, path: str) -> t.Any:
+    label = path.split("[", 1)[1].rstrip("]")
+    for item in getattr(spec, head) or []:
+        if item.label() == label:
+            return item
+    raise ValueError(f"no item {path} in the declared domain")
+
+
+def _device_xml(devices: t.Any, kind: str, before: t.Dict[str, t.Any]) -> str:
+    """The device to unplug, without the persistent PCI address and alias: a hot-plugged device
+    may sit at another address in the running guest, and libvirt matches by target or MAC."""
+    key = before.get("target") if kind == "disk" else before.get("mac")
+    for el in devices.findall(kind):
+        if kind == "disk":
+            found = el.find("target")
+            match = found is not None and found.get("dev") == key
+        else:
+            found = el.find("mac")
+            match = found is not None and (found.get("address") or "").lower() == key
+        if match:
+            for child in el.findall("address") + el.findall("alias"):
+                el.remove(child)
+            return to_string(el)
+    raise ValueError(f"{kind} {key} is not in the current definition")
+
+
+def _plan_state(
+    plan: Plan,
+    request: DomainRequest,
+    current: str,
+    spec: DomainSpec,
+    load: t.Optional[HostLoad],
+    policy: t.Optional[OvercommitPolicy],
+) -> str:
+    """Steps from ``current`` to ``request.state``; returns the predicted libvirt state."""
+    name = plan.name
+    wanted = request.state
+    shutdown = Step("shutdown", {"timeout": request.timeout, "force": request.force})
+    if wanted == "present":
+        return {"running": "running", "paused": "paused"}.get(current, "shutoff")
+    if wanted in ("running", "restarted", "paused") and current == "off":
+        _check_overcommit(plan, spec, load, policy)
+        plan.add(f"start domain {name}", Change("state", "shutoff", "running"), step=Step("start"))
+        if wanted == "paused":
+            plan.add(f"pause domain {name}", Change("state", "running", "paused"), step=Step("suspend"))
+            return "paused"
+        plan.reboot_required = False
+        return "running"
+    if wanted == "running":
+        if current == "paused":
+            plan.add(f"resume domain {name}", Change("state", "paused", "running"), step=Step("resume"))
+        return "running"
+    if wanted == "paused":
+        if current == "running":
+            plan.add(f"pause domain {name}", Change("state", "running", "paused"), step=Step("suspend"))
+        return "paused"
+    if wanted == "restarted":
+        if current == "paused":
+            plan.steps.append(Step("resume"))
+        plan.add(f"restart domain {name}", Change("state", current, "running"), step=shutdown)
+        plan.steps.append(Step("start"))
+        plan.reboot_required = False
+        return "running"
+    if wanted == "shutdown" and current in ("running", "paused"):
+        if current == "paused":
+            plan.steps.append(Step("resume"))
+        plan.add(f"shut down domain {name}", Change("state", current, "shutoff"), step=shutdown)
+        plan.reboot_required = False
+    return "shutoff"
+
+
+def _check_overcommit(
+    plan: Plan, spec: DomainSpec, load: t.Optional[HostLoad], policy: t.Optional[OvercommitPolicy]
+) -> None:
+    if load is None or policy is None:
+        return
+    problems = []
+    vcpus = spec.vcpus or spec.max_vcpus or 1
+    memory = spec.current_memory or spec.memory or 0
+    if policy.vcpu_ratio is not None:
+        total = load.committed_vcpus + vcpus
+        ratio = total / max(load.cpus, 1)
+        if ratio > policy.vcpu_ratio:
+            problems.append(
+                f"{total} vCPUs on {load.cpus} host CPUs is {ratio:.2f}:1, above the {policy.vcpu_ratio:g}:1 allowed"
+            )
+    if policy.memory_ratio is not None:
+        total_mem = load.committed_memory + memory
+        ratio = total_mem / max(load.memory, 1)
+        if ratio > policy.memory_ratio:
+            problems.append(
+                f"{total_mem // 2**20} MiB of guest memory on {load.memory // 2**20} MiB is {ratio:.2f}:1, "
+                f"above the {policy.memory_ratio:g}:1 allowed"
+            )
+    if not problems:
+        return
+    message = f"starting domain {plan.name} would overcommit the host: {'; '.join(problems)}"
+    if policy.action == "warn":
+        plan.warnings.append(message)
+        return
+    raise ConflictError(f"{message}. Raise overcommit ratios, stop other guests, or set overcommit.action=warn")
+
+
+def facts(
+    spec: t.Optional[DomainSpec], state: t.Optional[str], autostart: bool, persistent: t.Optional[bool] = None
+) -> t.Dict[str, t.Any]:
+    """The ``domain`` result: the normalised definition plus runtime facts."""
+    out: t.Dict[str, t.Any] = spec.to_dict() if spec is not None else {}
+    defined = spec is not None if persistent is None else persistent
+    out.update({"state": state or "undefined", "persistent": defined, "autostart": autostart})
+    return out

@@ -1,0 +1,211 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""libvirt I/O of the migration module: read where a domain is and what the destination offers, migrate."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+import time
+import typing as t
+
+from .._core.client import LibvirtClient, libvirt, libvirt_errors
+from .._core.errors import CollectionError, WaitTimeout
+from .._core.xmlutil import parse_xml
+from .plan import Destination, MigrationPlan, Placement, cpu_model_xml, disks_of
+
+POLL_SECONDS = 0.5
+
+
+@dataclasses.dataclass
+class Tuning:
+    """How the migration runs (the module's options)."""
+
+    mode: str = "p2p"  # direct, p2p, tunnelled
+    copy_storage: str = "none"
+    bandwidth: t.Optional[int] = None  # MiB/s
+    max_downtime: t.Optional[int] = None  # ms
+    auto_converge: bool = False
+    postcopy: bool = False
+    tls: bool = False
+    migrate_uri: t.Optional[str] = None
+    timeout: int = 300
+
+
+def _flag(name: str) -> int:
+    return int(getattr(libvirt, f"VIR_MIGRATE_{name}"))
+
+
+COPY_FLAGS = {"all": "NON_SHARED_DISK", "incremental": "NON_SHARED_INC"}
+
+
+def migration_flags(plan: MigrationPlan, tuning: Tuning) -> int:
+    """libvirt's VIR_MIGRATE_* flags for the plan: persistent on the destination, undefined on the source."""
+    names = ["PERSIST_DEST", "UNDEFINE_SOURCE"]
+    if tuning.mode in ("p2p", "tunnelled"):
+        names.append("PEER2PEER")
+    if tuning.mode == "tunnelled":
+        names.append("TUNNELLED")
+    if plan.action == "offline":
+        names.append("OFFLINE")
+    else:
+        names.append("LIVE")
+        wanted = {
+            COPY_FLAGS.get(tuning.copy_storage, ""): True,
+            "AUTO_CONVERGE": tuning.auto_converge,
+            "POSTCOPY": tuning.postcopy,
+            "TLS": tuning.tls,
+            "UNSAFE": plan.unsafe,
+        }
+        names += [name for name, on in wanted.items() if on and name]
+    flags = 0
+    for name in names:
+        flags |= _flag(name)
+    return flags
+
+
+def migration_params(plan: MigrationPlan, tuning: Tuning) -> t.Dict[str, t.Any]:
+    params: t.Dict[str, t.Any] = {}
+    if plan.action == "live" and tuning.bandwidth:
+        params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = tuning.bandwidth
+    if plan.action == "live" and tuning.migrate_uri:
+        params[libvirt.VIR_MIGRATE_PARAM_URI] = tuning.migrate_uri
+    return params
+
+
+class MigrationExecutor:
+    """The destination connection and the connections to the hypervisors searched for the domain."""
+
+    def __init__(self, dest: LibvirtClient, others: t.Sequence[LibvirtClient]) -> None:
+        self.dest = dest
+        self.others = list(others)
+
+    def client(self, uri: str) -> LibvirtClient:
+        return next(c for c in [self.dest, *self.others] if c.uri == uri)
+
+    def placements(self, name: str) -> t.List[Placement]:
+        out = []
+        for client in [self.dest, *self.others]:
+            dom = client.domain(name)
+            with libvirt_errors(f"read domain {name!r} on {client.uri}"):
+                out.append(Placement(client.uri, dom is not None, bool(dom is not None and dom.isActive())))
+        return out
+
+    def migratable_xml(self, uri: str, name: str) -> str:
+        dom = self.client(uri).domain(name)
+        flags = libvirt.VIR_DOMAIN_XML_MIGRATABLE | (0 if dom.isActive() else libvirt.VIR_DOMAIN_XML_INACTIVE)
+        with libvirt_errors(f"read domain {name!r} on {uri}"):
+            return str(dom.XMLDesc(flags))
+
+    def destination(self, xml: str) -> Destination:
+        """What the destination has for this domain: networks, pools, the disk paths it sees, the CPU."""
+        conn = self.dest.conn
+        with libvirt_errors(f"read the networks and pools of {self.dest.uri}"):
+            networks = frozenset(n.name() for n in conn.listAllNetworks())
+            pools = conn.listAllStoragePools()
+            dirs = {}
+            for pool in pools:
+                path = parse_xml(pool.XMLDesc(0), "pool XML").findtext("target/path")
+                if path and pool.isActive():
+                    dirs[path.rstrip("/")] = pool
+            visible = set()
+            for disk in disks_of(xml):
+                if not disk.path:
+                    continue
+                pool = dirs.get(os.path.dirname(disk.path))
+                if pool is not None:
+                    pool.refresh(0)  # a file another host just created is listed only after a rescan
+                try:
+                    conn.storageVolLookupByPath(disk.path)
+                    visible.add(disk.path)
+                except libvirt.libvirtError:
+                    pass
+            compatible = None
+            cpu = cpu_model_xml(xml)
+            if cpu is not None and parse_xml(xml, "domain XML").get("type") == "kvm":
+                compatible = conn.compareCPU(cpu, 0) != libvirt.VIR_CPU_COMPARE_INCOMPATIBLE
+        return Destination(
+            networks=networks,
+            pools=frozenset(p.name() for p in pools),
+            visible_paths=frozenset(visible),
+            pool_dirs=frozenset(dirs),
+            cpu_compatible=compatible,
+        )
+
+    def migrate(self, name: str, plan: MigrationPlan, tuning: Tuning) -> t.Dict[str, t.Any]:
+        """Carry the migration out; returns the job's figures (duration, downtime, data)."""
+        dom = self.client(t.cast(str, plan.source)).domain(name)
+        flags, params = migration_flags(plan, tuning), migration_params(plan, tuning)
+        started = time.monotonic()
+        progress = self._run(dom, flags, params, tuning, started)
+        moved = self.dest.domain(name)
+        with libvirt_errors(f"verify domain {name!r} on {self.dest.uri}"):
+            if moved is None or not moved.isPersistent() or (plan.action == "live" and not moved.isActive()):
+                raise CollectionError(f"domain {name!r} did not arrive on {self.dest.uri} as a persistent domain")
+            try:
+                done = moved.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+            except libvirt.libvirtError:
+                done = {}
+        return {
+            "duration": round(time.monotonic() - started, 3),
+            "job_ms": done.get("time_elapsed"),
+            "downtime_ms": done.get("downtime"),
+            "data_processed": done.get("data_processed", progress.get("data_processed")),
+            "data_total": done.get("data_total", progress.get("data_total")),
+            "memory_bps": done.get("memory_bps"),
+        }
+
+    def _run(
+        self, dom: t.Any, flags: int, params: t.Dict[str, t.Any], tuning: Tuning, started: float
+    ) -> t.Dict[str, t.Any]:
+        box: t.Dict[str, t.Any] = {}
+
+        def worker() -> None:
+            try:
+                if tuning.mode == "direct":
+                    dom.migrate3(self.dest.conn, params, flags)
+                else:
+                    dom.migrateToURI3(self.dest.uri, params, flags)
+            except Exception as err:  # handed to the caller's thread
+                box["error"] = err
+
+        thread = threading.Thread(target=worker, name="libvirt-migrate", daemon=True)
+        thread.start()
+        progress: t.Dict[str, t.Any] = {}
+        downtime_set = tuning.max_downtime is None
+        while thread.is_alive():
+            thread.join(POLL_SECONDS)
+            try:
+                stats = dom.jobStats(0)
+            except libvirt.libvirtError:
+                continue  # the domain is gone from the source: the migration is finishing
+            if stats.get("type", 0):
+                progress = stats
+                if not downtime_set:
+                    try:
+                        dom.migrateSetMaxDowntime(tuning.max_downtime, 0)
+                        downtime_set = True
+                    except libvirt.libvirtError:
+                        pass  # the job is between phases; the next poll tries again
+            if time.monotonic() - started > tuning.timeout:
+                dom.abortJob()
+                thread.join(30)
+                raise WaitTimeout(
+                    f"the migration of {dom.name()!r} did not finish within {tuning.timeout} s and was aborted; "
+                    f"the domain stays on the source (processed {progress.get('data_processed', 0)} of "
+                    f"{progress.get('data_total', '?')} bytes); raise timeout or bandwidth, or set auto_converge"
+                )
+        if "error" in box:
+            err = box["error"]
+            if isinstance(err, libvirt.libvirtError):
+                raise CollectionError(f"migration of {dom.name()!r} failed: {err.get_error_message()}")
+            raise err
+        return progress
+
+    def undefine(self, uri: str, name: str) -> None:
+        dom = self.client(uri).domain(name)
+        if dom is not None and not dom.isActive():
+            with libvirt_errors(f"undefine the stopped copy of {name!r} on {uri}"):
+                dom.undefineFlags(getattr(libvirt, "VIR_DOMAIN_UNDEFINE_NVRAM", 0))

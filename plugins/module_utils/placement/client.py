@@ -1,0 +1,42 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""Read what a hypervisor carries (``HostLoad``) for placement and rebalancing."""
+
+from __future__ import annotations
+
+from .._core.client import LibvirtClient, libvirt_errors
+from .._core.xmlutil import parse_xml
+from ..domain.model import read_metadata
+from .plan import GuestLoad, HostLoad
+
+ANTI_AFFINITY_KEY = "anti_affinity"
+
+
+def read_host_load(client: LibvirtClient, group_key: str = ANTI_AFFINITY_KEY) -> HostLoad:
+    """The host's RAM, CPUs and free memory, and every domain with its memory, vCPUs and group.
+
+    The group is the value of ``group_key`` in the domain's sharedvirt metadata (the domain module's
+    ``metadata`` option).
+    """
+    conn = client.conn
+    with libvirt_errors(f"read the domains and figures of {client.uri}"):
+        info = conn.getInfo()
+        guests = []
+        for dom in conn.listAllDomains():
+            state = dom.info()  # [state, max KiB, current KiB, vCPUs, cpu time]
+            metadata = read_metadata(parse_xml(dom.XMLDesc(0), f"XML of domain {dom.name()!r}"))
+            guests.append(
+                GuestLoad(
+                    name=dom.name(),
+                    memory=int(state[2]) * 1024,
+                    vcpus=int(state[3]),
+                    group=metadata.get(group_key) or None,
+                    active=bool(dom.isActive()),
+                    movable=bool(dom.isPersistent()),
+                )
+            )
+        memory = int(info[1]) * 2**20
+        # Drivers that do not measure free memory report 0; count what the guests do not hold then.
+        free = int(conn.getFreeMemory()) or memory - sum(g.memory for g in guests if g.active)
+        return HostLoad(client.uri, memory, int(info[2]), free, sorted(guests, key=lambda g: g.name))

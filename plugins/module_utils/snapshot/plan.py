@@ -1,0 +1,112 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""Domain snapshots: which disks go in, the snapshot XML, and facts (pure).
+
+Shared disks (``<shareable/>``) never go into a snapshot: reverting one would roll back data other
+guests rely on. They are excluded automatically; asking for one explicitly is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+import xml.etree.ElementTree as ET
+
+from .._core.errors import ConflictError, SpecError
+from .._core.names import validate_name
+from .._core.xmlutil import parse_xml, sub
+
+
+@dataclasses.dataclass
+class SnapshotRequest:
+    domain: str
+    name: str
+    state: str = "present"  # present, absent, current
+    kind: str = "auto"  # auto, internal, external
+    memory: bool = False
+    disks: t.Optional[t.List[str]] = None  # targets to include; None: every disk that is not shared
+    quiesce: t.Optional[bool] = None  # None: when the guest agent is connected
+    description: t.Optional[str] = None
+
+
+def disk_choice(domain_xml: str, request: SnapshotRequest) -> t.Tuple[t.List[str], t.List[str], str]:
+    """(included, excluded, kind): shared disks and CD-ROMs/read-only disks are excluded; ``auto`` resolved."""
+    root = parse_xml(domain_xml, "domain XML")
+    included: t.List[str] = []
+    excluded: t.List[str] = []
+    shared: t.List[str] = []
+    for disk in root.findall("devices/disk"):
+        target = disk.find("target")
+        name = target.get("dev", "") if target is not None else ""
+        skip = disk.get("device") in ("cdrom", "floppy") or disk.find("readonly") is not None
+        if disk.find("shareable") is not None:
+            shared.append(name)
+            skip = True
+        (excluded if skip else included).append(name)
+    if request.disks is not None:
+        asked_shared = [d for d in request.disks if d in shared]
+        if asked_shared:
+            raise ConflictError(
+                f"disk {asked_shared[0]} of domain {request.domain!r} is shared with other domains; a snapshot of it "
+                "would roll back their data on revert - leave it out (shared disks are excluded by default)"
+            )
+        unknown = [d for d in request.disks if d not in included]
+        if unknown:
+            raise SpecError("disks", f"domain {request.domain!r} has no snapshottable disk {unknown[0]}")
+        excluded += [d for d in included if d not in request.disks]
+        included = [d for d in included if d in request.disks]
+    # libvirt takes internal snapshots of all disks or none: a shared disk left out means external.
+    kind = ("external" if shared else "internal") if request.kind == "auto" else request.kind
+    if kind == "internal" and shared:
+        raise ConflictError(
+            f"domain {request.domain!r} has shared disk {shared[0]}, which must stay out of the snapshot; libvirt "
+            "takes internal snapshots of every disk or none - use kind: external (or auto)"
+        )
+    if not included:
+        raise ConflictError(
+            f"domain {request.domain!r} has no disk to snapshot (shared and read-only disks are left out)"
+        )
+    return included, excluded, kind
+
+
+def snapshot_xml(request: SnapshotRequest, included: t.Sequence[str], excluded: t.Sequence[str]) -> str:
+    root = ET.Element("domainsnapshot")
+    sub(root, "name", validate_name(request.name, "name", "snapshot"))
+    if request.description:
+        sub(root, "description", request.description)
+    if request.kind == "external" and request.memory:
+        sub(
+            root,
+            "memory",
+            snapshot="external",
+            file=f"/var/lib/libvirt/qemu/snapshot/{request.domain}-{request.name}.mem",
+        )
+    elif not request.memory:
+        sub(root, "memory", snapshot="no")
+    disks = sub(root, "disks")
+    for target in included:
+        sub(disks, "disk", name=target, snapshot=request.kind)
+    for target in excluded:
+        sub(disks, "disk", name=target, snapshot="no")
+    return ET.tostring(root, encoding="unicode")
+
+
+def snapshot_facts(snap: t.Any, current: t.Optional[str]) -> t.Dict[str, t.Any]:
+    root = parse_xml(snap.getXMLDesc(0), "snapshot XML")
+    disks = root.findall("disks/disk")
+    memory = root.find("memory")
+    parent = root.findtext("parent/name")
+    kinds = {d.get("snapshot") for d in disks} - {"no", None}
+    return {
+        "name": snap.getName(),
+        "created": int(root.findtext("creationTime") or 0),
+        "state": root.findtext("state"),
+        "description": root.findtext("description"),
+        "parent": parent,
+        "current": snap.getName() == current,
+        "kind": "external" if "external" in kinds else "internal",
+        "memory": memory is not None and memory.get("snapshot") not in ("no", None),
+        "disks": [d.get("name") for d in disks if d.get("snapshot") not in ("no",)],
+        "excluded_disks": [d.get("name") for d in disks if d.get("snapshot") == "no"],
+    }

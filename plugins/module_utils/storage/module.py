@@ -1,0 +1,194 @@
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+"""Ansible glue of the storage modules: secret, pool, pool_info, volume."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import typing as t
+
+from .._core.errors import ConflictError, SpecError, UnsafeOperation
+from .._core.module import LibvirtModule
+from .._core.plan import over_xml
+from .client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
+from .plan import (
+    PoolRequest,
+    VolumeActual,
+    VolumeRequest,
+    image_problems,
+    plan_pool,
+    plan_secret,
+    plan_volume,
+    volume_facts,
+)
+from .pool_model import PoolSpec
+from .secret_model import SecretSpec
+from .volume_model import VolumeSpec
+
+
+def secret_value(params: t.Mapping[str, t.Any]) -> t.Optional[bytes]:
+    """The secret's bytes: ``value`` as text, or decoded from base64 (how Ceph prints keys)."""
+    value = params.get("value")
+    if value is None:
+        return None
+    if params.get("value_encoding") == "base64":
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise SpecError("value", "is not valid base64; set value_encoding=plain for a plain password") from None
+    return str(value).encode("utf-8")
+
+
+def run_secret(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The secret module."""
+    params = module.params
+    desired = SecretSpec.from_params(
+        {k: params.get(k) for k in ("usage_type", "usage_id", "uuid", "description", "private", "ephemeral")}
+    )
+    value = secret_value(params)
+    executor = SecretExecutor(module.client())
+    actual = executor.read(desired)
+    plan = plan_secret(desired, params["state"], actual, value, params["replace_value"])
+    if not module.check_mode:
+        executor.apply(plan, desired, value)
+        again = executor.read(desired)
+        plan.after = None if again.spec is None else again.spec.to_dict()
+    return plan.result(diff=module.diff)
+
+
+def run_pool(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The pool module."""
+    params = module.params
+    options = PoolSpec.from_params({k: params.get(k) for k in ("name", "type", "source", "target")})
+    desired = over_xml(options, params.get("xml"), "pool")
+    request = PoolRequest(
+        state=params["state"],
+        autostart=params.get("autostart"),
+        build=params["build"],
+        confirm=params.get("confirm"),
+        purge=params["purge"],
+        purge_volumes=params.get("purge_volumes") or [],
+    )
+    executor = PoolExecutor(module.client(readonly=module.check_mode))
+    actual = executor.read(desired.name or "")
+    plan = plan_pool(desired, request, actual)
+    if not module.check_mode:
+        executor.apply(plan)
+        if params.get("refresh") and executor.read(desired.name or "").active:
+            pool = executor.client.pool(desired.name or "")
+            executor.client.call(f"refresh pool {desired.name!r}", pool.refresh, 0)
+        plan.after = executor.facts(desired.name or "")
+    for note in executor.notes:
+        module.ansible.warn(note)
+    return plan.result(diff=module.diff)
+
+
+def run_pool_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The pool_info module: facts of every pool (or one)."""
+    executor = PoolExecutor(module.client(readonly=True))
+    conn = executor.client.conn
+    names = sorted(p.name() for p in executor.client.call("list pools", conn.listAllStoragePools, 0))
+    wanted = module.params.get("name")
+    pools = [executor.facts(n) for n in names if not wanted or n == wanted]
+    return {"changed": False, "pools": [p for p in pools if p is not None]}
+
+
+def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The volume module."""
+    params = module.params
+    pool_name = params["pool"]
+    desired = VolumeSpec.from_params({k: params.get(k) for k in ("name", "format", "capacity")})
+    # Reading a volume's content (to compare an upload or a download) needs a read-write connection.
+    streams = bool(params.get("upload") or params.get("download"))
+    executor = VolumeExecutor(module.client(readonly=module.check_mode and not streams))
+    actual = executor.read(pool_name, desired.name or "")
+    request = VolumeRequest(
+        pool=pool_name,
+        state=params["state"],
+        allocation=params["allocation"],
+        allow_shrink=params["allow_shrink"],
+        wipe=params.get("wipe"),
+    )
+    clone = params.get("clone_from")
+    if clone and actual.spec is None and request.state == "present":
+        request.clone = executor.clone_source(clone.get("pool") or pool_name, clone["name"], clone["mode"])
+    upload = params.get("upload")
+    if upload and request.state == "present":
+        desired = _prepare_upload(executor, desired, upload, actual, request)
+    plan = plan_volume(desired, request, actual)
+    download = params.get("download")
+    if download and request.state == "present" and actual.spec is not None:
+        dest = download["dest"]
+        if not os.path.exists(dest) or file_sha256(dest) != executor.download(pool_name, desired.name or "", None):
+            plan.add(f"download volume {pool_name}/{desired.name} to {dest}")
+    if not module.check_mode:
+        executor.apply(plan, pool_name, desired.name or "")
+        if download and any(a.startswith("download volume") for a in plan.actions):
+            executor.download(pool_name, desired.name or "", download["dest"])
+        again = executor.read(pool_name, desired.name or "")
+        plan.after = volume_facts(again.spec, pool_name, again.users)
+    return plan.result(diff=module.diff)
+
+
+def _prepare_upload(
+    executor: VolumeExecutor,
+    desired: VolumeSpec,
+    upload: t.Mapping[str, t.Any],
+    actual: VolumeActual,
+    request: VolumeRequest,
+) -> VolumeSpec:
+    src = upload["src"]
+    if desired.format is None:
+        raise SpecError("format", "is required with upload: the image's format is declared, never guessed")
+    wanted = str(upload["checksum"]).split(":", 1)[-1].lower()
+    if not os.path.isfile(src):
+        raise SpecError("upload.src", f"{src} is not a file on the host that runs this task")
+    if file_sha256(src) != wanted:
+        raise SpecError("upload.checksum", f"the SHA-256 of {src} is not {wanted}; the file is not the expected image")
+    pool_path = PoolSpec.from_xml(executor.pool(request.pool).XMLDesc(0)).target
+    problems = image_problems(
+        inspect_image(src), desired.format, (pool_path.path if pool_path else "") or "", int(upload["max_virtual_size"])
+    )
+    if problems:
+        raise ConflictError(f"refusing to upload {src} into {request.pool}/{desired.name}: {'; '.join(problems)}")
+    if actual.spec is not None:
+        if executor.download(request.pool, desired.name or "", None) == wanted:
+            return desired
+        if not upload.get("replace"):
+            raise UnsafeOperation(
+                f"volume {request.pool}/{desired.name} exists with other content; "
+                "set upload.replace=true to overwrite it",
+                consent="upload.replace",
+            )
+        request.upload = src
+        return desired
+    request.upload = src
+    return desired.replace(capacity=desired.capacity or os.path.getsize(src))
+
+
+def run_volume_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The volume_info module: volumes of one pool or of every active pool, with their users."""
+    executor = VolumeExecutor(module.client(readonly=True))
+    conn = executor.client.conn
+    wanted_pool = module.params.get("pool")
+    wanted_name = module.params.get("name")
+    pools = sorted(p.name() for p in executor.client.call("list pools", conn.listAllStoragePools, 0) if p.isActive())
+    if wanted_pool:
+        executor.pool(wanted_pool)  # a clear error for a missing or inactive pool
+        pools = [wanted_pool]
+    volumes = []
+    for pool_name in pools:
+        names = sorted(
+            executor.client.call(f"list volumes of pool {pool_name!r}", executor.pool(pool_name).listVolumes)
+        )
+        for name in names:
+            if wanted_name and name != wanted_name:
+                continue
+            actual = executor.read(pool_name, name)
+            facts = volume_facts(actual.spec, pool_name, actual.users)
+            if facts is not None:
+                volumes.append(facts)
+    return {"changed": False, "volumes": volumes}

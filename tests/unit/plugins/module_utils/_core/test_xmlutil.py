@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import SpecError
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.xmlutil import (
+    canonical,
+    element,
+    parse_xml,
+    sub,
+    text_of,
+    to_string,
+    yes_no,
+)
+
+
+def test_sub_skips_none_attributes_and_renders_booleans() -> None:
+    root = element("disk", type="file", device=None)
+    sub(root, "readonly")
+    sub(root, "driver", name="qemu", cache=None, discard="unmap")
+    sub(root, "shareable_flag", True)
+    assert to_string(root) == (
+        '<disk type="file">\n  <readonly />\n  <driver name="qemu" discard="unmap" />\n'
+        "  <shareable_flag>yes</shareable_flag>\n</disk>"
+    )
+
+
+def test_trailing_underscore_allows_python_keywords() -> None:
+    assert element("x", class_="a").get("class") == "a"
+
+
+def test_canonical_ignores_attribute_order_and_whitespace() -> None:
+    a = parse_xml("<a x='1' y='2'>\n  <b>t</b>\n</a>")
+    b = parse_xml('<a y="2" x="1"><b>t</b></a>')
+    assert canonical(a) == canonical(b)
+    assert canonical(a) != canonical(parse_xml("<a x='1' y='3'><b>t</b></a>"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("yes", True), ("on", True), ("no", False), ("off", False), (None, None)]
+)
+def test_yes_no(text: str | None, expected: bool | None) -> None:
+    assert yes_no(text) is expected
+
+
+def test_text_of() -> None:
+    root = parse_xml("<a><b> x </b><c/></a>")
+    assert text_of(root, "b") == "x"
+    assert text_of(root, "c") is None
+    assert text_of(root, "d") is None
+
+
+def test_entities_are_refused() -> None:
+    with pytest.raises(SpecError) as err:
+        parse_xml('<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', "domain.xml")
+    assert str(err.value) == "domain.xml: XML entity declarations are not accepted"

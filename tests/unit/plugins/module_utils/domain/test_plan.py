@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import typing as t
+
+import pytest
+
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import ConflictError, SpecError
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import DomainSpec
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.plan import (
+    DomainActual,
+    DomainRequest,
+    HostLoad,
+    OvercommitPolicy,
+    plan_domain,
+)
+
+XML = """
+<domain type='qemu'>
+  <name>vm1</name>
+  <uuid>11111111-2222-3333-4444-555555555555</uuid>
+  <memory unit='KiB'>262144</memory>
+  <currentMemory unit='KiB'>262144</currentMemory>
+  <vcpu placement='static' current='1'>2</vcpu>
+  <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/img/a.raw'/>
+      <target dev='vda' bus='virtio'/><address type='pci' domain='0x0000' bus='0x00' slot='0x04' function='0x0'/></disk>
+    <interface type='network'><mac address='52:54:00:00:00:01'/><source network='lab'/><model type='virtio'/>
+      <address type='pci' domain='0x0000' bus='0x00' slot='0x03' function='0x0'/></interface>
+    <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+  </devices>
+</domain>
+"""
+NIC = {"mac": "52:54:00:00:00:01", "source": {"network": "lab"}, "model": "virtio"}
+DISK = {"target": "vda", "source": {"file": "/img/a.raw"}}
+
+
+def actual(state: str | None = "running", autostart: bool = False) -> DomainActual:
+    return DomainActual(DomainSpec.from_xml(XML), XML, state, True, autostart)
+
+
+def plan(params: dict[str, t.Any], state: str = "present", current: DomainActual | None = None, **request: t.Any):  # type: ignore[no-untyped-def]
+    desired = DomainSpec.from_params({"name": "vm1", **params})
+    return plan_domain(
+        desired,
+        DomainRequest(state=state, **request),
+        current if current is not None else actual(),
+        new_mac=lambda: "52:54:00:00:00:99",
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "ops", "reboot"),
+    [
+        ({}, [], False),
+        ({"memory": "256MiB", "vcpus": 1, "interfaces": [NIC], "disks": [DISK]}, [], False),
+        ({"current_memory": "128MiB"}, ["define", "set_memory"], False),
+        ({"vcpus": 2}, ["define", "set_vcpus"], False),
+        ({"max_vcpus": 4}, ["define"], True),
+        ({"memory": "512MiB"}, ["define"], True),
+        ({"title": "t", "metadata": {"a": "1"}}, ["define", "set_metadata", "set_metadata"], False),
+        (
+            {"cputune": {"vcpupin": [{"vcpu": 0, "cpuset": "1"}], "emulatorpin": "0"}},
+            ["define", "pin_vcpu", "pin_emulator"],
+            False,
+        ),
+        ({"interfaces": [NIC, {"source": {"network": "lab"}}]}, ["define", "attach"], False),
+        ({"interfaces": []}, ["define", "detach"], False),
+        ({"interfaces": [dict(NIC, link_state="down")]}, ["define", "update_device"], False),
+        ({"interfaces": [dict(NIC, model="e1000")]}, ["define"], True),
+        ({"disks": [DISK, {"target": "vdb", "source": {"file": "/img/b.raw"}}]}, ["define", "attach"], False),
+        ({"disks": [dict(DISK, cache="none")]}, ["define"], True),
+        ({"kernel": "/boot/k"}, ["define"], True),
+    ],
+)
+def test_running_domain_changes(params: dict[str, t.Any], ops: list[str], reboot: bool) -> None:
+    result = plan(params)
+    assert [s.op for s in result.steps] == ops
+    assert result.changed is bool(ops)
+    assert result.reboot_required is reboot
+
+
+def test_stopped_domain_changes_need_no_live_steps() -> None:
+    result = plan({"current_memory": "128MiB", "interfaces": []}, current=actual("shutoff"))
+    assert [s.op for s in result.steps] == ["define"]
+    assert result.reboot_required is False
+
+
+def test_new_nic_gets_one_mac_for_config_and_hot_plug() -> None:
+    result = plan({"interfaces": [NIC, {"source": {"network": "lab"}}]})
+    define, attach = result.steps
+    assert "52:54:00:00:00:99" in define.args["xml"] and "52:54:00:00:00:99" in attach.args["xml"]
+
+
+def test_detach_xml_has_no_persistent_address() -> None:
+    detach = plan({"interfaces": []}).steps[1]
+    assert "52:54:00:00:00:01" in detach.args["xml"] and "<address" not in detach.args["xml"]
+
+
+def test_hot_plug_beyond_max_vcpus_is_refused() -> None:
+    with pytest.raises(SpecError) as err:
+        plan({"vcpus": 3})
+    assert str(err.value) == "vcpus: 3 is more than the 2 vCPUs the running guest can hot-plug"
+
+
+@pytest.mark.parametrize(
+    ("state", "current", "ops", "after"),
+    [
+        ("present", "running", [], "running"),
+        ("present", "shutoff", [], "shutoff"),
+        ("running", "shutoff", ["start"], "running"),
+        ("running", "paused", ["resume"], "running"),
+        ("running", "running", [], "running"),
+        ("paused", "running", ["suspend"], "paused"),
+        ("paused", "shutoff", ["start", "suspend"], "paused"),
+        ("shutdown", "running", ["shutdown"], "shutoff"),
+        ("shutdown", "paused", ["resume", "shutdown"], "shutoff"),
+        ("shutdown", "shutoff", [], "shutoff"),
+        ("restarted", "running", ["shutdown", "start"], "running"),
+        ("restarted", "shutoff", ["start"], "running"),
+        ("absent", "running", ["destroy", "undefine"], None),
+        ("absent", "shutoff", ["undefine"], None),
+    ],
+)
+def test_state_transitions(state: str, current: str, ops: list[str], after: str | None) -> None:
+    result = plan({}, state=state, current=actual(current))
+    assert [s.op for s in result.steps] == ops
+    assert (result.after or {}).get("state") == after
+
+
+def test_absent_when_already_absent_changes_nothing() -> None:
+    result = plan({}, state="absent", current=DomainActual())
+    assert not result.changed and result.after is None
+
+
+def test_new_domain_defines_then_starts() -> None:
+    result = plan({"memory": "128MiB"}, state="running", current=DomainActual(), autostart=True)
+    assert [s.op for s in result.steps] == ["define", "autostart", "start"]
+    assert result.after is not None and result.after["state"] == "running" and result.after["autostart"] is True
+
+
+def test_immutable_change_refused_or_recreated() -> None:
+    with pytest.raises(ConflictError) as err:
+        plan({"machine": "q35"})
+    assert "machine from 'pc-i440fx-7.2' to 'q35' cannot change on an existing domain" in str(err.value)
+    assert not plan({"machine": "pc"}).changed  # an alias of the versioned type
+    recreated = plan({"machine": "q35"}, recreate="options-changed")
+    assert [s.op for s in recreated.steps] == ["destroy", "undefine", "define", "start"]
+    assert "<address" not in recreated.steps[2].args["xml"]
+    assert recreated.steps[1].args["remove_storage"] == "none"
+
+
+def test_restart_applies_reboot_required_changes() -> None:
+    result = plan({"memory": "512MiB"}, state="restarted")
+    assert [s.op for s in result.steps] == ["define", "shutdown", "start"]
+    assert result.reboot_required is False
+
+
+LOAD = HostLoad(cpus=2, memory=4 * 2**30, committed_vcpus=3, committed_memory=3 * 2**30)
+
+
+def test_overcommit_fails_with_figures() -> None:
+    desired = DomainSpec.from_params({"name": "vm1", "vcpus": 2, "memory": "2GiB"})
+    with pytest.raises(ConflictError) as err:
+        plan_domain(
+            desired,
+            DomainRequest(state="running"),
+            actual("shutoff"),
+            load=LOAD,
+            policy=OvercommitPolicy(vcpu_ratio=2.0, memory_ratio=1.0),
+        )
+    # memory: 3 GiB committed + this guest's 256 MiB balloon target stays under 1:1
+    assert str(err.value) == (
+        "starting domain vm1 would overcommit the host: 5 vCPUs on 2 host CPUs is 2.50:1, above the 2:1 allowed. "
+        "Raise overcommit ratios, stop other guests, or set overcommit.action=warn"
+    )
+
+
+def test_overcommit_warns_or_passes() -> None:
+    desired = DomainSpec.from_params({"name": "vm1", "vcpus": 1})
+    warn = plan_domain(
+        desired,
+        DomainRequest(state="running"),
+        actual("shutoff"),
+        load=LOAD,
+        policy=OvercommitPolicy(1.0, None, "warn"),
+    )
+    assert [s.op for s in warn.steps] == ["start"] and "4 vCPUs on 2 host CPUs" in warn.warnings[0]
+    ok = plan_domain(
+        desired, DomainRequest(state="running"), actual("shutoff"), load=LOAD, policy=OvercommitPolicy(4.0)
+    )
+    assert ok.warnings == []
+
+
+def test_removal_options_reach_the_executor() -> None:
+    result = plan({}, state="absent", current=actual("shutoff"), remove_storage="owned", keep_nvram=True)
+    (undefine,) = result.steps
+    assert undefine.args == {"remove_storage": "owned", "keep_nvram": True}
+    assert result.actions == ["undefine domain vm1 and its owned storage"]

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.model import (
+    capabilities_facts,
+    cpu_virtualization,
+    preferred_domain_type,
+    uri_is_local,
+)
+
+CAPS = """
+<capabilities>
+  <host>
+    <uuid>00000000-0000-4000-8000-000000000011</uuid>
+    <cpu><arch>x86_64</arch><model>EPYC-Rome</model></cpu>
+  </host>
+  <guest>
+    <os_type>hvm</os_type>
+    <arch name='x86_64'><domain type='qemu'/><domain type='kvm'/></arch>
+  </guest>
+  <guest>
+    <os_type>hvm</os_type>
+    <arch name='i686'><domain type='qemu'/></arch>
+  </guest>
+  <guest>
+    <os_type>xen</os_type>
+    <arch name='x86_64'><domain type='xen'/></arch>
+  </guest>
+</capabilities>
+"""
+
+
+def test_capabilities_facts() -> None:
+    assert capabilities_facts(CAPS) == {
+        "host_uuid": "00000000-0000-4000-8000-000000000011",
+        "arch": "x86_64",
+        "cpu_model": "EPYC-Rome",
+        "domain_types": {"x86_64": ["kvm", "qemu"], "i686": ["qemu"]},
+    }
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "flag"),
+    [
+        ("processor\t: 0\nflags\t\t: fpu vme vmx sse\n", "vmx"),
+        ("flags\t: fpu svm\n", "svm"),
+        ("flags\t: fpu sse avx\n", None),
+        ("", None),
+    ],
+)
+def test_cpu_virtualization(cpuinfo: str, flag: str | None) -> None:
+    assert cpu_virtualization(cpuinfo) == flag
+
+
+@pytest.mark.parametrize(
+    ("offered", "hardware", "expected"),
+    [
+        (["kvm", "qemu"], True, "kvm"),
+        (["kvm", "qemu"], False, "qemu"),  # /dev/kvm opens but the CPU has no VT-x/AMD-V
+        (["kvm", "qemu"], None, "kvm"),  # remote host: trust libvirt
+        (["qemu"], True, "qemu"),
+        ([], None, "qemu"),
+    ],
+)
+def test_preferred_domain_type(offered: list[str], hardware: bool | None, expected: str) -> None:
+    assert preferred_domain_type(offered, hardware) == expected
+
+
+@pytest.mark.parametrize(
+    ("uri", "local"),
+    [
+        ("qemu:///system", True),
+        ("qemu:///session", True),
+        ("test:///default", True),
+        ("qemu+unix:///system?socket=/run/x", True),
+        ("qemu+tcp://localhost/system", True),
+        ("qemu+ssh://root@hv1/system", False),
+        ("qemu+tcp://10.77.0.11/system", False),
+    ],
+)
+def test_uri_is_local(uri: str, local: bool) -> None:
+    assert uri_is_local(uri) is local

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import ConflictError, SpecError
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.device_model import DiskSource
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import DomainSpec
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.plan import DomainActual
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.shared_disk.plan import (
+    Attachment,
+    check_asymmetric,
+    domain_plan,
+    reservations_support,
+    same_source,
+    shared_disk_spec,
+)
+
+VOLUME = DiskSource(pool="p", volume="q.raw")
+XML = """<domain type='qemu'><name>n1</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
+<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/img/root.qcow2'/>
+<target dev='vda' bus='virtio'/></disk></devices></domain>"""
+
+
+def test_the_disk_every_domain_gets() -> None:
+    disk = shared_disk_spec({"target": "vdb", "serial": "Q1"}, VOLUME)
+    assert (disk.format, disk.cache, disk.io, disk.shareable, disk.snapshot) == ("raw", "none", "native", True, "no")
+    network = shared_disk_spec({"target": "vdb"}, DiskSource(protocol="iscsi", name="iqn.x:y/1"))
+    assert network.io is None  # io=native applies to local files and devices
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"format": "vmdk"}, "format: a vmdk disk cannot be shared by several domains for writing"),
+        ({"format": "qcow2"}, "format: a qcow2 disk cannot be shared by several domains for writing"),
+        ({"cache": "writeback"}, "cache: cache=writeback lets each domain keep writes the others cannot see"),
+        ({"cache": "unsafe"}, "cache: cache=unsafe lets each domain keep writes"),
+    ],
+)
+def test_refusals(params: dict[str, str], message: str) -> None:
+    with pytest.raises(SpecError) as err:
+        shared_disk_spec({"target": "vdb", **params}, VOLUME)
+    assert str(err.value).startswith(message)
+
+
+def test_same_source_by_volume_path_or_network_name() -> None:
+    assert same_source(VOLUME, DiskSource(pool="p", volume="q.raw"), None)
+    assert same_source(VOLUME, DiskSource(file="/pool/q.raw"), "/pool/q.raw")
+    assert not same_source(VOLUME, DiskSource(file="/pool/other.raw"), "/pool/q.raw")
+    rbd = DiskSource(protocol="rbd", name="rbd/img")
+    assert same_source(rbd, DiskSource(protocol="rbd", name="rbd/img"), None)
+    assert not same_source(rbd, DiskSource(protocol="rbd", name="rbd/other"), None)
+
+
+def test_asymmetric_sharing_is_refused() -> None:
+    check_asymmetric([Attachment("n1", "vdb", True, True, True)], "p/q.raw")
+    with pytest.raises(ConflictError) as err:
+        check_asymmetric([Attachment("n3", "vdc", False, True, False)], "p/q.raw")
+    assert str(err.value).startswith("shared disk p/q.raw: domain n3 already uses it as vdc without <shareable/>")
+
+
+def test_domain_plans_keep_other_disks() -> None:
+    actual = DomainActual(DomainSpec.from_xml(XML), XML, "shutoff", True, False)
+    disk = shared_disk_spec({"target": "vdb"}, VOLUME)
+    attach = domain_plan("n1", actual, disk, True, None)
+    assert attach.actions == ["update domain n1: disks[target=vdb]"]
+    assert "root.qcow2" in attach.steps[0].args["xml"] and "shareable" in attach.steps[0].args["xml"]
+    assert not domain_plan("n1", actual, disk, False, None).changed
+    with pytest.raises(ConflictError):
+        domain_plan("n1", actual, shared_disk_spec({"target": "vda"}, VOLUME), True, None)
+    with pytest.raises(SpecError):
+        domain_plan("n9", DomainActual(), disk, True, None)
+
+
+def test_luns_and_reservations() -> None:
+    iscsi = DiskSource(protocol="iscsi", name="iqn.x:y/1")
+    lun = shared_disk_spec({"target": "sda", "device": "lun"}, iscsi)
+    assert (lun.device, lun.bus) == ("lun", "scsi")
+    assert reservations_support(lun).startswith("passthrough")
+    block = shared_disk_spec({"target": "sda", "device": "lun", "reservations": "managed"}, DiskSource(dev="/dev/sdz"))
+    assert reservations_support(block).startswith("managed")
+    assert '<reservations managed="yes" />' in block.to_xml()
+    assert reservations_support(shared_disk_spec({"target": "vdb"}, VOLUME)).startswith("none: a device=disk")
+    with pytest.raises(SpecError) as err:
+        shared_disk_spec({"target": "sda", "device": "lun", "reservations": "managed"}, iscsi)
+    assert str(err.value).startswith("reservations: managed reservations (qemu-pr-helper) work for device=lun")
+    with pytest.raises(SpecError) as bus:
+        shared_disk_spec({"target": "sda", "device": "lun", "bus": "virtio"}, iscsi)
+    assert str(bus.value) == "bus: a LUN (device=lun) sits on the scsi bus"

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import (
+    ConflictError,
+    SpecError,
+    UnsafeOperation,
+)
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.plan import (
+    CloneSource,
+    VolumeActual,
+    VolumeRequest,
+    VolumeUser,
+    image_problems,
+    plan_volume,
+)
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.volume_model import VolumeSpec
+
+MIB = 2**20
+XML = """<volume type='file'><name>web1.qcow2</name><key>/p/web1.qcow2</key>
+  <capacity unit='bytes'>10485760</capacity><allocation unit='bytes'>200704</allocation>
+  <target><path>/p/web1.qcow2</path><format type='qcow2'/></target>
+  <backingStore><path>/p/tpl.raw</path><format type='raw'/></backingStore></volume>"""
+
+
+def existing(users: list[VolumeUser] | None = None) -> VolumeActual:
+    return VolumeActual(VolumeSpec.from_xml(XML), users or [])
+
+
+def desired(**params: object) -> VolumeSpec:
+    return VolumeSpec.from_params({"name": "web1.qcow2", **params})
+
+
+def test_parse() -> None:
+    spec = VolumeSpec.from_xml(XML)
+    assert (spec.format, spec.capacity, spec.backing, spec.backing_format) == ("qcow2", 10 * MIB, "/p/tpl.raw", "raw")
+
+
+@pytest.mark.parametrize(
+    ("params", "users", "ops"),
+    [
+        ({}, [], []),
+        ({"capacity": "10MiB", "format": "qcow2"}, [], []),
+        ({"capacity": "20MiB"}, [], ["resize"]),
+        ({"capacity": "20MiB"}, [VolumeUser("web1", "vda", False)], ["resize"]),
+        ({"capacity": "20MiB"}, [VolumeUser("web1", "vda", True)], ["block_resize"]),
+    ],
+)
+def test_existing_volume(params: dict[str, object], users: list[VolumeUser], ops: list[str]) -> None:
+    plan = plan_volume(desired(**params), VolumeRequest(pool="p"), existing(users))
+    assert [s.op for s in plan.steps] == ops
+
+
+def test_refusals() -> None:
+    with pytest.raises(UnsafeOperation) as shrink:
+        plan_volume(desired(capacity=5), VolumeRequest(pool="p"), existing())
+    assert shrink.value.consent == "allow_shrink"
+    assert [
+        s.args for s in plan_volume(desired(capacity=5), VolumeRequest(pool="p", allow_shrink=True), existing()).steps
+    ] == [{"bytes": 5 * MIB, "shrink": True}]
+    with pytest.raises(ConflictError) as fmt:
+        plan_volume(desired(format="raw"), VolumeRequest(pool="p"), existing())
+    assert "format cannot change from 'qcow2' to 'raw' in place" in str(fmt.value)
+    with pytest.raises(ConflictError) as used:
+        plan_volume(desired(), VolumeRequest(pool="p", state="absent"), existing([VolumeUser("db1", "vdb", False)]))
+    assert str(used.value) == (
+        "volume p/web1.qcow2 is used by domain db1 (vdb); detach it there (sharedvirt.kvm.domain) before deleting it"
+    )
+    with pytest.raises(SpecError):
+        plan_volume(desired(), VolumeRequest(pool="p"), VolumeActual())
+
+
+def test_creation_kinds() -> None:
+    thin = plan_volume(desired(format="raw", capacity=64), VolumeRequest(pool="p"), VolumeActual())
+    assert '<allocation unit="bytes">0</allocation>' in thin.steps[0].args["xml"]
+    full = plan_volume(desired(format="raw", capacity=64), VolumeRequest(pool="p", allocation="full"), VolumeActual())
+    assert f'<allocation unit="bytes">{64 * MIB}</allocation>' in full.steps[0].args["xml"]
+    template = CloneSource("t", "tpl.raw", "/t/tpl.raw", "raw", 1024 * MIB)
+    linked = plan_volume(desired(), VolumeRequest(pool="p", clone=template), VolumeActual())
+    xml = linked.steps[0].args["xml"]
+    assert "<path>/t/tpl.raw</path>" in xml and '<format type="qcow2" />' in xml
+    assert linked.after is not None and linked.after["capacity"] == 1024 * MIB
+    copy = plan_volume(
+        desired(),
+        VolumeRequest(pool="p", clone=CloneSource("t", "tpl.raw", "/t/tpl.raw", "raw", MIB, "full")),
+        VolumeActual(),
+    )
+    assert copy.steps[0].op == "clone" and copy.steps[0].args["pool"] == "t"
+    with pytest.raises(SpecError):
+        plan_volume(desired(format="raw"), VolumeRequest(pool="p", clone=template), VolumeActual())
+
+
+def test_wipe_then_delete() -> None:
+    plan = plan_volume(desired(), VolumeRequest(pool="p", state="absent", wipe="zero"), existing())
+    assert [s.op for s in plan.steps] == ["wipe", "delete"]
+
+
+@pytest.mark.parametrize(
+    ("info", "problems"),
+    [
+        ({"format": "qcow2", "virtual-size": 10}, []),
+        ({"format": "raw", "virtual-size": 10}, ["the file is raw, not the declared format qcow2"]),
+        (
+            {"format": "qcow2", "virtual-size": 10, "backing-filename": "/etc/shadow"},
+            ["its backing file /etc/shadow lies outside the pool (/p)"],
+        ),
+        (
+            {"format": "qcow2", "virtual-size": 10, "backing-filename": "/p/../etc/shadow"},
+            ["its backing file /p/../etc/shadow lies outside the pool (/p)"],
+        ),
+        ({"format": "qcow2", "virtual-size": 10, "backing-filename": "/p/base.raw"}, []),
+        ({"format": "qcow2", "virtual-size": 2000}, ["its virtual size 2000 bytes is above max_virtual_size 1000"]),
+    ],
+)
+def test_image_problems(info: dict[str, object], problems: list[str]) -> None:
+    assert image_problems(info, "qcow2", "/p", 1000) == problems
