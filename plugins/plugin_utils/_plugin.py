@@ -1,7 +1,8 @@
+"""Glue for lookup and inventory plugins: connections and the one path to AnsibleError."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this plugin util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Glue for lookup and inventory plugins: connections and the one path to AnsibleError."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
+"""Argument-spec pieces several modules share (each module still documents them itself)."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Argument-spec pieces several modules share (each module still documents them itself)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Thin libvirt I/O layer: one connection helper, lookups, and error translation.
 
 No check-mode logic lives here: callers decide, this layer only reads and writes.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
+"""Host CPU sets in libvirt's syntax (``0-3,^2,8``), normalised so equal sets compare equal."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Host CPU sets in libvirt's syntax (``0-3,^2,8``), normalised so equal sets compare equal."""
 
 from __future__ import annotations
 

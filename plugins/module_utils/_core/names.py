@@ -1,7 +1,8 @@
+"""Validation of object names before libvirt (or a file path built from them) sees them."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Validation of object names before libvirt (or a file path built from them) sees them."""
 
 from __future__ import annotations
 

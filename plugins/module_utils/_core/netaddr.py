@@ -1,7 +1,8 @@
+"""Normalisers for network values: VLAN ids, IP addresses, interface addresses (CIDR)."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Normalisers for network values: VLAN ids, IP addresses, interface addresses (CIDR)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,3 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Pure planner: desired spec vs actual spec -> Plan.
 
 Rules, shared by every module:
@@ -11,6 +8,10 @@ Rules, shared by every module:
    whose identity is unset -- never by position;
 4. a change of a field not marked ``live`` on a running object sets ``reboot_required``.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,6 +1,3 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """The base of every typed spec: options -> spec, XML <-> spec, spec -> facts.
 
 A spec field that is None means "not set": the planner never compares it. Field behaviour is
@@ -14,6 +11,10 @@ declared once, in the field's metadata, through :func:`option`:
 - ``unordered``: for scalar lists, order does not matter;
 - ``secret``: never shown in facts or diffs.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Sizes in libvirt's unit vocabulary, converted to bytes.
 
 libvirt reads K/KiB/M/MiB/... as powers of 1024 and KB/MB/GB/... as powers of 1000, case-insensitively
 (https://libvirt.org/formatdomain.html#memory-allocation); we follow it exactly so that a value
 written in the XML and the same value given as an option compare equal.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

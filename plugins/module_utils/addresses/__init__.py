@@ -1,4 +1,5 @@
+"""MAC -> IP knowledge: parsed sources, the resolution chain, and the readers (libvirt, neighbour table)."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""MAC -> IP knowledge: parsed sources, the resolution chain, and the readers (libvirt, neighbour table)."""

@@ -1,7 +1,8 @@
+"""One hypervisor's address sources read through libvirt, each at most once per pass (I/O)."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""One hypervisor's address sources read through libvirt, each at most once per pass (I/O)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,3 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Sources of MAC -> IP knowledge, parsed into plain records (pure: no libvirt, no I/O).
 
 Shared by the vm_ip lookup and the inventory plugin: a domain's NICs from its live XML, static DHCP
@@ -10,6 +7,10 @@ We read the neighbour table ourselves where we can rather than through libvirt's
 libvirt 9.0 rejects netlink dumps whose NLMSG_DONE shares a buffer with the entries ("internal
 error: wrong nlmsg len"), which newer kernels always send.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,6 +1,3 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """This host's neighbour table, and a bounded sweep that fills it (I/O).
 
 The sweep sends one empty UDP datagram (discard port 9) to each address of a bridge's own subnet,
@@ -8,6 +5,10 @@ bound to that bridge. The kernel has to resolve every address first, so each liv
 ARP request and lands in the neighbour table -- the "ping the whole subnet" advice without raw
 sockets, without leaving the bridge and at a fixed rate.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

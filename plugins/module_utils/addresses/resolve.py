@@ -1,6 +1,3 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Name or MAC -> addresses: the source chain of the vm_ip lookup and the inventory (pure).
 
 Each hypervisor is seen through a ``Knowledge`` object that loads every source at most once per
@@ -8,6 +5,10 @@ pass (one lease read per network, one neighbour table, one agent call per domain
 cost one pass over each source. A source that gives nothing says why; the reasons of every source
 tried become the error text.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
+"""Host I/O for bridges: the snapshot the planner reads, and the executor of its steps."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Host I/O for bridges: the snapshot the planner reads, and the executor of its steps."""
 
 from __future__ import annotations
 

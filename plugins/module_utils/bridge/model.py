@@ -1,11 +1,12 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """BridgeSpec: a host bridge (Linux or Open vSwitch) and its ports, in one model for both kinds.
 
 Times are in seconds and converted to the kernel's centiseconds by the netlink client. A port with
 ``vlan`` is a VLAN sub-interface the module creates on ``parent`` (``eth0`` + 10 -> ``eth0.10``).
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Thin netlink client (pyroute2): read the host's links and change them; errors say what to do.
 
 Only netlink is used (never /sys or parsed ``ip`` output), so the code sees the network namespace
 it runs in, whatever is mounted.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
+"""Thin Open vSwitch client: reads OVSDB as JSON through ``ovs-vsctl`` and changes it in transactions."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Thin Open vSwitch client: reads OVSDB as JSON through ``ovs-vsctl`` and changes it in transactions."""
 
 from __future__ import annotations
 

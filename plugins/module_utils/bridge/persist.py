@@ -1,6 +1,3 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Persistence of host bridges through the host's own network stack: pure renderers of its files.
 
 The module changes the running host through netlink or OVSDB; these files make a rebooted host come
@@ -8,6 +5,10 @@ back the same. Each backend gets only files named after the bridge (``sharedvirt
 the module never edits a file it did not write. Open vSwitch keeps bridges and ports in its own
 database; for OVS bridges only the host addresses need files.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,6 +1,3 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Pure planning for host bridges: a snapshot of the host's links (and OVS) -> executor steps.
 
 Safety rules: a port that belongs to another bridge moves only with ``steal``; a port that carries
@@ -8,6 +5,10 @@ the host's addresses is enslaved only with ``move_addresses`` (its addresses and
 the bridge, so the host stays reachable); guests' tap ports are never removed by ``purge_ports``;
 removing a bridge that carries guest ports needs ``force``.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
+"""Domains (guests): model and devices, argument spec, planner, executor, and the domain/domains/domain_info glue."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Domains (guests): model and devices, argument spec, planner, executor, and the domain/domains/domain_info glue."""

@@ -1,7 +1,8 @@
+"""The domain module's argument spec (documented in modules/domain.py), shared with the domains module."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""The domain module's argument spec (documented in modules/domain.py), shared with the domains module."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Ansible glue of the domains module: many domain declarations over one connection in one task.
 
 A loop of the domain module pays Ansible's per-task cost (module transfer, a new Python, a new
 libvirt connection) once per VM; this runs the same plan/apply path for every item in one process.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Domain devices: disks, NICs, graphics. Each parses libvirt's XML and renders its own element.
 
 libvirt-generated children (``<address>``, ``<alias>``, the tap ``<target>``) are not modelled: the domain
 renderer keeps them from the existing element when it replaces a device.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

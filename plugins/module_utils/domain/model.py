@@ -1,12 +1,13 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """DomainSpec: one KVM guest, parsed from libvirt's persistent XML and rendered back into it.
 
 Rendering never starts from scratch for an existing domain: ``render(base)`` changes the set fields
 inside libvirt's own XML, so everything the collection does not model (controllers, video, input,
 libvirt's generated addresses and aliases) stays as libvirt wrote it.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

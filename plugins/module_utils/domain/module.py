@@ -1,8 +1,9 @@
+"""Ansible glue of the domain and domain_info modules: options -> spec, checks against the host,
+plan, apply, result."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Ansible glue of the domain and domain_info modules: options -> spec, checks against the host,
-plan, apply, result."""
 
 from __future__ import annotations
 

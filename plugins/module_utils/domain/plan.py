@@ -1,11 +1,12 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Pure planning for domains: definition changes, live operations, state transitions, removal.
 
 The Plan's ``steps`` are what ``client.DomainExecutor`` carries out, in order; its
 ``actions`` are the same steps in words, and decide ``changed`` in check mode and real runs alike.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """libvirt's daemons on hosts whose PID 1 is not systemd (containers, minimal hosts): plan, start, stop.
 
 A daemon counts as running when its pid file names a live process of that name. libvirtd needs
 ``--listen`` for TCP/TLS listeners without systemd socket activation; a running libvirtd without it
 is restarted when listening is asked for. Guests keep running across a libvirtd restart.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

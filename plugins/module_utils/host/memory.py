@@ -1,11 +1,12 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """KSM (memory de-duplication) and hugepages of a hypervisor: desired sysfs values, plan, apply.
 
 The settings live in /sys and are lost at boot; ``persist`` writes a systemd-tmpfiles file of our
 own that sets the same values at every boot (hosts without systemd get the file too; it does no harm).
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
+"""Facts about a hypervisor host read from libvirt's capabilities XML and /proc/cpuinfo."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Facts about a hypervisor host read from libvirt's capabilities XML and /proc/cpuinfo."""
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Where must a domain run, and may it get there? (pure: no libvirt)
 
 The executor reads, for the domain and each hypervisor, only plain facts (``Placement``, ``DiskUse``,
 ``Destination``); this module decides: nothing to do, a live or offline migration, or a refusal
 that names the object and the fix.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
+"""libvirt virtual networks: model, planner, executor and glue."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""libvirt virtual networks: model, planner, executor and glue."""

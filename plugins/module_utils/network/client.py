@@ -1,7 +1,8 @@
+"""libvirt I/O for virtual networks: definitions, state, live updates and DHCP leases."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""libvirt I/O for virtual networks: definitions, state, live updates and DHCP leases."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
+"""NetworkSpec: a libvirt virtual network (forward mode, bridge, IP ranges, DHCP hosts, DNS, portgroups)."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""NetworkSpec: a libvirt virtual network (forward mode, bridge, IP ranges, DHCP hosts, DNS, portgroups)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,3 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Pure planning for libvirt networks: define, start, live updates, restarts, removal.
 
 A network has two definitions: the persistent one (used at the next start) and, while it runs, the
@@ -9,6 +6,10 @@ portgroups are then applied to the live network as well (virNetworkUpdate), so c
 any other difference between the live network and the declaration is a pending restart, done only with
 ``restart=true`` and otherwise reported, never ignored.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,6 +1,3 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Which hypervisor a new VM goes to (pure).
 
 VMs that exist keep their host, so a rerun never moves anything. New VMs are spread: each goes to
@@ -11,6 +8,10 @@ left wins and the count only breaks ties (the ``place`` filter: figures the play
 ``choose_host`` decides from what the hypervisors carry (``HostLoad``, read by the placement lookup):
 free and committed memory, committed vCPUs and anti-affinity groups from domain metadata.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,6 +1,3 @@
-# Copyright: sharedvirt.kvm contributors
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 """Which live migrations bring the hypervisors within a memory/vCPU spread (pure).
 
 The spread of a resource is the difference between the most and the least committed host, in
@@ -10,6 +7,10 @@ worst spread relative to its limit, then the sum of both - and stops when all ar
 limits, when no migration improves, or after ``max_migrations``. Domains the plan cannot move
 (stopped, transient, excluded, or refused by the migration prechecks) stay where they are.
 """
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
+"""One raw disk on several domains: its safety rules, per-domain plans and the shared_disk glue."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""One raw disk on several domains: its safety rules, per-domain plans and the shared_disk glue."""

@@ -1,7 +1,8 @@
+"""Pure rules of a disk shared by several domains: what makes it safe, and each domain's plan."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Pure rules of a disk shared by several domains: what makes it safe, and each domain's plan."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
+"""Ansible glue of the snapshot and snapshot_info modules."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Ansible glue of the snapshot and snapshot_info modules."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
+"""Storage objects: pools, volumes and secrets (models, planner, executors, glue)."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Storage objects: pools, volumes and secrets (models, planner, executors, glue)."""

@@ -1,7 +1,8 @@
+"""Pure planning for storage objects: secrets (definition and value), pools and volumes."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""Pure planning for storage objects: secrets (definition and value), pools and volumes."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
+"""PoolSpec: a storage pool of any libvirt type, in libvirt's vocabulary (source, target)."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""PoolSpec: a storage pool of any libvirt type, in libvirt's vocabulary (source, target)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
+"""SecretSpec: a libvirt secret's definition (never its value), identified by its usage."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""SecretSpec: a libvirt secret's definition (never its value), identified by its usage."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
+"""VolumeSpec: a storage volume (format, capacity, backing store), parsed from and rendered to XML."""
+
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
-"""VolumeSpec: a storage volume (format, capacity, backing store), parsed from and rendered to XML."""
 
 from __future__ import annotations
 
