@@ -73,7 +73,8 @@ from ansible.plugins.lookup import LookupBase
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.client import LibvirtClient
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.units import to_bytes
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.client import read_host_load
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.plan import Capacity, GuestLoad, place_guests
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.model import Capacity, GuestLoad
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.plan import place_guests
 from ansible_collections.sharedvirt.kvm.plugins.plugin_utils._plugin import ansible_errors, connect
 
 

@@ -114,7 +114,11 @@ options:
       - Only what the collection models is compared on later runs.
     type: str
   type:
-    description: Domain type; V(kvm) needs hardware virtualization, V(qemu) is TCG emulation. New domains default to V(kvm).
+    description:
+      - Domain type; V(kvm) needs hardware virtualization, V(qemu) is TCG emulation.
+      - A new domain without O(type) (and without one in O(xml)) gets what the hypervisor can run, as
+        M(sharedvirt.kvm.host_info) reports it in C(domain_type) - V(kvm) where libvirt offers it and the
+        CPU has VT-x/AMD-V, else V(qemu). An existing domain keeps its type unless O(type) is set.
     type: str
     choices: [kvm, qemu]
   title:

@@ -94,8 +94,9 @@ host:
       sample: {"x86_64": ["kvm", "qemu"]}
     hardware_virtualization:
       description:
-        - V(vmx) or V(svm) when the host CPU offers it, V(none) when it does not, null when the URI
-          names another machine and the flags could not be read.
+        - V(vmx) or V(svm) when the host CPU offers it, V(none) when it does not. For this machine they come
+          from C(/proc/cpuinfo); for another machine from the host CPU features in libvirt's capabilities
+          (null when they list none, for example on a non-x86 host).
       type: str
       sample: vmx
     domain_type:
@@ -133,36 +134,13 @@ host:
       sample: 2
 """
 
-import typing as t
-
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.memory import memory_facts
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.model import (
-    capabilities_facts,
-    cpu_virtualization,
-    preferred_domain_type,
-    uri_is_local,
-)
-
-
-def host_facts(module: LibvirtModule) -> t.Dict[str, t.Any]:
-    facts = module.client(readonly=True).host_facts()
-    facts.update(capabilities_facts(facts.pop("capabilities_xml")))
-    flags: t.Optional[str] = None
-    if uri_is_local(facts["uri"]):
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            flags = cpu_virtualization(cpuinfo.read()) or "none"
-    facts["hardware_virtualization"] = flags
-    # KSM lives in the hypervisor's /sys: readable only where this code runs on it.
-    facts["ksm"] = memory_facts()["ksm"] if uri_is_local(facts["uri"]) else None
-    offered = facts["domain_types"].get(facts["arch"], [])
-    facts["domain_type"] = preferred_domain_type(offered, None if flags is None else flags != "none")
-    return {"changed": False, "host": facts}
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.module import run_host_info
 
 
 def main() -> None:
     module = LibvirtModule(argument_spec={}, supports_check_mode=True)
-    module.run(host_facts)
+    module.run(run_host_info)
 
 
 if __name__ == "__main__":

@@ -234,3 +234,17 @@ def test_check_mode_goes_on_when_an_earlier_task_would_create_the_network_or_vol
     real = run_module(domain, params)
     assert real["failed"] is True and real["msg"].startswith("interfaces[0].source.network: no libvirt network")
     assert f"{prefix}-vm" not in test_conn.listDefinedDomains()
+
+
+def test_a_new_domain_gets_the_type_the_host_can_run(test_conn: t.Any, prefix: str) -> None:
+    # The test driver offers no kvm domain type, so host_info says qemu and a new domain gets qemu,
+    # in check mode and for real; a declared type wins, and an existing domain keeps its type.
+    predicted = run_module(domain, base(prefix), check_mode=True)
+    assert predicted["domain"]["type"] == "qemu"
+    made = run_module(domain, base(prefix))
+    assert made["domain"]["type"] == "qemu" and "type='qemu'" in test_conn.lookupByName(f"{prefix}-vm").XMLDesc(0)
+    assert run_module(domain, base(prefix))["changed"] is False
+    declared = run_module(domain, base(f"{prefix}k", type="kvm"))
+    assert declared["domain"]["type"] == "kvm"
+    for name in (f"{prefix}-vm", f"{prefix}k-vm"):
+        run_module(domain, {"uri": URI, "name": name, "state": "absent"})

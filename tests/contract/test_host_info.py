@@ -16,6 +16,11 @@ def test_reports_facts_and_never_changes(test_conn: t.Any) -> None:
     assert host["uri"] == TEST_URI and host["hypervisor"] == "TEST"
     assert host["domain_types"] and host["domain_type"] in ("kvm", "qemu")
     assert "capabilities_xml" not in host
+    # Committed figures come from the one host-load reader: what the running domains hold now.
+    active = [dom.info() for dom in test_conn.listAllDomains() if dom.isActive()]
+    assert host["domains"] == len(test_conn.listAllDomains()) and host["active_domains"] == len(active) >= 1
+    assert host["committed_vcpus"] == sum(info[3] for info in active)
+    assert host["committed_memory"] == sum(info[2] for info in active) * 1024
     assert run_module(host_info, {"uri": TEST_URI}, check_mode=True, diff=True)["host"]["uri"] == TEST_URI
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.plan import GuestLoad, HostLoad
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.model import GuestLoad, HostLoad
 
 GIB = 2**30
 HV1, HV2, HV3 = (f"qemu+ssh://root@hv{i}/system" for i in (1, 2, 3))

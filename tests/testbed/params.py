@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
-from .guest import guest_image, local_domain_type, serial_path
+from .guest import guest_image, serial_path
 from .lab import Lab
 
 URI = "qemu:///system"
@@ -20,7 +20,7 @@ def guest_params(lab: Lab, name: str, network: str | None, cmdline: str = "", **
     params: dict[str, t.Any] = {
         "uri": URI,
         "name": name,
-        "type": local_domain_type(lab.conn),
+        # No type: a new domain gets what the host can run (qemu here, without VT-x/AMD-V).
         "memory": "192MiB",
         "vcpus": 1,
         "max_vcpus": 2,

@@ -265,22 +265,10 @@ class LibvirtClient:
                 "cpus": info[2],
                 "free_memory": self.conn.getFreeMemory(),
                 "capabilities_xml": caps,
-                "domains": len(self.conn.listAllDomains()),
-                **_committed(self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)),
                 "networks": len(self.conn.listAllNetworks()),
                 "storage_pools": len(self.conn.listAllStoragePools()),
             }
         return facts
-
-
-def _committed(active: t.Sequence[t.Any]) -> t.Dict[str, int]:
-    """What running guests hold: vCPUs and memory (virDomainGetInfo: memory in KiB, vCPUs)."""
-    infos = [dom.info() for dom in active]
-    return {
-        "active_domains": len(infos),
-        "committed_vcpus": sum(info[3] for info in infos),
-        "committed_memory": sum(info[2] for info in infos) * 1024,
-    }
 
 
 def _version(number: int) -> str:

@@ -16,7 +16,7 @@ from .._core.errors import WaitTimeout
 from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
 from .model import METADATA_NS, METADATA_PREFIX, DomainSpec, metadata_element
-from .plan import DomainActual, HostLoad, runtime
+from .plan import DomainActual, runtime
 
 STATE_NAMES = {
     0: "nostate",
@@ -69,19 +69,6 @@ class DomainExecutor:
                 live = DomainSpec.from_xml(dom.XMLDesc(0)).disks or [] if dom.isActive() else []
                 out.append((dom.name(), persistent, live))
         return out
-
-    def host_load(self, exclude: str) -> HostLoad:
-        """Host CPUs and memory, and what the other running domains commit."""
-        with libvirt_errors("read host load"):
-            info = self.conn.getInfo()
-            vcpus = memory = 0
-            for dom in self.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
-                if dom.name() == exclude:
-                    continue
-                dinfo = dom.info()
-                vcpus += dinfo[3]
-                memory += dinfo[2] * 1024
-        return HostLoad(cpus=info[2], memory=info[1] * 1024 * 1024, committed_vcpus=vcpus, committed_memory=memory)
 
     def host_cpus(self) -> int:
         """Number of host CPUs (for pinning checks and CPU maps)."""

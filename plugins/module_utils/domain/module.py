@@ -17,9 +17,12 @@ from .._core.module import LibvirtModule
 from .._core.plan import Plan
 from .._core.spec import SECRET_MASK
 from .._core.xmlutil import parse_xml, to_string
+from ..host.client import host_domain_type
+from ..placement.client import read_host_load
+from ..placement.model import Capacity
 from .client import DomainExecutor
 from .model import DomainSpec
-from .plan import DomainRequest, OvercommitPolicy, facts, plan_domain
+from .plan import DomainRequest, facts, plan_domain
 
 try:
     import jmespath
@@ -116,18 +119,19 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
         timeout=params["timeout"],
         remove_storage=params["remove_storage"],
         keep_nvram=params["keep_nvram"],
+        **_overcommit(params.get("overcommit")),
     )
     # Check mode reads over a read-only connection, unless a display password must be compared
     # (libvirt shows passwords only to read-write connections).
     passwords = any(g.password for g in desired.graphics or [])
     executor = DomainExecutor(module.client(readonly=module.check_mode and not passwords))
     actual = executor.read(desired.name)
+    if actual.spec is None and desired.type is None and request.state != "absent":
+        desired = dataclasses.replace(desired, type=host_domain_type(executor.client))
     if request.state != "absent":
         _check_references(module, desired, executor)
-    policy_params = params.get("overcommit")
-    policy = OvercommitPolicy(**policy_params) if policy_params else None
-    load = executor.host_load(desired.name) if policy is not None else None
-    plan = plan_domain(desired, request, actual, load=load, policy=policy, create_from=params.get("xml"))
+    load = read_host_load(executor.client) if request.overcommit is not None else None
+    plan = plan_domain(desired, request, actual, load=load, create_from=params.get("xml"))
     if not module.check_mode:
         executor.apply(plan)
         again = executor.read(desired.name)
@@ -141,6 +145,15 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     if module.diff:
         result["diff"] = _diff(plan, actual.xml)
     return result
+
+
+def _overcommit(option: t.Optional[t.Dict[str, t.Any]]) -> t.Dict[str, t.Any]:
+    if not option:
+        return {}
+    return {
+        "overcommit": Capacity.ratios(option.get("vcpu_ratio"), option.get("memory_ratio")),
+        "overcommit_action": option["action"],
+    }
 
 
 def _diff(plan: Plan, before_xml: t.Optional[str]) -> t.List[t.Dict[str, t.Any]]:

@@ -17,6 +17,7 @@ import typing as t
 from .._core.errors import ConflictError, SpecError
 from .._core.plan import Change, Plan, Step, carry_over, compare, overlay
 from .._core.xmlutil import parse_xml, to_string
+from ..placement.model import Capacity, GuestLoad, HostLoad
 from .model import DomainSpec, machine_matches
 
 RUNNING = ("running", "blocked", "in shutdown")
@@ -35,6 +36,8 @@ class DomainRequest:
     timeout: int = 120
     remove_storage: str = "none"
     keep_nvram: bool = False
+    overcommit: t.Optional[Capacity] = None  # limits a start must keep the host within
+    overcommit_action: str = "fail"  # or warn
 
 
 @dataclasses.dataclass
@@ -46,25 +49,6 @@ class DomainActual:
     state: t.Optional[str] = None
     persistent: bool = False
     autostart: bool = False
-
-
-@dataclasses.dataclass
-class OvercommitPolicy:
-    """Ratios of committed vCPUs to host CPUs and of committed memory to host memory."""
-
-    vcpu_ratio: t.Optional[float] = None
-    memory_ratio: t.Optional[float] = None
-    action: str = "fail"
-
-
-@dataclasses.dataclass
-class HostLoad:
-    """Host capacity and what running domains already commit (other than the planned one)."""
-
-    cpus: int
-    memory: int
-    committed_vcpus: int
-    committed_memory: int
 
 
 def runtime(state: t.Optional[str]) -> str:
@@ -88,7 +72,6 @@ def plan_domain(
     request: DomainRequest,
     actual: DomainActual,
     load: t.Optional[HostLoad] = None,
-    policy: t.Optional[OvercommitPolicy] = None,
     new_mac: t.Callable[[], str] = random_mac,
     create_from: t.Optional[str] = None,
 ) -> Plan:
@@ -124,7 +107,7 @@ def plan_domain(
             Change("autostart", actual.autostart, request.autostart),
             step=Step("autostart", {"enabled": request.autostart}),
         )
-    target = _plan_state(plan, request, current, spec_after, load, policy)
+    target = _plan_state(plan, request, current, spec_after, load)
     plan.after = facts(spec_after, target, autostart)
     return plan
 
@@ -331,7 +314,6 @@ def _plan_state(
     current: str,
     spec: DomainSpec,
     load: t.Optional[HostLoad],
-    policy: t.Optional[OvercommitPolicy],
 ) -> str:
     """Steps from ``current`` to ``request.state``; returns the predicted libvirt state."""
     name = plan.name
@@ -340,7 +322,7 @@ def _plan_state(
     if wanted == "present":
         return {"running": "running", "paused": "paused"}.get(current, "shutoff")
     if wanted in ("running", "restarted", "paused") and current == "off":
-        _check_overcommit(plan, spec, load, policy)
+        _check_overcommit(plan, request, spec, load)
         plan.add(f"start domain {name}", Change("state", "shutoff", "running"), step=Step("start"))
         if wanted == "paused":
             plan.add(f"pause domain {name}", Change("state", "running", "paused"), step=Step("suspend"))
@@ -370,36 +352,22 @@ def _plan_state(
     return "shutoff"
 
 
-def _check_overcommit(
-    plan: Plan, spec: DomainSpec, load: t.Optional[HostLoad], policy: t.Optional[OvercommitPolicy]
-) -> None:
-    if load is None or policy is None:
+def _check_overcommit(plan: Plan, request: DomainRequest, spec: DomainSpec, load: t.Optional[HostLoad]) -> None:
+    """Starting the domain must keep the host within ``request.overcommit`` (``load``: the host without it)."""
+    if load is None or request.overcommit is None:
         return
-    problems = []
-    vcpus = spec.vcpus or spec.max_vcpus or 1
-    memory = spec.current_memory or spec.memory or 0
-    if policy.vcpu_ratio is not None:
-        total = load.committed_vcpus + vcpus
-        ratio = total / max(load.cpus, 1)
-        if ratio > policy.vcpu_ratio:
-            problems.append(
-                f"{total} vCPUs on {load.cpus} host CPUs is {ratio:.2f}:1, above the {policy.vcpu_ratio:g}:1 allowed"
-            )
-    if policy.memory_ratio is not None:
-        total_mem = load.committed_memory + memory
-        ratio = total_mem / max(load.memory, 1)
-        if ratio > policy.memory_ratio:
-            problems.append(
-                f"{total_mem // 2**20} MiB of guest memory on {load.memory // 2**20} MiB is {ratio:.2f}:1, "
-                f"above the {policy.memory_ratio:g}:1 allowed"
-            )
+    guest = GuestLoad(plan.name, spec.current_memory or spec.memory or 0, spec.vcpus or spec.max_vcpus or 1)
+    problems = request.overcommit.overcommit(load.without(plan.name), guest)
     if not problems:
         return
     message = f"starting domain {plan.name} would overcommit the host: {'; '.join(problems)}"
-    if policy.action == "warn":
+    if request.overcommit_action == "warn":
         plan.warnings.append(message)
         return
-    raise ConflictError(f"{message}. Raise overcommit ratios, stop other guests, or set overcommit.action=warn")
+    raise ConflictError(
+        f"{message}. Raise overcommit.vcpu_ratio or overcommit.memory_ratio, stop other guests, "
+        "or set overcommit.action=warn"
+    )
 
 
 def facts(

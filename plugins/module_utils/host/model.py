@@ -40,6 +40,21 @@ def cpu_virtualization(cpuinfo: str) -> t.Optional[str]:
     return None
 
 
+def capabilities_virtualization(xml: str) -> t.Optional[str]:
+    """'vmx', 'svm' or 'none' from the host CPU features in libvirt's capabilities; None when not listed.
+
+    libvirt lists the host CPU's features beyond its named model, and no named x86 model includes
+    vmx/svm, so an x86 host that offers them lists them; this also works for a remote URI.
+    """
+    cpu = parse_xml(xml, "capabilities").find("host/cpu")
+    if cpu is None or cpu.findtext("arch") not in ("x86_64", "i686"):
+        return None
+    features = {f.get("name") for f in cpu.findall("feature")}
+    if not features:
+        return None
+    return next((flag for flag in ("vmx", "svm") if flag in features), "none")
+
+
 def preferred_domain_type(offered: t.Sequence[str], hardware_virtualization: t.Optional[bool]) -> str:
     """'kvm' when libvirt offers it and the CPU can back it, else 'qemu' (TCG emulation).
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from .._core.client import LibvirtClient, libvirt_errors
 from .._core.xmlutil import parse_xml
 from ..domain.model import read_metadata
-from .plan import GuestLoad, HostLoad
+from .model import GuestLoad, HostLoad
 
 ANTI_AFFINITY_KEY = "anti_affinity"
 

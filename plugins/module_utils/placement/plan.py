@@ -19,7 +19,7 @@ import dataclasses
 import typing as t
 
 from .._core.errors import ConflictError, SpecError
-from .._core.units import to_bytes
+from .model import Capacity, GuestLoad, HostLoad
 
 STRATEGIES = ("spread", "memory")
 
@@ -57,102 +57,6 @@ def place(
         count[host] += 1
         free[host] -= vm_memory
     return {vm: placed[vm] for vm in vms}
-
-
-# --- Placement from what the hypervisors carry (the placement lookup and the rebalance module) ---
-
-
-@dataclasses.dataclass(frozen=True)
-class GuestLoad:
-    """One domain as placement sees it: what it holds while running, and its anti-affinity group."""
-
-    name: str
-    memory: int  # bytes
-    vcpus: int
-    group: t.Optional[str] = None
-    active: bool = True
-    movable: bool = True  # persistent (a transient domain is somebody's experiment: left alone)
-
-
-@dataclasses.dataclass
-class HostLoad:
-    """One hypervisor: its size, its free memory now, and its domains."""
-
-    name: str  # the URI modules and lookups use
-    memory: int  # bytes of RAM
-    cpus: int
-    free_memory: int
-    guests: t.List[GuestLoad] = dataclasses.field(default_factory=list)
-
-    @property
-    def committed_memory(self) -> int:
-        return sum(g.memory for g in self.guests if g.active)
-
-    @property
-    def committed_vcpus(self) -> int:
-        return sum(g.vcpus for g in self.guests if g.active)
-
-    def members(self, group: t.Optional[str]) -> int:
-        """Domains of an anti-affinity group here (defined ones count: they will start here)."""
-        return 0 if group is None else sum(1 for g in self.guests if g.group == group)
-
-    def figures(self) -> t.Dict[str, t.Any]:
-        return {
-            "memory": self.memory,
-            "cpus": self.cpus,
-            "committed_memory": self.committed_memory,
-            "committed_vcpus": self.committed_vcpus,
-            "running": sorted(g.name for g in self.guests if g.active),
-        }
-
-
-@dataclasses.dataclass(frozen=True)
-class Capacity:
-    """How full a hypervisor may get."""
-
-    reserve_memory: int = 2**30  # kept for the host itself
-    memory_overcommit: float = 1.0  # committed guest memory per byte of RAM
-    cpu_overcommit: float = 4.0  # committed vCPUs per host CPU
-    anti_affinity: str = "hard"  # hard: never two of a group on one host; soft: as few as possible
-
-    @classmethod
-    def from_options(cls, get: t.Callable[[str], t.Any]) -> Capacity:
-        """From the options of the capacity doc fragment (a module's params or a plugin's get_option)."""
-        return cls(
-            reserve_memory=to_bytes(get("reserve_memory"), "reserve_memory"),
-            memory_overcommit=float(get("memory_overcommit")),
-            cpu_overcommit=float(get("cpu_overcommit")),
-            anti_affinity=str(get("anti_affinity_mode")),
-        )
-
-    def memory_limit(self, host: HostLoad) -> int:
-        return int(host.memory * self.memory_overcommit) - self.reserve_memory
-
-    def vcpu_limit(self, host: HostLoad) -> float:
-        return host.cpus * self.cpu_overcommit
-
-    def refusal(self, host: HostLoad, guest: GuestLoad) -> t.Optional[str]:
-        """Why ``guest`` cannot run on ``host`` (None: it can)."""
-        if host.members(guest.group) and self.anti_affinity == "hard":
-            return f"already runs a domain of anti-affinity group {guest.group!r}"
-        committed = host.committed_memory + guest.memory
-        if committed > self.memory_limit(host):
-            return (
-                f"would commit {committed >> 20} MiB of its {self.memory_limit(host) >> 20} MiB "
-                "(RAM x memory_overcommit - reserve_memory)"
-            )
-        if guest.memory > host.free_memory - self.reserve_memory:
-            return f"has {host.free_memory >> 20} MiB free, {self.reserve_memory >> 20} MiB of it reserved for the host"
-        vcpus = host.committed_vcpus + guest.vcpus
-        if vcpus > self.vcpu_limit(host):
-            return f"would commit {vcpus} vCPUs on {host.cpus} CPUs (more than cpu_overcommit {self.cpu_overcommit:g})"
-        return None
-
-    def load(self, host: HostLoad, extra: t.Optional[GuestLoad] = None) -> float:
-        """The fuller of memory and vCPUs, as a fraction of what this host may commit."""
-        memory = host.committed_memory + (extra.memory if extra else 0)
-        vcpus = host.committed_vcpus + (extra.vcpus if extra else 0)
-        return max(memory / max(self.memory_limit(host), 1), vcpus / max(self.vcpu_limit(host), 1e-9))
 
 
 def choose_host(guest: GuestLoad, hosts: t.Sequence[HostLoad], capacity: Capacity) -> str:

@@ -14,7 +14,7 @@ from .._core.module import CollectionModule
 from ..migration.client import MigrationExecutor, Tuning
 from ..migration.plan import MigrationPlan, MigrationRequest, plan_migration
 from .client import read_host_load
-from .plan import Capacity
+from .model import Capacity
 from .rebalance_plan import Move, RebalancePlan, Spread, plan_rebalance
 
 

@@ -20,7 +20,7 @@ import typing as t
 
 from .._core.errors import SpecError
 from .._core.units import to_bytes
-from .plan import Capacity, GuestLoad, HostLoad
+from .model import Capacity, GuestLoad, HostLoad
 
 _PERCENT_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*%\s*$")
 
@@ -150,7 +150,7 @@ def plan_rebalance(
                 if not (guest.active and guest.movable) or guest.name in pinned:
                     continue
                 for dest in state:
-                    if dest is source or capacity.refusal(_without(dest, guest), guest) is not None:
+                    if dest is source or capacity.refusal(dest.without(guest.name), guest) is not None:
                         continue
                     trial = _moved(state, guest, source.name, dest.name)
                     candidate = (_score(trial, spreads), guest.name, dest.name)
@@ -162,10 +162,3 @@ def plan_rebalance(
         score, state = best[0][0], best[1]
         moves.append(best[2])
     return RebalancePlan(moves, summary(hosts, spreads), summary(state, spreads), _within(score), reason)
-
-
-def _without(host: HostLoad, guest: GuestLoad) -> HostLoad:
-    """``host`` as a destination: a stale stopped copy of the guest there does not count against it."""
-    if all(g.name != guest.name for g in host.guests):
-        return host
-    return dataclasses.replace(host, guests=[g for g in host.guests if g.name != guest.name])

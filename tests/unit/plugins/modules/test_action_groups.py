@@ -41,6 +41,8 @@ def test_runtime_lists_exactly_the_documented_members() -> None:
 def test_every_connection_module_is_in_the_group() -> None:
     """A module with the uri option that is outside the group would ignore module_defaults' uri."""
     with_uri = {
-        p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if "  - sharedvirt.kvm.connection\n" in p.read_text()
+        p.stem
+        for p in (ROOT / "plugins" / "modules").glob("*.py")
+        if "  - sharedvirt.kvm.connection\n" in p.read_text()
     }
     assert with_uri - runtime_members() == set()

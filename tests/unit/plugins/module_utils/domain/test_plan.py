@@ -9,10 +9,9 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.plan import (
     DomainActual,
     DomainRequest,
-    HostLoad,
-    OvercommitPolicy,
     plan_domain,
 )
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.model import Capacity, GuestLoad, HostLoad
 
 XML = """
 <domain type='qemu'>
@@ -156,39 +155,45 @@ def test_restart_applies_reboot_required_changes() -> None:
     assert result.reboot_required is False
 
 
-LOAD = HostLoad(cpus=2, memory=4 * 2**30, committed_vcpus=3, committed_memory=3 * 2**30)
+# 2 CPUs, 4 GiB; another running guest holds 3 vCPUs and 3 GiB; vm1 itself (stopped) does not count.
+LOAD = HostLoad(
+    "test:///default",
+    memory=4 * 2**30,
+    cpus=2,
+    free_memory=2**30,
+    guests=[GuestLoad("other", 3 * 2**30, 3), GuestLoad("vm1", 2**30, 2, active=False)],
+)
+
+
+def overcommit(vcpu_ratio: float | None, memory_ratio: float | None = None, action: str = "fail") -> DomainRequest:
+    return DomainRequest(
+        state="running", overcommit=Capacity.ratios(vcpu_ratio, memory_ratio), overcommit_action=action
+    )
 
 
 def test_overcommit_fails_with_figures() -> None:
     desired = DomainSpec.from_params({"name": "vm1", "vcpus": 2, "memory": "2GiB"})
     with pytest.raises(ConflictError) as err:
-        plan_domain(
-            desired,
-            DomainRequest(state="running"),
-            actual("shutoff"),
-            load=LOAD,
-            policy=OvercommitPolicy(vcpu_ratio=2.0, memory_ratio=1.0),
-        )
+        plan_domain(desired, overcommit(2.0, 1.0), actual("shutoff"), load=LOAD)
     # memory: 3 GiB committed + this guest's 256 MiB balloon target stays under 1:1
     assert str(err.value) == (
         "starting domain vm1 would overcommit the host: 5 vCPUs on 2 host CPUs is 2.50:1, above the 2:1 allowed. "
-        "Raise overcommit ratios, stop other guests, or set overcommit.action=warn"
+        "Raise overcommit.vcpu_ratio or overcommit.memory_ratio, stop other guests, or set overcommit.action=warn"
     )
+
+
+def test_overcommit_counts_memory_with_the_same_model_as_placement() -> None:
+    desired = DomainSpec.from_params({"name": "vm1", "vcpus": 1, "memory": "2GiB", "current_memory": "2GiB"})
+    with pytest.raises(ConflictError, match=r"5120 MiB of guest memory on 4096 MiB of RAM is 1.25:1, above the 1:1"):
+        plan_domain(desired, overcommit(None, 1.0), actual("shutoff"), load=LOAD)
+    assert plan_domain(desired, overcommit(None, 1.5), actual("shutoff"), load=LOAD).warnings == []
 
 
 def test_overcommit_warns_or_passes() -> None:
     desired = DomainSpec.from_params({"name": "vm1", "vcpus": 1})
-    warn = plan_domain(
-        desired,
-        DomainRequest(state="running"),
-        actual("shutoff"),
-        load=LOAD,
-        policy=OvercommitPolicy(1.0, None, "warn"),
-    )
+    warn = plan_domain(desired, overcommit(1.0, None, "warn"), actual("shutoff"), load=LOAD)
     assert [s.op for s in warn.steps] == ["start"] and "4 vCPUs on 2 host CPUs" in warn.warnings[0]
-    ok = plan_domain(
-        desired, DomainRequest(state="running"), actual("shutoff"), load=LOAD, policy=OvercommitPolicy(4.0)
-    )
+    ok = plan_domain(desired, overcommit(4.0), actual("shutoff"), load=LOAD)
     assert ok.warnings == []
 
 

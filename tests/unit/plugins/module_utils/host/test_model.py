@@ -4,6 +4,7 @@ import pytest
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.model import (
     capabilities_facts,
+    capabilities_virtualization,
     cpu_virtualization,
     preferred_domain_type,
     uri_is_local,
@@ -81,3 +82,24 @@ def test_preferred_domain_type(offered: list[str], hardware: bool | None, expect
 )
 def test_uri_is_local(uri: str, local: bool) -> None:
     assert uri_is_local(uri) is local
+
+
+def caps_with_features(arch: str, *features: str) -> str:
+    listed = "".join(f"<feature name='{f}'/>" for f in features)
+    return f"<capabilities><host><cpu><arch>{arch}</arch><model>kvm64</model>{listed}</cpu></host></capabilities>"
+
+
+@pytest.mark.parametrize(
+    ("xml", "expected"),
+    [
+        (caps_with_features("x86_64", "vme", "vmx", "avx"), "vmx"),
+        (caps_with_features("x86_64", "svm", "hypervisor"), "svm"),
+        # an AMD host under TCG-only emulation (this test platform): features listed, svm not among them
+        (caps_with_features("x86_64", "vme", "hypervisor", "avx2"), "none"),
+        (caps_with_features("x86_64"), None),  # no features listed: unknown
+        (caps_with_features("aarch64", "fp"), None),  # not an x86 host: the flags mean nothing here
+        (CAPS, None),
+    ],
+)
+def test_hardware_virtualization_from_capabilities(xml: str, expected: str | None) -> None:
+    assert capabilities_virtualization(xml) == expected

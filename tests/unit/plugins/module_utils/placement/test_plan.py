@@ -4,9 +4,8 @@ import pytest
 from testbed.figures import GIB, HV1, HV2, HV3, recorded_hosts
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import ConflictError, SpecError
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.model import Capacity, GuestLoad
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.plan import (
-    Capacity,
-    GuestLoad,
     choose_host,
     place,
     place_guests,
@@ -78,13 +77,16 @@ def test_memory_free_memory_and_vcpu_limits() -> None:
     hv1, hv3 = recorded_hosts()[0], recorded_hosts()[2]
     # hv1 runs 42 GiB of guests (build1 is stopped) and may commit 64 - 1 reserved: 22 GiB more is too much.
     assert why(hv1, GuestLoad("big", 22 * GIB, 1)) == (
-        "would commit 65536 MiB of its 64512 MiB (RAM x memory_overcommit - reserve_memory)"
+        "would commit 65536 MiB of guest memory on 65536 MiB of RAM is 1.00:1, above the 1:1 allowed, "
+        "1024 MiB kept for the host"
     )
     # Overcommitting memory passes the commitment check but not the host's actual free memory.
     assert Capacity(memory_overcommit=2.0).refusal(hv1, GuestLoad("big", 22 * GIB, 1)) == (
         "has 20480 MiB free, 1024 MiB of it reserved for the host"
     )
-    assert why(hv3, GuestLoad("wide", GIB, 33)) == "would commit 33 vCPUs on 8 CPUs (more than cpu_overcommit 4)"
+    assert (
+        why(hv3, GuestLoad("wide", GIB, 33)) == "would commit 33 vCPUs on 8 host CPUs is 4.12:1, above the 4:1 allowed"
+    )
     assert why(hv3, GuestLoad("wide", GIB, 32)) is None
 
 

@@ -4,7 +4,7 @@ import pytest
 from testbed.figures import GIB, HV1, HV2, HV3, recorded_hosts
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import SpecError
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.plan import Capacity, GuestLoad, HostLoad
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.model import Capacity, GuestLoad, HostLoad
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.rebalance_plan import (
     Move,
     Spread,

@@ -1,0 +1,37 @@
+"""What a hypervisor can run, read through libvirt and (for this machine) /proc/cpuinfo (I/O)."""
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+
+from __future__ import annotations
+
+import typing as t
+
+from .._core.client import LibvirtClient
+from .model import (
+    capabilities_facts,
+    capabilities_virtualization,
+    cpu_virtualization,
+    preferred_domain_type,
+    uri_is_local,
+)
+
+
+def cpu_flags(uri: str, capabilities: str) -> t.Optional[str]:
+    """vmx/svm/none: this machine's CPU flags when ``uri`` is this machine, else the capabilities' CPU features."""
+    if not uri_is_local(uri):
+        return capabilities_virtualization(capabilities)
+    with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+        return cpu_virtualization(cpuinfo.read()) or "none"
+
+
+def domain_type_of(capabilities: t.Mapping[str, t.Any], flags: t.Optional[str]) -> str:
+    offered = capabilities["domain_types"].get(capabilities["arch"], [])
+    return preferred_domain_type(offered, None if flags is None else flags != "none")
+
+
+def host_domain_type(client: LibvirtClient) -> str:
+    """The domain type guests of this hypervisor should use: kvm where it can run, else qemu (TCG)."""
+    capabilities = client.call(f"read the capabilities of {client.uri}", client.conn.getCapabilities)
+    return domain_type_of(capabilities_facts(capabilities), cpu_flags(client.uri, capabilities))
