@@ -27,12 +27,51 @@ XmlSpecT = t.TypeVar("XmlSpecT", bound=XmlSpec)
 
 @dataclasses.dataclass
 class Change:
-    """One difference: option ``path`` goes from ``before`` to ``after``."""
+    """One difference: an option goes from ``before`` to ``after``.
 
-    path: str
+    Where it is, as planners read it: ``field`` (the top-level option), ``item`` (the label of one item
+    when the field is a list of items, such as ``target=vdb``) and ``sub`` (the option inside the field or
+    item, such as ``source.file``). ``path`` is the same place as one string, for actions and diffs.
+    """
+
+    field: str
     before: t.Any
     after: t.Any
     live: bool = True
+    item: t.Optional[str] = None
+    sub: str = ""
+
+    @property
+    def path(self) -> str:
+        head = self.field if self.item is None else f"{self.field}[{self.item}]"
+        return join_path(head, self.sub) if self.sub else head
+
+    @property
+    def whole_item(self) -> bool:
+        """The change adds or removes one item as a whole."""
+        return self.item is not None and not self.sub
+
+
+@dataclasses.dataclass(frozen=True)
+class _At:
+    """Where compare() is inside the desired spec (the place a Change records)."""
+
+    field: str = ""
+    item: t.Optional[str] = None
+    sub: str = ""
+
+    def child(self, name: str) -> _At:
+        if not self.field:
+            return _At(name)
+        return dataclasses.replace(self, sub=join_path(self.sub, name))
+
+    def element(self, label: str) -> _At:
+        if self.item is None and not self.sub:
+            return dataclasses.replace(self, item=label)
+        return dataclasses.replace(self, sub=f"{self.sub}[{label}]")
+
+    def change(self, before: t.Any, after: t.Any, live: bool) -> Change:
+        return Change(self.field, before, after, live, self.item, self.sub)
 
 
 @dataclasses.dataclass
@@ -56,6 +95,8 @@ class Plan:
     reboot_required: bool = False
     steps: t.List[Step] = dataclasses.field(default_factory=list)
     warnings: t.List[str] = dataclasses.field(default_factory=list)
+    # How the executor finds the object when its name alone does not say (a volume's pool and name).
+    locator: t.Dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
@@ -136,27 +177,31 @@ def _facts(spec: t.Optional[Spec]) -> t.Optional[t.Dict[str, t.Any]]:
     return None if spec is None else spec.to_dict()
 
 
-def compare(desired: Spec, actual: t.Optional[Spec], path: str = "") -> t.List[Change]:
+def compare(desired: Spec, actual: t.Optional[Spec]) -> t.List[Change]:
     """Differences for the fields set in ``desired``; ``actual`` None compares against nothing."""
+    return _compare(desired, actual, _At())
+
+
+def _compare(desired: Spec, actual: t.Optional[Spec], at: _At) -> t.List[Change]:
     changes: t.List[Change] = []
     for fld in dataclasses.fields(desired):
         want = getattr(desired, fld.name)
         if want is None or fld.metadata.get("generated"):
             continue
         have = None if actual is None else getattr(actual, fld.name)
-        here = join_path(path, fld.name)
+        here = at.child(fld.name)
         live = bool(fld.metadata.get("live"))
         if isinstance(want, Spec):
-            changes.extend(compare(want, have, here))
+            changes.extend(_compare(want, have, here))
         elif isinstance(want, list) and fld.metadata.get("spec") is not None:
             changes.extend(_compare_items(fld, want, have or [], here, live))
         elif fld.metadata.get("secret"):
             # Secrets cannot be read back from libvirt for comparison; a set secret whose
             # current value is unknown is applied, and is shown masked.
             if want != have:
-                changes.append(Change(here, SECRET_MASK if have else None, SECRET_MASK, live))
+                changes.append(here.change(SECRET_MASK if have else None, SECRET_MASK, live))
         elif not _same_value(want, have, bool(fld.metadata.get("unordered"))):
-            changes.append(Change(here, facts_of(have), facts_of(want), live))
+            changes.append(here.change(facts_of(have), facts_of(want), live))
     return changes
 
 
@@ -170,7 +215,7 @@ def _compare_items(
     fld: dataclasses.Field,
     want: t.List[Spec],
     have: t.List[Spec],
-    path: str,
+    at: _At,
     live: bool,
 ) -> t.List[Change]:
     item_cls = fld.metadata["spec"]
@@ -178,16 +223,16 @@ def _compare_items(
         # Items without identity (boot order entries...) form one value, compared as a whole.
         projected = [_project(a, w) for w, a in zip(want, have)] + [a.to_dict() for a in have[len(want) :]]
         wanted = [w.to_dict() for w in want]
-        return [] if wanted == projected else [Change(path, projected, wanted, live)]
+        return [] if wanted == projected else [at.change(projected, wanted, live)]
     changes: t.List[Change] = []
     for index, (w, a) in enumerate(match_items(want, have)):
         if w is None and a is not None:
             if fld.metadata.get("extra") != "keep":
-                changes.append(Change(f"{path}[{a.label()}]", a.to_dict(), None, live))
+                changes.append(at.element(a.label()).change(a.to_dict(), None, live))
         elif w is not None and a is None:
-            changes.append(Change(f"{path}[{w.label() or '+' + str(index)}]", None, w.to_dict(), live))
+            changes.append(at.element(w.label() or f"+{index}").change(None, w.to_dict(), live))
         elif w is not None:
-            changes.extend(compare(w, a, f"{path}[{w.label()}]"))
+            changes.extend(_compare(w, a, at.element(w.label())))
     return changes
 
 

@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import typing as t
 
+from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .netlink import NetlinkClient
 from .ovs import OvsClient, port_settings
@@ -68,7 +69,7 @@ def ifupdown_sources_dir() -> bool:
     )
 
 
-class BridgeExecutor:
+class BridgeExecutor(Executor):
     """Reads the host and carries out bridge plans through netlink, OVSDB and files."""
 
     def __init__(self, netlink: NetlinkClient, ovs: OvsClient) -> None:
@@ -90,92 +91,98 @@ class BridgeExecutor:
         )
 
     def apply(self, plan: Plan) -> None:
-        for step in plan.steps:
-            self._do(step)
+        super().apply(plan)
         if any(s.op in ("write_file", "remove_file") for s in plan.steps) and _nm_running():
             # NetworkManager reads keyfiles on reload; it applies them at its next activation.
             subprocess.run(["nmcli", "connection", "reload"], capture_output=True, check=False)
 
-    def _do(self, step: Step) -> None:
-        args = step.args
-        nl = self.netlink
-        if step.op == "bridge_add":
-            nl.add_bridge(args["name"], args["attrs"])
-        elif step.op == "bridge_set":
-            nl.set_bridge(args["name"], args["attrs"])
-        elif step.op == "bridge_del":
-            for port in args["delete_ports"]:
-                nl.delete(port)
-            nl.delete(args["name"])
-        elif step.op == "vlan_add":
-            nl.add_vlan(args["name"], args["parent"], args["vlan"])
-        elif step.op == "enslave":
-            nl.enslave(args["port"], args["bridge"])
-        elif step.op == "release":
-            nl.release(args["port"], args["bridge"], args["delete"])
-        elif step.op == "port_set":
-            nl.set_port(args["port"], args["attrs"], args["before"])
-        elif step.op == "move_addresses":
-            nl.move_addresses(args["port"], args["bridge"], args["addresses"])
-        elif step.op == "addresses":
-            nl.set_addresses(args["name"], args["add"], args["remove"])
-        elif step.op == "mtu":
-            if args["ovs"]:
-                self.ovs.transact([["set", "Interface", args["name"], f"mtu_request={args['mtu']}"]], "set the MTU")
-            else:
-                nl.set_mtu(args["name"], args["mtu"])
-        elif step.op == "link_up":
-            nl.up(args["name"])
-        elif step.op.startswith("ovs_"):
-            self._ovs(step)
-        elif step.op == "write_file":
-            write_file(args["path"], args["content"])
-        elif step.op == "remove_file":
-            os.unlink(args["path"])
+    def _step_bridge_add(self, plan: Plan, step: Step) -> None:
+        self.netlink.add_bridge(step.args["name"], step.args["attrs"])
 
-    def _ovs(self, step: Step) -> None:
+    def _step_bridge_set(self, plan: Plan, step: Step) -> None:
+        self.netlink.set_bridge(step.args["name"], step.args["attrs"])
+
+    def _step_bridge_del(self, plan: Plan, step: Step) -> None:
+        for port in step.args["delete_ports"]:
+            self.netlink.delete(port)
+        self.netlink.delete(step.args["name"])
+
+    def _step_vlan_add(self, plan: Plan, step: Step) -> None:
+        self.netlink.add_vlan(step.args["name"], step.args["parent"], step.args["vlan"])
+
+    def _step_enslave(self, plan: Plan, step: Step) -> None:
+        self.netlink.enslave(step.args["port"], step.args["bridge"])
+
+    def _step_release(self, plan: Plan, step: Step) -> None:
+        self.netlink.release(step.args["port"], step.args["bridge"], step.args["delete"])
+
+    def _step_port_set(self, plan: Plan, step: Step) -> None:
+        self.netlink.set_port(step.args["port"], step.args["attrs"], step.args["before"])
+
+    def _step_move_addresses(self, plan: Plan, step: Step) -> None:
+        self.netlink.move_addresses(step.args["port"], step.args["bridge"], step.args["addresses"])
+
+    def _step_addresses(self, plan: Plan, step: Step) -> None:
+        self.netlink.set_addresses(step.args["name"], step.args["add"], step.args["remove"])
+
+    def _step_mtu(self, plan: Plan, step: Step) -> None:
         args = step.args
-        if step.op == "ovs_add_bridge":
-            name = args["name"]
-            command = [["add-br", name]]
-            settings = [f"{k if k != 'stp' else 'stp_enable'}={_ovs_value(v)}" for k, v in args["attrs"].items()]
-            if settings:
-                command.append(["set", "Bridge", name, *settings])
-            self.ovs.transact(command, f"create Open vSwitch bridge {name}")
-        elif step.op == "ovs_set_bridge":
-            name = args["name"]
-            settings = [f"{k if k != 'stp' else 'stp_enable'}={_ovs_value(v)}" for k, v in args["attrs"].items()]
-            self.ovs.transact([["set", "Bridge", name, *settings]], f"set {', '.join(args['attrs'])} of bridge {name}")
-        elif step.op == "ovs_add_port":
-            port = args["port"]
-            self.ovs.transact(
-                [["add-port", args["bridge"], port, *port_settings(args["tag"], args["trunks"])]],
-                f"add port {port} to bridge {args['bridge']}",
-            )
-        elif step.op == "ovs_set_port":
-            port = args["port"]
-            attrs = args["attrs"]
-            commands = []
-            for column in ("tag", "trunks"):
-                if column in attrs:
-                    value = attrs[column]
-                    commands.append(["clear", "Port", port, column])
-                    if value:
-                        commands.append(
-                            [
-                                "set",
-                                "Port",
-                                port,
-                                *port_settings(
-                                    value if column == "tag" else None, value if column == "trunks" else None
-                                ),
-                            ]
-                        )
-            self.ovs.transact(commands, f"set {', '.join(attrs)} of port {port}")
-        elif step.op == "ovs_del_port":
-            self.ovs.transact([["del-port", args["bridge"], args["port"]]], f"remove port {args['port']}")
-        elif step.op == "ovs_del_bridge":
-            self.ovs.transact([["del-br", args["name"]]], f"delete Open vSwitch bridge {args['name']}")
+        if args["ovs"]:
+            self.ovs.transact([["set", "Interface", args["name"], f"mtu_request={args['mtu']}"]], "set the MTU")
+        else:
+            self.netlink.set_mtu(args["name"], args["mtu"])
+
+    def _step_link_up(self, plan: Plan, step: Step) -> None:
+        self.netlink.up(step.args["name"])
+
+    def _step_write_file(self, plan: Plan, step: Step) -> None:
+        write_file(step.args["path"], step.args["content"])
+
+    def _step_remove_file(self, plan: Plan, step: Step) -> None:
+        os.unlink(step.args["path"])
+
+    def _step_ovs_add_bridge(self, plan: Plan, step: Step) -> None:
+        name = step.args["name"]
+        command = [["add-br", name]]
+        settings = _ovs_bridge_settings(step.args["attrs"])
+        if settings:
+            command.append(["set", "Bridge", name, *settings])
+        self.ovs.transact(command, f"create Open vSwitch bridge {name}")
+
+    def _step_ovs_set_bridge(self, plan: Plan, step: Step) -> None:
+        name, attrs = step.args["name"], step.args["attrs"]
+        self.ovs.transact(
+            [["set", "Bridge", name, *_ovs_bridge_settings(attrs)]], f"set {', '.join(attrs)} of bridge {name}"
+        )
+
+    def _step_ovs_add_port(self, plan: Plan, step: Step) -> None:
+        args = step.args
+        self.ovs.transact(
+            [["add-port", args["bridge"], args["port"], *port_settings(args["tag"], args["trunks"])]],
+            f"add port {args['port']} to bridge {args['bridge']}",
+        )
+
+    def _step_ovs_set_port(self, plan: Plan, step: Step) -> None:
+        port, attrs = step.args["port"], step.args["attrs"]
+        commands = []
+        for column in ("tag", "trunks"):
+            if column in attrs:
+                value = attrs[column]
+                commands.append(["clear", "Port", port, column])
+                if value:
+                    tag, trunks = (value, None) if column == "tag" else (None, value)
+                    commands.append(["set", "Port", port, *port_settings(tag, trunks)])
+        self.ovs.transact(commands, f"set {', '.join(attrs)} of port {port}")
+
+    def _step_ovs_del_port(self, plan: Plan, step: Step) -> None:
+        self.ovs.transact([["del-port", step.args["bridge"], step.args["port"]]], f"remove port {step.args['port']}")
+
+    def _step_ovs_del_bridge(self, plan: Plan, step: Step) -> None:
+        self.ovs.transact([["del-br", step.args["name"]]], f"delete Open vSwitch bridge {step.args['name']}")
+
+
+def _ovs_bridge_settings(attrs: t.Mapping[str, t.Any]) -> t.List[str]:
+    return [f"{k if k != 'stp' else 'stp_enable'}={_ovs_value(v)}" for k, v in attrs.items()]
 
 
 def _ovs_value(value: t.Any) -> str:

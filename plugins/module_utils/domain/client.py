@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from .._core.client import LibvirtClient, libvirt, libvirt_errors, translate
 from .._core.cpuset import parse_cpuset
 from .._core.errors import WaitTimeout
+from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
 from .model import METADATA_NS, METADATA_PREFIX, DomainSpec, metadata_element
@@ -36,7 +37,7 @@ def _flag(name: str) -> int:
     return int(getattr(libvirt, name, 0))
 
 
-class DomainExecutor:
+class DomainExecutor(Executor):
     """Reads domains and applies domain plans over one connection."""
 
     def __init__(self, client: LibvirtClient) -> None:
@@ -75,37 +76,38 @@ class DomainExecutor:
         with libvirt_errors("read host CPUs"):
             return int(self.conn.getInfo()[2])
 
-    def apply(self, plan: Plan) -> None:
-        """Carry out the plan's steps in order."""
-        for step in plan.steps:
-            handler = getattr(self, f"_step_{step.op}")
-            handler(plan.name, step)
-
     def _dom(self, name: str) -> t.Any:
         return self.client.call(f"look up domain {name!r}", self.conn.lookupByName, name)
 
-    def _step_define(self, name: str, step: Step) -> None:
+    def _step_define(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         self.client.call(f"define domain {name!r}", self.conn.defineXML, step.args["xml"])
 
-    def _step_autostart(self, name: str, step: Step) -> None:
+    def _step_autostart(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         dom = self._dom(name)
         self.client.call(f"set autostart of domain {name!r}", dom.setAutostart, int(step.args["enabled"]))
 
-    def _step_start(self, name: str, step: Step) -> None:
+    def _step_start(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         dom = self._dom(name)
         self.client.call(f"start domain {name!r}", dom.create)
         self._wait(name, lambda s: s == "running", 60, "to run")
 
-    def _step_suspend(self, name: str, step: Step) -> None:
+    def _step_suspend(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         self.client.call(f"pause domain {name!r}", self._dom(name).suspend)
 
-    def _step_resume(self, name: str, step: Step) -> None:
+    def _step_resume(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         self.client.call(f"resume domain {name!r}", self._dom(name).resume)
 
-    def _step_destroy(self, name: str, step: Step) -> None:
+    def _step_destroy(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         self.client.call(f"destroy domain {name!r}", self._dom(name).destroy)
 
-    def _step_shutdown(self, name: str, step: Step) -> None:
+    def _step_shutdown(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         timeout = float(step.args["timeout"])
         dom = self._dom(name)
         has_agent = DomainSpec.from_xml(dom.XMLDesc(0)).guest_agent
@@ -139,7 +141,8 @@ class DomainExecutor:
             "set force=true to power it off after the timeout, or raise timeout"
         )
 
-    def _step_undefine(self, name: str, step: Step) -> None:
+    def _step_undefine(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         dom = self.client.domain(name)
         if dom is None:
             return  # a transient domain is gone once destroyed
@@ -220,12 +223,14 @@ class DomainExecutor:
         except libvirt.libvirtError:
             return None
 
-    def _step_set_memory(self, name: str, step: Step) -> None:
+    def _step_set_memory(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         kib = int(step.args["bytes"]) // 1024
         dom = self._dom(name)
         self.client.call(f"set memory of domain {name!r}", dom.setMemoryFlags, kib, libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
-    def _step_set_vcpus(self, name: str, step: Step) -> None:
+    def _step_set_vcpus(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         dom = self._dom(name)
         self.client.call(
             f"set vCPUs of domain {name!r}", dom.setVcpusFlags, int(step.args["count"]), libvirt.VIR_DOMAIN_AFFECT_LIVE
@@ -236,7 +241,8 @@ class DomainExecutor:
         chosen = set(range(count)) if cpuset is None else set(parse_cpuset(cpuset))
         return tuple(cpu in chosen for cpu in range(count))
 
-    def _step_pin_vcpu(self, name: str, step: Step) -> None:
+    def _step_pin_vcpu(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         dom = self._dom(name)
         cpumap = self._cpumap(step.args["cpuset"])
         self.client.call(
@@ -247,12 +253,14 @@ class DomainExecutor:
             libvirt.VIR_DOMAIN_AFFECT_LIVE,
         )
 
-    def _step_pin_emulator(self, name: str, step: Step) -> None:
+    def _step_pin_emulator(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         dom = self._dom(name)
         cpumap = self._cpumap(step.args["cpuset"])
         self.client.call(f"pin emulator of domain {name!r}", dom.pinEmulator, cpumap, libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
-    def _step_set_metadata(self, name: str, step: Step) -> None:
+    def _step_set_metadata(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         dom = self._dom(name)
         kind = step.args["kind"]
         live = libvirt.VIR_DOMAIN_AFFECT_LIVE
@@ -272,7 +280,8 @@ class DomainExecutor:
                 action, dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_ELEMENT, inner, METADATA_PREFIX, METADATA_NS, live
             )
 
-    def _step_attach(self, name: str, step: Step) -> None:
+    def _step_attach(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         dom = self._dom(name)
         self.client.call(
             f"attach a device to domain {name!r}",
@@ -281,7 +290,8 @@ class DomainExecutor:
             libvirt.VIR_DOMAIN_AFFECT_LIVE,
         )
 
-    def _step_detach(self, name: str, step: Step) -> None:
+    def _step_detach(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         dom = self._dom(name)
         self.client.call(
             f"detach a device from domain {name!r}",
@@ -290,7 +300,8 @@ class DomainExecutor:
             libvirt.VIR_DOMAIN_AFFECT_LIVE,
         )
 
-    def _step_update_device(self, name: str, step: Step) -> None:
+    def _step_update_device(self, plan: Plan, step: Step) -> None:
+        name = plan.name
         dom = self._dom(name)
         self.client.call(
             f"update a device of domain {name!r}",

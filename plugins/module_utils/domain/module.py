@@ -125,7 +125,8 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     # (libvirt shows passwords only to read-write connections).
     passwords = any(g.password for g in desired.graphics or [])
     executor = DomainExecutor(module.client(readonly=module.check_mode and not passwords))
-    actual = executor.read(desired.name)
+    name = desired.name
+    actual = executor.read(name)
     if actual.spec is None and desired.type is None and request.state != "absent":
         desired = dataclasses.replace(desired, type=host_domain_type(executor.client))
     if request.state != "absent":
@@ -134,7 +135,7 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     plan = plan_domain(desired, request, actual, load=load, create_from=params.get("xml"))
     if not module.check_mode:
         executor.apply(plan)
-        again = executor.read(desired.name)
+        again = executor.read(name)
         plan.after = (
             facts(again.spec, again.state, again.autostart, again.persistent) if again.spec is not None else None
         )

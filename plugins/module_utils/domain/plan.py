@@ -225,69 +225,78 @@ def _plan_update(
 
 def _plan_live(plan: Plan, desired: DomainSpec, actual: DomainSpec, base: t.Any, changes: t.List[Change]) -> None:
     """Live operations for changes libvirt can apply to a running guest; the rest need a reboot."""
-    name = plan.name
-    devices = base.find("devices")
     pins_done = False
     for change in changes:
-        path = change.path
-        head = path.split(".", 1)[0].split("[", 1)[0]
-        whole_item = "[" in path and path.endswith("]")
-        if path == "current_memory":
-            plan.add(
-                f"set live memory of {name} to {change.after} bytes", step=Step("set_memory", {"bytes": change.after})
-            )
-        elif path == "vcpus" and (desired.max_vcpus is None or desired.max_vcpus == actual.max_vcpus):
-            limit = actual.max_vcpus or 0
-            if change.after > limit:
-                raise SpecError(
-                    "vcpus", f"{change.after} is more than the {limit} vCPUs the running guest can hot-plug"
-                )
-            plan.add(f"set live vCPUs of {name} to {change.after}", step=Step("set_vcpus", {"count": change.after}))
-        elif path.startswith("cputune.vcpupin") and not pins_done:
-            pins_done = True
-            tune = desired.cputune
-            pins = {p.vcpu: p.cpuset for p in (tune.vcpupin if tune else None) or []}
-            for pin in (actual.cputune.vcpupin if actual.cputune else None) or []:
-                pins.setdefault(pin.vcpu, None)  # unpinned again: all host CPUs
-            for vcpu, cpuset in sorted(pins.items(), key=lambda kv: kv[0] or 0):
-                plan.add(
-                    f"pin vCPU {vcpu} of {name} to {cpuset or 'all CPUs'}",
-                    step=Step("pin_vcpu", {"vcpu": vcpu, "cpuset": cpuset}),
-                )
-        elif path == "cputune.emulatorpin":
-            plan.add(f"pin emulator of {name} to {change.after}", step=Step("pin_emulator", {"cpuset": change.after}))
-        elif head in ("title", "description", "metadata"):
-            plan.add(f"set live {head} of {name}", step=Step("set_metadata", {"kind": head, "value": change.after}))
-        elif head in ("disks", "interfaces") and whole_item:
-            kind = "disk" if head == "disks" else "interface"
-            if change.after is None:
-                plan.add(
-                    f"detach {kind} {path} from running {name}",
-                    step=Step("detach", {"xml": _device_xml(devices, kind, change.before)}),
-                )
-            else:
-                spec = _find_item(desired, head, path)
-                plan.add(
-                    f"attach {kind} {path} to running {name}",
-                    step=Step("attach", {"xml": to_string(spec.to_element())}),
-                )
-        elif head == "interfaces" and path.endswith(".link_state"):
-            spec = _find_item(desired, head, path.rsplit(".", 1)[0])
-            merged = overlay(_find_item(actual, head, path.rsplit(".", 1)[0]), spec)
-            plan.add(
-                f"set link of {path.rsplit('.', 1)[0]} {change.after}",
-                step=Step("update_device", {"xml": to_string(merged.to_element())}),
-            )
-        else:
+        if change.field == "cputune" and change.sub.startswith("vcpupin"):
+            if not pins_done:
+                pins_done = True
+                _pin_vcpus(plan, desired, actual)
+        elif not _plan_live_change(plan, desired, actual, base, change):
             plan.reboot_required = True
 
 
-def _find_item(spec: DomainSpec, head: str, path: str) -> t.Any:
-    label = path.split("[", 1)[1].rstrip("]")
-    for item in getattr(spec, head) or []:
-        if item.label() == label:
+def _plan_live_change(plan: Plan, desired: DomainSpec, actual: DomainSpec, base: t.Any, change: Change) -> bool:
+    """The live step for one change; False when libvirt cannot apply it to the running guest."""
+    name = plan.name
+    if change.field == "current_memory":
+        plan.add(f"set live memory of {name} to {change.after} bytes", step=Step("set_memory", {"bytes": change.after}))
+    elif change.field == "vcpus" and (desired.max_vcpus is None or desired.max_vcpus == actual.max_vcpus):
+        limit = actual.max_vcpus or 0
+        if change.after > limit:
+            raise SpecError("vcpus", f"{change.after} is more than the {limit} vCPUs the running guest can hot-plug")
+        plan.add(f"set live vCPUs of {name} to {change.after}", step=Step("set_vcpus", {"count": change.after}))
+    elif change.field == "cputune" and change.sub == "emulatorpin":
+        plan.add(f"pin emulator of {name} to {change.after}", step=Step("pin_emulator", {"cpuset": change.after}))
+    elif change.field in ("title", "description", "metadata"):
+        plan.add(
+            f"set live {change.field} of {name}",
+            step=Step("set_metadata", {"kind": change.field, "value": change.after}),
+        )
+    elif change.field in ("disks", "interfaces") and change.whole_item:
+        _plug(plan, desired, base, change)
+    elif change.field == "interfaces" and change.item is not None and change.sub == "link_state":
+        merged = overlay(_find_item(actual, change), _find_item(desired, change))
+        plan.add(
+            f"set link of interfaces[{change.item}] {change.after}",
+            step=Step("update_device", {"xml": to_string(merged.to_element())}),
+        )
+    else:
+        return False
+    return True
+
+
+def _pin_vcpus(plan: Plan, desired: DomainSpec, actual: DomainSpec) -> None:
+    tune = desired.cputune
+    pins = {p.vcpu: p.cpuset for p in (tune.vcpupin if tune else None) or []}
+    for pin in (actual.cputune.vcpupin if actual.cputune else None) or []:
+        pins.setdefault(pin.vcpu, None)  # unpinned again: all host CPUs
+    for vcpu, cpuset in sorted(pins.items(), key=lambda kv: kv[0] or 0):
+        plan.add(
+            f"pin vCPU {vcpu} of {plan.name} to {cpuset or 'all CPUs'}",
+            step=Step("pin_vcpu", {"vcpu": vcpu, "cpuset": cpuset}),
+        )
+
+
+def _plug(plan: Plan, desired: DomainSpec, base: t.Any, change: Change) -> None:
+    """Hot-plug or unplug one whole disk or NIC."""
+    kind = "disk" if change.field == "disks" else "interface"
+    if change.after is None:
+        plan.add(
+            f"detach {kind} {change.path} from running {plan.name}",
+            step=Step("detach", {"xml": _device_xml(base.find("devices"), kind, change.before)}),
+        )
+    else:
+        plan.add(
+            f"attach {kind} {change.path} to running {plan.name}",
+            step=Step("attach", {"xml": to_string(_find_item(desired, change).to_element())}),
+        )
+
+
+def _find_item(spec: DomainSpec, change: Change) -> t.Any:
+    for item in getattr(spec, change.field) or []:
+        if item.label() == change.item:
             return item
-    raise ValueError(f"no item {path} in the declared domain")
+    raise ValueError(f"no item {change.field}[{change.item}] in the declared domain")
 
 
 def _device_xml(devices: t.Any, kind: str, before: t.Dict[str, t.Any]) -> str:

@@ -10,8 +10,9 @@ import datetime
 import typing as t
 
 from .._core.client import LibvirtClient, inactive_xml, libvirt, libvirt_errors
+from .._core.executor import Executor
 from .._core.mac import normalize_mac
-from .._core.plan import Plan
+from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
 from .model import NetworkSpec
 from .plan import NetworkActual, network_facts
@@ -28,7 +29,7 @@ COMMANDS = {
 }
 
 
-class NetworkExecutor:
+class NetworkExecutor(Executor):
     """Reads networks (with their users and neighbours) and applies network plans."""
 
     def __init__(self, client: LibvirtClient) -> None:
@@ -81,28 +82,32 @@ class NetworkExecutor:
                 raise
         return sorted((lease_facts(lease) for lease in raw), key=lambda lease: -int(lease["expiry_time"]))
 
-    def apply(self, plan: Plan) -> None:
-        name = plan.name
-        for step in plan.steps:
-            if step.op == "define":
-                self.client.call(f"define network {name!r}", self.client.conn.networkDefineXML, step.args["xml"])
-                continue
-            net = self.client.network(name)
-            if net is None:
-                continue
-            if step.op == "start":
-                self.client.call(f"start network {name!r}", net.create)
-            elif step.op == "stop":
-                self.client.call(f"stop network {name!r}", net.destroy)
-            elif step.op == "restart":
-                self.client.call(f"stop network {name!r} for its restart", net.destroy)
-                self.client.call(f"start network {name!r}", net.create)
-            elif step.op == "update":
-                self._update(net, name, step.args)
-            elif step.op == "autostart":
-                self.client.call(f"set autostart of network {name!r}", net.setAutostart, int(step.args["enabled"]))
-            elif step.op == "undefine":
-                self.client.call(f"undefine network {name!r}", net.undefine)
+    def _net(self, plan: Plan) -> t.Any:
+        return self.client.call(f"look up network {plan.name!r}", self.client.conn.networkLookupByName, plan.name)
+
+    def _step_define(self, plan: Plan, step: Step) -> None:
+        self.client.call(f"define network {plan.name!r}", self.client.conn.networkDefineXML, step.args["xml"])
+
+    def _step_start(self, plan: Plan, step: Step) -> None:
+        self.client.call(f"start network {plan.name!r}", self._net(plan).create)
+
+    def _step_stop(self, plan: Plan, step: Step) -> None:
+        self.client.call(f"stop network {plan.name!r}", self._net(plan).destroy)
+
+    def _step_restart(self, plan: Plan, step: Step) -> None:
+        net = self._net(plan)
+        self.client.call(f"stop network {plan.name!r} for its restart", net.destroy)
+        self.client.call(f"start network {plan.name!r}", net.create)
+
+    def _step_update(self, plan: Plan, step: Step) -> None:
+        self._update(self._net(plan), plan.name, step.args)
+
+    def _step_autostart(self, plan: Plan, step: Step) -> None:
+        enabled = int(step.args["enabled"])
+        self.client.call(f"set autostart of network {plan.name!r}", self._net(plan).setAutostart, enabled)
+
+    def _step_undefine(self, plan: Plan, step: Step) -> None:
+        self.client.call(f"undefine network {plan.name!r}", self._net(plan).undefine)
 
     def _update(self, net: t.Any, name: str, args: t.Mapping[str, t.Any]) -> None:
         command = int(getattr(libvirt, COMMANDS[args["command"]]))

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-import re
 import typing as t
 
 from .._core.errors import ConflictError, SpecError, UnsafeOperation
@@ -32,7 +31,14 @@ from .model import (
     portgroup_element,
 )
 
-_LIVE_PATH = re.compile(r"^(dns_hosts|portgroups)(\[|$)|^ips\[[^\]]*\]\.dhcp_hosts(\[|$)")
+# What libvirt updates on a running network: DNS hosts, portgroups, and an address's DHCP hosts.
+_LIVE_FIELDS = ("dns_hosts", "portgroups")
+
+
+def _applies_live(change: Change) -> bool:
+    if change.field in _LIVE_FIELDS:
+        return True
+    return change.field == "ips" and change.item is not None and change.sub.split("[", 1)[0] == "dhcp_hosts"
 
 
 @dataclasses.dataclass
@@ -95,7 +101,7 @@ def plan_network(desired: NetworkSpec, request: NetworkRequest, actual: NetworkA
         after = overlay(config, carried)
         changes = compare(carried, config)
         if changes:
-            if any(c.path.startswith("ips") for c in changes):
+            if any(c.field == "ips" for c in changes):
                 _check_overlap(name, after, actual.others)
             base = parse_xml(actual.config_xml or to_string(config.render(None)), "current network XML")
             plan.add(
@@ -131,7 +137,7 @@ def plan_network(desired: NetworkSpec, request: NetworkRequest, actual: NetworkA
 def _plan_live(plan: Plan, desired: NetworkSpec, live: NetworkSpec, restart: bool) -> t.List[str]:
     """Live updates for what libvirt changes on a running network; returns the paths left pending."""
     changes = compare(desired, live)
-    pending = [c.path for c in changes if not _LIVE_PATH.match(c.path)]
+    pending = [c.path for c in changes if not _applies_live(c)]
     name = plan.name
     if pending and restart:
         plan.add(

@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import typing as t
 
-from .._core.errors import ConflictError, SpecError
+from .._core.errors import SpecError
 from .._core.module import LibvirtModule
-from .._core.plan import Plan
+from .._core.units import to_bytes
 from ..domain.client import DomainExecutor
 from ..domain.device_model import DiskSource
 from ..storage.client import VolumeExecutor
-from ..storage.plan import VolumeRequest, plan_volume
-from ..storage.volume_model import VolumeSpec
-from .plan import (
-    Attachment,
-    check_asymmetric,
-    domain_plan,
-    reservations_support,
-    same_source,
-    shared_disk_spec,
-)
+from .plan import Carrier, SharedDiskActual, SharedDiskRequest, plan_shared_disk, shared_disk_spec
 
 
 def _network_source(net: t.Mapping[str, t.Any]) -> DiskSource:
@@ -39,123 +30,44 @@ def _network_source(net: t.Mapping[str, t.Any]) -> DiskSource:
 
 
 def run_shared_disk(module: LibvirtModule) -> t.Dict[str, t.Any]:
-    """The shared_disk module."""
-    params = module.params
+    """The shared_disk module: one snapshot of the host -> one plan -> apply -> the plan's result."""
+    request = shared_disk_request(module.params)
     client = module.client()
-    volumes = VolumeExecutor(client)
-    domains = DomainExecutor(client)
-    vol_params = params.get("volume")
-    plans: t.List[Plan] = []
-    path: t.Optional[str] = None
-    capacity: t.Optional[int] = None
-    if vol_params:
-        pool_name, vol_name = vol_params["pool"], vol_params["name"]
-        name = f"{pool_name}/{vol_name}"
-        source = DiskSource(pool=pool_name, volume=vol_name)
-        disk = shared_disk_spec(params, source)
-        actual_vol = volumes.read(pool_name, vol_name)
-        if actual_vol.spec is not None:
-            if actual_vol.spec.format not in (None, "raw"):
-                shared_disk_spec(dict(params, format=actual_vol.spec.format), source)  # raises the format error
-            path, capacity = actual_vol.spec.path, actual_vol.spec.capacity
-        elif params["state"] == "present":
-            if params.get("capacity") is None:
-                raise SpecError(
-                    "capacity", f"volume {name} does not exist; give capacity to create it (raw, preallocated)"
-                )
-            wanted = VolumeSpec.from_params({"name": vol_name, "format": "raw", "capacity": params["capacity"]})
-            plans.append(plan_volume(wanted, VolumeRequest(pool=pool_name, allocation="full"), actual_vol))
-            capacity = wanted.capacity
-    else:
-        net = params.get("network")
-        if not net:
-            raise SpecError("volume", "give volume (pool and name) or network (protocol and name)")
-        source = _network_source(net)
-        name = f"{source.protocol}:{source.name}"
-        disk = shared_disk_spec(params, source)
-
-    attachments: t.List[Attachment] = []
-    for domain, persistent, live in domains.all_disks():
-        here = [d for d in persistent if same_source(source, d.source, path)]
-        now = [d for d in live if same_source(source, d.source, path)]
-        if here or now:
-            first = (here or now)[0]
-            attachments.append(Attachment(domain, first.target or "", bool(first.shareable), bool(here), bool(now)))
-    listed = list(params["domains"] or [])
-    if params["state"] == "present":
-        check_asymmetric([a for a in attachments if a.domain not in listed], name)
-    for i, domain in enumerate(listed):
-        actual = domains.read(domain)
-        if actual.spec is None:
-            raise SpecError(
-                f"domains[{i}]", f"no domain {domain!r} on {client.uri}; define it first (sharedvirt.kvm.domain)"
-            )
-        plans.append(domain_plan(domain, actual, disk, params["state"] == "present", path))
-    if params["state"] == "present" and params["detach_others"]:
-        for att in attachments:
-            if att.domain not in listed:
-                plans.append(domain_plan(att.domain, domains.read(att.domain), disk, False, path))
-    if params["state"] == "absent" and params["delete_volume"] and vol_params:
-        still = [a.domain for a in attachments if a.domain not in listed]
-        if still:
-            raise ConflictError(
-                f"shared disk {name}: domains {', '.join(still)} still reference it; detach it there (list them in "
-                "domains) before delete_volume"
-            )
-        actual_vol = volumes.read(vol_params["pool"], vol_params["name"])
-        wanted = VolumeSpec(name=vol_params["name"])
-        plans.append(plan_volume(wanted, VolumeRequest(pool=vol_params["pool"], state="absent"), actual_vol))
-
+    volumes, domains = VolumeExecutor(client), DomainExecutor(client)
+    plan = plan_shared_disk(request, read_actual(request, volumes, domains))
     if not module.check_mode:
-        for plan in plans:
-            if plan.kind == "volume" and vol_params:  # the shared volume: created or deleted
-                volumes.apply(plan, vol_params["pool"], vol_params["name"])
-            else:
-                domains.apply(plan)
-    actions = [a for p in plans for a in p.actions]
-    result: t.Dict[str, t.Any] = {
-        "changed": bool(actions),
-        "actions": actions,
-        "reboot_required": any(p.reboot_required for p in plans),
-        "shared_disk": _facts(module, domains, disk, source, name, path, capacity, listed, params["state"]),
-    }
-    if module.diff:
-        result["diff"] = [p.diff() for p in plans if p.changed]
-    return result
+        for step_plan in plan.plans:
+            (volumes if step_plan.kind == "volume" else domains).apply(step_plan)
+    return plan.result(diff=module.diff)
 
 
-def _facts(
-    module: LibvirtModule,
-    domains: DomainExecutor,
-    disk: t.Any,
-    source: DiskSource,
-    name: str,
-    path: t.Optional[str],
-    capacity: t.Optional[int],
-    listed: t.List[str],
-    state: str,
-) -> t.Dict[str, t.Any]:
-    carried = []
-    if module.check_mode:
-        for domain in listed:
-            running = domains.read(domain).state in ("running", "paused", "blocked")
-            carried.append({"name": domain, "persistent": state == "present", "live": state == "present" and running})
+def shared_disk_request(params: t.Mapping[str, t.Any]) -> SharedDiskRequest:
+    vol = params.get("volume")
+    if vol:
+        source = DiskSource(pool=vol["pool"], volume=vol["name"])
+        name = f"{vol['pool']}/{vol['name']}"
+    elif params.get("network"):
+        source = _network_source(params["network"])
+        name = f"{source.protocol}:{source.name}"
     else:
-        for domain, persistent, live in domains.all_disks():
-            here = any(same_source(source, d.source, path) for d in persistent)
-            now = any(same_source(source, d.source, path) for d in live)
-            if here or now:
-                carried.append({"name": domain, "persistent": here, "live": now})
-    return {
-        "name": name,
-        "path": path,
-        "source": source.to_dict(),
-        "format": "raw",
-        "capacity": capacity,
-        "target": disk.target,
-        "device": disk.device,
-        "reservations": reservations_support(disk),
-        "serial": disk.serial,
-        "wwn": disk.wwn,
-        "domains": sorted(carried, key=lambda d: d["name"]),
-    }
+        raise SpecError("volume", "give volume (pool and name) or network (protocol and name)")
+    capacity = params.get("capacity")
+    return SharedDiskRequest(
+        name=name,
+        disk=shared_disk_spec(params, source),
+        domains=list(params["domains"] or []),
+        state=params["state"],
+        detach_others=params["detach_others"],
+        delete_volume=params["delete_volume"],
+        volume=(vol["pool"], vol["name"]) if vol else None,
+        capacity=None if capacity is None else to_bytes(capacity, "capacity"),
+    )
+
+
+def read_actual(request: SharedDiskRequest, volumes: VolumeExecutor, domains: DomainExecutor) -> SharedDiskActual:
+    """The volume and every domain of the host with its live disks, read once."""
+    volume = volumes.read(*request.volume) if request.volume else None
+    carriers = {}
+    for name, _persistent, live in domains.all_disks():
+        carriers[name] = Carrier(domains.read(name), list(live))
+    return SharedDiskActual(domains.client.uri, carriers, volume)

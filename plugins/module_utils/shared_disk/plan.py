@@ -10,10 +10,13 @@ import dataclasses
 import typing as t
 
 from .._core.errors import ConflictError, SpecError
-from .._core.plan import Plan
+from .._core.plan import Change, Plan, Step
+from .._core.xmlutil import to_string
 from ..domain.device_model import DiskSource, DiskSpec
 from ..domain.model import DomainSpec
-from ..domain.plan import DomainActual, DomainRequest, plan_domain
+from ..domain.plan import DomainActual, DomainRequest, plan_domain, runtime
+from ..storage.plan import VolumeActual, VolumeRequest, plan_volume
+from ..storage.volume_model import VolumeSpec
 
 SAFE_CACHE = ("none", "directsync")
 
@@ -96,8 +99,20 @@ def check_asymmetric(attachments: t.Sequence[Attachment], name: str) -> None:
             )
 
 
-def domain_plan(domain: str, actual: DomainActual, disk: DiskSpec, carry: bool, path: t.Optional[str]) -> Plan:
-    """The plan that makes ``domain`` carry ``disk`` (carry) or not; its other disks stay as they are."""
+def domain_plan(
+    domain: str,
+    actual: DomainActual,
+    disk: DiskSpec,
+    carry: bool,
+    path: t.Optional[str],
+    live: t.Sequence[DiskSpec] = (),
+) -> Plan:
+    """The plan that makes ``domain`` carry ``disk`` (carry) or not; its other disks stay as they are.
+
+    A running domain is compared live as well: a disk its definition has but the running guest lacks (a
+    hot-plug that failed before) is plugged now, and one it still has live after leaving the definition
+    is unplugged.
+    """
     if actual.spec is None:
         raise SpecError("domains", f"no domain {domain!r}; define it first (sharedvirt.kvm.domain)")
     keep = []
@@ -111,8 +126,84 @@ def domain_plan(domain: str, actual: DomainActual, disk: DiskSpec, carry: bool, 
             )
         keep.append(have)
     disks = keep + ([disk] if carry else [])
-    desired = DomainSpec(name=domain, disks=disks)
-    return plan_domain(desired, DomainRequest(state="present"), actual)
+    plan = plan_domain(DomainSpec(name=domain, disks=disks), DomainRequest(state="present"), actual)
+    if runtime(actual.state) in ("running", "paused") and not any(s.op in ("attach", "detach") for s in plan.steps):
+        _plan_live_repair(plan, disk, carry, path, live)
+    return plan
+
+
+def _plan_live_repair(
+    plan: Plan, disk: DiskSpec, carry: bool, path: t.Optional[str], live: t.Sequence[DiskSpec]
+) -> None:
+    plugged = [d for d in live if same_source(disk.source, d.source, path)]
+    if carry and not plugged:
+        plan.add(
+            f"attach disk disks[target={disk.target}] to running {plan.name} (its definition has it, the guest not)",
+            Change("disks", None, disk.to_dict(), item=f"target={disk.target}"),
+            step=Step("attach", {"xml": to_string(disk.to_element())}),
+        )
+    elif not carry:
+        for gone in plugged:
+            plan.add(
+                f"detach disk disks[target={gone.target}] from running {plan.name} (left in the guest)",
+                Change("disks", gone.to_dict(), None, item=f"target={gone.target}"),
+                step=Step("detach", {"xml": to_string(gone.to_element())}),
+            )
+
+
+@dataclasses.dataclass
+class SharedDiskRequest:
+    """The module's options, with the disk every domain gets already built and checked."""
+
+    name: str  # pool/volume, or protocol:name
+    disk: DiskSpec
+    domains: t.List[str]
+    state: str = "present"
+    detach_others: bool = False
+    delete_volume: bool = False
+    volume: t.Optional[t.Tuple[str, str]] = None  # (pool, name) of a volume disk
+    capacity: t.Optional[int] = None  # to create a missing volume
+
+
+@dataclasses.dataclass
+class Carrier:
+    """One domain of the host as the shared disk sees it: its definition, state and live disks."""
+
+    actual: DomainActual
+    live: t.List[DiskSpec] = dataclasses.field(default_factory=list)
+
+    @property
+    def running(self) -> bool:
+        return runtime(self.actual.state) in ("running", "paused")
+
+
+@dataclasses.dataclass
+class SharedDiskActual:
+    """One snapshot of the host: the volume (for a volume disk) and every domain."""
+
+    uri: str
+    domains: t.Dict[str, Carrier]
+    volume: t.Optional[VolumeActual] = None
+
+
+@dataclasses.dataclass
+class SharedDiskPlan:
+    """The volume's plan and each domain's plan, in the order they run, and the predicted facts."""
+
+    plans: t.List[Plan]
+    facts: t.Dict[str, t.Any]
+
+    def result(self, diff: bool) -> t.Dict[str, t.Any]:
+        actions = [a for p in self.plans for a in p.actions]
+        out: t.Dict[str, t.Any] = {
+            "changed": bool(actions),
+            "actions": actions,
+            "reboot_required": any(p.reboot_required for p in self.plans),
+            "shared_disk": self.facts,
+        }
+        if diff:
+            out["diff"] = [p.diff() for p in self.plans if p.changed]
+        return out
 
 
 def reservations_support(disk: DiskSpec) -> str:
@@ -124,3 +215,98 @@ def reservations_support(disk: DiskSpec) -> str:
     if disk.source is not None and disk.source.protocol == "iscsi":
         return "passthrough: QEMU's iSCSI initiator sends them to the target"
     return "none: set reservations=managed for a host block device LUN"
+
+
+def plan_shared_disk(request: SharedDiskRequest, actual: SharedDiskActual) -> SharedDiskPlan:
+    """Every step that brings the volume and the domains to the request, checked before any runs."""
+    path, capacity = _volume_figures(request, actual)
+    disk = request.disk
+    plans = _volume_creation(request, actual)
+    attachments = _attachments(disk, actual, path)
+    attached = {name: (att.persistent, att.live) for name, att in attachments.items()}
+    present = request.state == "present"
+    if present:
+        check_asymmetric([att for name, att in attachments.items() if name not in request.domains], request.name)
+    for i, name in enumerate(request.domains):
+        carrier = actual.domains.get(name)
+        if carrier is None or carrier.actual.spec is None:
+            raise SpecError(
+                f"domains[{i}]", f"no domain {name!r} on {actual.uri}; define it first (sharedvirt.kvm.domain)"
+            )
+        plans.append(domain_plan(name, carrier.actual, disk, present, path, carrier.live))
+        attached[name] = (present, present and carrier.running)
+    if present and request.detach_others:
+        for name in sorted(set(attached) - set(request.domains)):
+            carrier = actual.domains[name]
+            plans.append(domain_plan(name, carrier.actual, disk, False, path, carrier.live))
+            attached[name] = (False, False)
+    plans += _volume_removal(request, actual, attached)
+    carried = [{"name": n, "persistent": p, "live": lv} for n, (p, lv) in sorted(attached.items()) if p or lv]
+    facts = {
+        "name": request.name,
+        "path": path,
+        "source": disk.source.to_dict() if disk.source is not None else None,
+        "format": "raw",
+        "capacity": capacity,
+        "target": disk.target,
+        "device": disk.device,
+        "reservations": reservations_support(disk),
+        "serial": disk.serial,
+        "wwn": disk.wwn,
+        "domains": carried,
+    }
+    return SharedDiskPlan(plans, facts)
+
+
+def _volume_figures(request: SharedDiskRequest, actual: SharedDiskActual) -> t.Tuple[t.Optional[str], t.Optional[int]]:
+    spec = actual.volume.spec if actual.volume is not None else None
+    if spec is None:
+        return None, request.capacity if request.state == "present" else None
+    if spec.format not in (None, "raw"):
+        raise SpecError(
+            "format",
+            f"volume {request.name} is {spec.format}; a {spec.format} disk cannot be shared by several domains for "
+            "writing: QEMU takes an exclusive write lock on it and libvirt refuses <shareable/> for it; use a raw "
+            "volume (convert the image, or create a new raw volume)",
+        )
+    return spec.path, spec.capacity
+
+
+def _attachments(disk: DiskSpec, actual: SharedDiskActual, path: t.Optional[str]) -> t.Dict[str, Attachment]:
+    """Each domain that carries the same storage (in its definition or live), with how it carries it."""
+    found = {}
+    for name, carrier in actual.domains.items():
+        persistent = carrier.actual.spec.disks or [] if carrier.actual.spec is not None else []
+        here = [d for d in persistent if same_source(disk.source, d.source, path)]
+        now = [d for d in carrier.live if same_source(disk.source, d.source, path)]
+        if here or now:
+            first = (here or now)[0]
+            found[name] = Attachment(name, first.target or "", bool(first.shareable), bool(here), bool(now))
+    return found
+
+
+def _volume_creation(request: SharedDiskRequest, actual: SharedDiskActual) -> t.List[Plan]:
+    if request.volume is None or actual.volume is None or actual.volume.spec is not None or request.state != "present":
+        return []
+    pool, name = request.volume
+    if request.capacity is None:
+        raise SpecError(
+            "capacity", f"volume {request.name} does not exist; give capacity to create it (raw, preallocated)"
+        )
+    wanted = VolumeSpec(name=name, format="raw", capacity=request.capacity)
+    return [plan_volume(wanted, VolumeRequest(pool=pool, allocation="full"), actual.volume)]
+
+
+def _volume_removal(
+    request: SharedDiskRequest, actual: SharedDiskActual, attached: t.Mapping[str, t.Tuple[bool, bool]]
+) -> t.List[Plan]:
+    if request.state != "absent" or not request.delete_volume or request.volume is None or actual.volume is None:
+        return []
+    still = [name for name, (persistent, live) in sorted(attached.items()) if persistent or live]
+    if still:
+        raise ConflictError(
+            f"shared disk {request.name}: domains {', '.join(still)} still reference it; detach it there (list them "
+            "in domains) before delete_volume"
+        )
+    pool, name = request.volume
+    return [plan_volume(VolumeSpec(name=name), VolumeRequest(pool=pool, state="absent"), actual.volume)]

@@ -15,7 +15,8 @@ import typing as t
 
 from .._core.client import LibvirtClient, inactive_xml, libvirt, libvirt_errors, translate
 from .._core.errors import ConflictError, NotFoundError
-from .._core.plan import Plan
+from .._core.executor import Executor
+from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
 from .plan import CloneSource, PoolActual, SecretActual, VolumeActual, VolumeUser, pool_facts
 from .pool_model import PoolSpec
@@ -31,7 +32,7 @@ USAGE_CONSTANTS = {
 }
 
 
-class SecretExecutor:
+class SecretExecutor(Executor):
     """Reads a secret (and the value of a non-private one) and applies secret plans."""
 
     def __init__(self, client: LibvirtClient) -> None:
@@ -57,23 +58,24 @@ class SecretExecutor:
                     value = None  # defined without a value yet
         return SecretActual(actual, value)
 
-    def apply(self, plan: Plan, spec: SecretSpec, value: t.Optional[bytes]) -> None:
-        for step in plan.steps:
-            if step.op == "undefine":
-                secret = self.client.secret_by_uuid(step.args["uuid"])
-                if secret is not None:
-                    self.client.call(f"undefine secret {spec.usage_id!r}", secret.undefine)
-            elif step.op == "define":
-                self.client.call(
-                    f"define secret {spec.usage_id!r}", self.client.conn.secretDefineXML, step.args["xml"], 0
-                )
-            elif step.op == "set_value":
-                secret = self.lookup(spec)
-                # The message names the secret only: libvirt's errors never contain the value.
-                self.client.call(f"set the value of secret {spec.usage_id!r}", secret.setValue, value, 0)
+    def _step_undefine(self, plan: Plan, step: Step) -> None:
+        secret = self.client.secret_by_uuid(step.args["uuid"])
+        if secret is not None:
+            self.client.call(f"undefine secret {plan.name!r}", secret.undefine)
+
+    def _step_define(self, plan: Plan, step: Step) -> None:
+        self.client.call(f"define secret {plan.name!r}", self.client.conn.secretDefineXML, step.args["xml"], 0)
+
+    def _step_set_value(self, plan: Plan, step: Step) -> None:
+        where = plan.locator
+        secret = self.lookup(
+            SecretSpec(usage_type=where["usage_type"], usage_id=where["usage_id"], uuid=where["uuid"] or None)
+        )
+        # The message names the secret only: libvirt's errors never contain the value.
+        self.client.call(f"set the value of secret {plan.name!r}", secret.setValue, step.args["value"], 0)
 
 
-class PoolExecutor:
+class PoolExecutor(Executor):
     """Reads pools and applies pool plans."""
 
     def __init__(self, client: LibvirtClient) -> None:
@@ -105,32 +107,38 @@ class PoolExecutor:
             out["volumes"] = sorted(volumes, key=lambda v: v["name"])
         return out
 
-    def apply(self, plan: Plan) -> None:
-        name = plan.name
-        for step in plan.steps:
-            if step.op == "define":
-                self.client.call(f"define pool {name!r}", self.client.conn.storagePoolDefineXML, step.args["xml"], 0)
-                continue
-            pool = self.client.pool(name)
-            if pool is None:
-                continue
-            if step.op == "build":
-                kind = PoolSpec.from_xml(pool.XMLDesc(0)).type or ""
-                self._build(pool, name, kind, bool(step.args["overwrite"]))
-            elif step.op == "start":
-                self.client.call(f"start pool {name!r}", pool.create, 0)
-            elif step.op == "stop":
-                self.client.call(f"stop pool {name!r}", pool.destroy)
-            elif step.op == "autostart":
-                self.client.call(f"set autostart of pool {name!r}", pool.setAutostart, int(step.args["enabled"]))
-            elif step.op == "delete_volume":
-                vol = self.client.volume(pool, step.args["name"])
-                if vol is not None:
-                    self.client.call(f"delete volume {step.args['name']!r} of pool {name!r}", vol.delete, 0)
-            elif step.op == "delete_storage":
-                self.client.call(f"delete the storage of pool {name!r}", pool.delete, 0)
-            elif step.op == "undefine":
-                self.client.call(f"undefine pool {name!r}", pool.undefine)
+    def _pool(self, plan: Plan) -> t.Any:
+        return self.client.call(f"look up pool {plan.name!r}", self.client.conn.storagePoolLookupByName, plan.name)
+
+    def _step_define(self, plan: Plan, step: Step) -> None:
+        self.client.call(f"define pool {plan.name!r}", self.client.conn.storagePoolDefineXML, step.args["xml"], 0)
+
+    def _step_build(self, plan: Plan, step: Step) -> None:
+        pool = self._pool(plan)
+        kind = PoolSpec.from_xml(pool.XMLDesc(0)).type or ""
+        self._build(pool, plan.name, kind, bool(step.args["overwrite"]))
+
+    def _step_start(self, plan: Plan, step: Step) -> None:
+        self.client.call(f"start pool {plan.name!r}", self._pool(plan).create, 0)
+
+    def _step_stop(self, plan: Plan, step: Step) -> None:
+        self.client.call(f"stop pool {plan.name!r}", self._pool(plan).destroy)
+
+    def _step_autostart(self, plan: Plan, step: Step) -> None:
+        self.client.call(
+            f"set autostart of pool {plan.name!r}", self._pool(plan).setAutostart, int(step.args["enabled"])
+        )
+
+    def _step_delete_volume(self, plan: Plan, step: Step) -> None:
+        vol = self.client.volume(self._pool(plan), step.args["name"])
+        if vol is not None:
+            self.client.call(f"delete volume {step.args['name']!r} of pool {plan.name!r}", vol.delete, 0)
+
+    def _step_delete_storage(self, plan: Plan, step: Step) -> None:
+        self.client.call(f"delete the storage of pool {plan.name!r}", self._pool(plan).delete, 0)
+
+    def _step_undefine(self, plan: Plan, step: Step) -> None:
+        self.client.call(f"undefine pool {plan.name!r}", self._pool(plan).undefine)
 
     def _build(self, pool: t.Any, name: str, kind: str, overwrite: bool) -> None:
         if kind in ("dir", "netfs"):
@@ -155,7 +163,7 @@ def _volume_facts(vol: t.Any) -> t.Dict[str, t.Any]:
     return {"name": vol.name(), "path": vol.path(), "capacity": capacity, "allocation": allocation}
 
 
-class VolumeExecutor:
+class VolumeExecutor(Executor):
     """Reads volumes (and who uses them) and applies volume plans; streams uploads and downloads."""
 
     def __init__(self, client: LibvirtClient) -> None:
@@ -205,38 +213,43 @@ class VolumeExecutor:
         spec = VolumeSpec.from_xml(vol.XMLDesc(0))
         return CloneSource(pool_name, name, spec.path or "", spec.format or "raw", spec.capacity or 0, mode)
 
-    def apply(self, plan: Plan, pool_name: str, name: str) -> None:
-        for step in plan.steps:
-            action = f"{step.op.replace('_', ' ')} volume {pool_name}/{name}"
-            if step.op == "create":
-                flags = (
-                    int(getattr(libvirt, "VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA", 0))
-                    if step.args.get("preallocate")
-                    else 0
-                )
-                self._create(action, pool_name, name, self.pool(pool_name).createXML, step.args["xml"], flags)
-            elif step.op == "clone":
-                template = self.volume(step.args["pool"], step.args["name"])
-                self._create(action, pool_name, name, self.pool(pool_name).createXMLFrom, step.args["xml"], template, 0)
-            elif step.op == "upload":
-                self._upload(action, self.volume(pool_name, name), step.args["src"])
-            elif step.op == "resize":
-                flags = int(getattr(libvirt, "VIR_STORAGE_VOL_RESIZE_SHRINK", 0)) if step.args["shrink"] else 0
-                self.client.call(action, self.volume(pool_name, name).resize, int(step.args["bytes"]), flags)
-            elif step.op == "block_resize":
-                dom = self.client.call(action, self.client.conn.lookupByName, step.args["domain"])
-                self.client.call(
-                    action,
-                    dom.blockResize,
-                    step.args["target"],
-                    int(step.args["bytes"]),
-                    libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES,
-                )
-            elif step.op == "wipe":
-                algorithm = int(getattr(libvirt, f"VIR_STORAGE_VOL_WIPE_ALG_{step.args['algorithm'].upper()}"))
-                self.client.call(action, self.volume(pool_name, name).wipePattern, algorithm, 0)
-            elif step.op == "delete":
-                self.client.call(action, self.volume(pool_name, name).delete, 0)
+    def _step_create(self, plan: Plan, step: Step) -> None:
+        pool_name, name = plan.locator["pool"], plan.locator["name"]
+        flags = (
+            int(getattr(libvirt, "VIR_STORAGE_VOL_CREATE_PREALLOC_METADATA", 0)) if step.args.get("preallocate") else 0
+        )
+        self._create(_action(plan, step), pool_name, name, self.pool(pool_name).createXML, step.args["xml"], flags)
+
+    def _step_clone(self, plan: Plan, step: Step) -> None:
+        pool_name, name = plan.locator["pool"], plan.locator["name"]
+        template = self.volume(step.args["pool"], step.args["name"])
+        create = self.pool(pool_name).createXMLFrom
+        self._create(_action(plan, step), pool_name, name, create, step.args["xml"], template, 0)
+
+    def _step_upload(self, plan: Plan, step: Step) -> None:
+        self._upload(_action(plan, step), self._volume(plan), step.args["src"])
+
+    def _step_resize(self, plan: Plan, step: Step) -> None:
+        flags = int(getattr(libvirt, "VIR_STORAGE_VOL_RESIZE_SHRINK", 0)) if step.args["shrink"] else 0
+        self.client.call(_action(plan, step), self._volume(plan).resize, int(step.args["bytes"]), flags)
+
+    def _step_block_resize(self, plan: Plan, step: Step) -> None:
+        action = _action(plan, step)
+        dom = self.client.call(action, self.client.conn.lookupByName, step.args["domain"])
+        resize = dom.blockResize
+        self.client.call(
+            action, resize, step.args["target"], int(step.args["bytes"]), libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES
+        )
+
+    def _step_wipe(self, plan: Plan, step: Step) -> None:
+        algorithm = int(getattr(libvirt, f"VIR_STORAGE_VOL_WIPE_ALG_{step.args['algorithm'].upper()}"))
+        self.client.call(_action(plan, step), self._volume(plan).wipePattern, algorithm, 0)
+
+    def _step_delete(self, plan: Plan, step: Step) -> None:
+        self.client.call(_action(plan, step), self._volume(plan).delete, 0)
+
+    def _volume(self, plan: Plan) -> t.Any:
+        return self.volume(plan.locator["pool"], plan.locator["name"])
 
     def _create(self, action: str, pool_name: str, name: str, fn: t.Callable[..., t.Any], *args: t.Any) -> None:
         try:
@@ -282,6 +295,10 @@ class VolumeExecutor:
         if dest:
             os.replace(dest + ".part", dest)
         return digest.hexdigest()
+
+
+def _action(plan: Plan, step: Step) -> str:
+    return f"{step.op.replace('_', ' ')} volume {plan.name}"
 
 
 def inspect_image(path: str) -> t.Dict[str, t.Any]:

@@ -54,7 +54,7 @@ def run_secret(module: LibvirtModule) -> t.Dict[str, t.Any]:
     actual = executor.read(desired)
     plan = plan_secret(desired, params["state"], actual, value, params["replace_value"])
     if not module.check_mode:
-        executor.apply(plan, desired, value)
+        executor.apply(plan)
         again = executor.read(desired)
         plan.after = None if again.spec is None else again.spec.to_dict()
     return plan.result(diff=module.diff)
@@ -126,7 +126,7 @@ def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
         if not os.path.exists(dest) or file_sha256(dest) != executor.download(pool_name, desired.name or "", None):
             plan.add(f"download volume {pool_name}/{desired.name} to {dest}")
     if not module.check_mode:
-        executor.apply(plan, pool_name, desired.name or "")
+        executor.apply(plan)
         if download and any(a.startswith("download volume") for a in plan.actions):
             executor.download(pool_name, desired.name or "", download["dest"])
         again = executor.read(pool_name, desired.name or "")

@@ -35,6 +35,24 @@ def plan_secret(
 ) -> Plan:
     """Define, update or remove a secret and set its value; the value never enters the plan's facts."""
     name = f"{desired.usage_type} {desired.usage_id}"
+    plan = _plan_secret(name, desired, state, actual, value, replace_value)
+    plan.locator = {
+        "usage_type": desired.usage_type or "",
+        "usage_id": desired.usage_id or "",
+        "uuid": desired.uuid or "",
+    }
+    return plan
+
+
+def _plan_secret(
+    name: str,
+    desired: SecretSpec,
+    state: str,
+    actual: SecretActual,
+    value: t.Optional[bytes],
+    replace_value: bool,
+) -> Plan:
+    set_value = Step("set_value", {"value": value})
     if state == "absent":
         plan = plan_resource("secret", name, None, actual.spec)
         if actual.spec is not None:
@@ -48,11 +66,11 @@ def plan_secret(
         plan = plan_resource("secret", name, create, None)
         plan.steps.append(Step("define", {"xml": to_string(create.to_element())}))
         if value is not None:
-            plan.add(f"set the value of secret {name}", Change("value", None, SECRET_MASK), step=Step("set_value", {}))
+            plan.add(f"set the value of secret {name}", Change("value", None, SECRET_MASK), step=set_value)
         return plan
     carried = carry_over(desired, actual.spec)
     plan = plan_resource("secret", name, carried, actual.spec)
-    recreate = [c for c in plan.changes if c.path in ("private", "ephemeral")]
+    recreate = [c for c in plan.changes if c.field in ("private", "ephemeral")]
     if recreate:
         if value is None:
             raise ConflictError(
@@ -64,9 +82,7 @@ def plan_secret(
             Step("undefine", {"uuid": actual.spec.uuid}),
             Step("define", {"xml": to_string(merged.to_element())}),
         ]
-        plan.add(
-            f"set the value of secret {name}", Change("value", SECRET_MASK, SECRET_MASK), step=Step("set_value", {})
-        )
+        plan.add(f"set the value of secret {name}", Change("value", SECRET_MASK, SECRET_MASK), step=set_value)
         return plan
     if plan.changed:
         merged = overlay(actual.spec, carried)
@@ -74,9 +90,7 @@ def plan_secret(
     if value is not None:
         readable = not actual.spec.private
         if (readable and actual.value != value) or (not readable and replace_value):
-            plan.add(
-                f"set the value of secret {name}", Change("value", SECRET_MASK, SECRET_MASK), step=Step("set_value", {})
-            )
+            plan.add(f"set the value of secret {name}", Change("value", SECRET_MASK, SECRET_MASK), step=set_value)
     return plan
 
 
@@ -256,6 +270,7 @@ def plan_volume(desired: VolumeSpec, request: VolumeRequest, actual: VolumeActua
     """Create (empty, cloned or uploaded), grow, shrink (with consent) or delete a volume."""
     name = f"{request.pool}/{desired.name}"
     plan = Plan("volume", name, before=volume_facts(actual.spec, request.pool, actual.users))
+    plan.locator = {"pool": request.pool, "name": desired.name or ""}
     if request.state == "absent":
         if actual.spec is None:
             return plan

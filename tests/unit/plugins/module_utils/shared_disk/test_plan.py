@@ -1,19 +1,27 @@
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import ConflictError, SpecError
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.xmlutil import to_string
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.device_model import DiskSource
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import DomainSpec
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.plan import DomainActual
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.shared_disk.plan import (
     Attachment,
+    Carrier,
+    SharedDiskActual,
+    SharedDiskRequest,
     check_asymmetric,
     domain_plan,
+    plan_shared_disk,
     reservations_support,
     same_source,
     shared_disk_spec,
 )
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.plan import VolumeActual
 
 VOLUME = DiskSource(pool="p", volume="q.raw")
 XML = """<domain type='qemu'><name>n1</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
@@ -87,3 +95,60 @@ def test_luns_and_reservations() -> None:
     with pytest.raises(SpecError) as bus:
         shared_disk_spec({"target": "sda", "device": "lun", "bus": "virtio"}, iscsi)
     assert str(bus.value) == "bus: a LUN (device=lun) sits on the scsi bus"
+
+
+SHARED = to_string(shared_disk_spec({"target": "vdb"}, VOLUME).to_element())
+
+
+def carrier(name: str, state: str, persistent: bool, live: bool) -> Carrier:
+    xml = XML.replace("<name>n1</name>", f"<name>{name}</name>")
+    if persistent:
+        xml = xml.replace("</devices>", SHARED + "</devices>")
+    spec = DomainSpec.from_xml(xml)
+    live_disks = [d for d in spec.disks or [] if d.target == "vdb"] if live else []
+    if live and not persistent:
+        live_disks = [shared_disk_spec({"target": "vdb"}, VOLUME)]
+    return Carrier(DomainActual(spec, xml, state, True, False), live_disks if state == "running" else [])
+
+
+def snapshot(**carriers: Carrier) -> SharedDiskActual:
+    return SharedDiskActual("test:///default", dict(carriers), None)
+
+
+def request(domains: list[str], **extra: t.Any) -> SharedDiskRequest:
+    disk = shared_disk_spec({"target": "vdb"}, VOLUME)
+    return SharedDiskRequest("p/q.raw", disk, domains, **extra)
+
+
+def test_facts_are_the_prediction_for_absent_and_unlisted_carriers() -> None:
+    # n1 and n2 carry the disk; only n1 is listed. absent detaches it from n1; n2 keeps it.
+    actual = snapshot(n1=carrier("n1", "running", True, True), n2=carrier("n2", "shutoff", True, False))
+    plan = plan_shared_disk(request(["n1"], state="absent"), actual)
+    assert plan.facts["domains"] == [{"name": "n2", "persistent": True, "live": False}]
+    assert [a for p in plan.plans for a in p.actions] == [
+        "update domain n1: disks[target=vdb]",
+        "detach disk disks[target=vdb] from running n1",
+    ]
+    # present without detach_others: the unlisted carrier is still reported
+    kept = plan_shared_disk(request(["n1"]), actual)
+    assert [d["name"] for d in kept.facts["domains"]] == ["n1", "n2"] and not kept.result(False)["changed"]
+    dropped = plan_shared_disk(request(["n1"], detach_others=True), actual)
+    assert [d["name"] for d in dropped.facts["domains"]] == ["n1"]
+
+
+def test_a_running_guest_missing_the_disk_live_gets_it_plugged() -> None:
+    # The definition has the disk, the running guest not (an earlier hot-plug failed): a change, not ok.
+    actual = snapshot(n1=carrier("n1", "running", True, False))
+    plan = plan_shared_disk(request(["n1"]), actual)
+    steps = [s.op for p in plan.plans for s in p.steps]
+    assert steps == ["attach"] and plan.result(False)["changed"] is True
+    assert plan.facts["domains"] == [{"name": "n1", "persistent": True, "live": True}]
+    # and a disk left live after it left the definition is unplugged
+    stale = plan_shared_disk(request(["n1"], state="absent"), snapshot(n1=carrier("n1", "running", False, True)))
+    assert [s.op for p in stale.plans for s in p.steps] == ["detach"]
+
+
+def test_delete_volume_is_refused_while_an_unlisted_domain_carries_it() -> None:
+    actual = SharedDiskActual("test:///default", {"n2": carrier("n2", "shutoff", True, False)}, VolumeActual())
+    with pytest.raises(ConflictError, match="domains n2 still reference it"):
+        plan_shared_disk(request([], state="absent", delete_volume=True, volume=("p", "q.raw")), actual)
