@@ -288,17 +288,23 @@ def carry_over(desired: SpecT, actual: t.Optional[SpecT]) -> SpecT:
     return dataclasses.replace(desired, **values)
 
 
-def over_xml(desired: XmlSpecT, xml: t.Optional[str], kind: str) -> XmlSpecT:
+def over_xml(
+    desired: XmlSpecT,
+    xml: t.Optional[str],
+    kind: str,
+    parse: t.Optional[t.Callable[[str, str], XmlSpecT]] = None,
+) -> XmlSpecT:
     """The ``xml`` escape hatch: its object is the base and the structured options override it.
 
-    The XML must name the same object as the ``name`` option; the merged declaration is validated
-    again, as the options alone were.
+    The one merge of every module with an ``xml`` option. The XML must name the same object as the
+    ``name`` option (or give the name when the option is unset); the merged declaration is validated
+    again, as the options alone were. ``parse`` reads the XML (default: the spec's ``from_xml``).
     """
     if not xml:
         return desired
-    base = type(desired).from_xml(xml, "xml")
+    base = (parse or type(desired).from_xml)(xml, "xml")
     name = getattr(desired, "name", None)
-    if getattr(base, "name", None) != name:
+    if name is not None and getattr(base, "name", None) != name:
         raise SpecError("xml", f"names {kind} {getattr(base, 'name', None)!r} but the name option is {name!r}")
     merged = overlay(base, desired)
     merged.validate("")

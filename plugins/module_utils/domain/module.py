@@ -14,7 +14,7 @@ import typing as t
 from .._core.client import LibvirtClient
 from .._core.errors import MissingLibrary, SpecError
 from .._core.module import LibvirtModule
-from .._core.plan import Plan
+from .._core.plan import Plan, over_xml
 from .._core.spec import SECRET_MASK
 from .._core.xmlutil import parse_xml, to_string
 from ..host.client import host_domain_type
@@ -50,18 +50,9 @@ class DomainRun(t.Protocol):
 def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
     """The declared domain: the ``xml`` option parsed first, structured options on top of it."""
     structured = DomainSpec.from_params({k: params.get(k) for k in SPEC_OPTIONS if k != "uuid"})
-    if not params.get("xml"):
-        return structured
-    from_xml = DomainSpec.from_user_xml(params["xml"], "xml")
-    if structured.name and from_xml.name and structured.name != from_xml.name:
-        raise SpecError("xml", f"names domain {from_xml.name!r} but the name option is {structured.name!r}")
-    values = {
-        k: getattr(structured, k) if getattr(structured, k) is not None else getattr(from_xml, k) for k in SPEC_OPTIONS
-    }
-    values["uuid"] = None
-    merged = DomainSpec(**values)
-    merged.validate("")
-    return merged
+    merged = over_xml(structured, params.get("xml"), "domain", DomainSpec.from_user_xml)
+    # libvirt owns a domain's UUID: one copied from another domain's XML must not be compared.
+    return merged if merged.uuid is None else merged.replace(uuid=None)
 
 
 def _check_references(module: DomainRun, spec: DomainSpec, executor: DomainExecutor) -> None:
