@@ -234,7 +234,10 @@ options:
     elements: str
   disks:
     description:
-      - The domain's disks, CD-ROMs and LUNs; the list is complete (disks not listed are detached).
+      - The domain's disks, CD-ROMs and LUNs, matched to the current ones by O(disks[].target). The list is
+        complete - disks not listed are detached - except for disks that M(sharedvirt.kvm.shared_disk)
+        attached: the domain records their targets (in metadata of the collection's own) and this module
+        leaves them alone unless a listed disk names the same target.
       - Give exactly one source - O(disks[].source.file), O(disks[].source.dev), O(disks[].source.pool) with
         O(disks[].source.volume), or O(disks[].source.protocol) with O(disks[].source.name).
     type: list
@@ -332,7 +335,10 @@ options:
         description: Read-only disk.
         type: bool
       shareable:
-        description: The disk may be used by several domains at once (raw format, cache none).
+        description:
+          - The disk may be used by several domains at once. The same rules as M(sharedvirt.kvm.shared_disk)
+            apply, with the same errors - O(disks[].format) raw (or unset) and O(disks[].cache) V(none) or
+            V(directsync). Prefer M(sharedvirt.kvm.shared_disk), which also checks the other domains.
         type: bool
   interfaces:
     description:

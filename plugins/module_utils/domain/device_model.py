@@ -88,6 +88,28 @@ class DiskSource(Spec):
             raise SpecError(join_path(path, "name"), f"a {self.protocol} disk needs the image or LUN name")
 
 
+# Host cache modes under which a write reaches the storage before the guest sees it done: what another
+# domain or host reading the same storage (a shared disk, a migration) needs.
+COHERENT_CACHE_MODES = ("none", "directsync")
+
+
+def check_shareable(fmt: t.Optional[str], cache: t.Optional[str], path: str) -> None:
+    """The rules of a disk several domains write: raw, and no host cache that keeps one domain's writes."""
+    if fmt not in (None, "raw"):
+        raise SpecError(
+            join_path(path, "format"),
+            f"a {fmt} disk cannot be shared by several domains for writing: QEMU takes an exclusive write lock "
+            "on it and libvirt refuses <shareable/> for it; use format=raw (convert the image, or create a new "
+            "raw volume)",
+        )
+    if cache not in COHERENT_CACHE_MODES:
+        raise SpecError(
+            join_path(path, "cache"),
+            f"cache={cache or 'default (writeback)'} lets each domain keep writes the others cannot see; a shared "
+            "disk needs cache=none or directsync",
+        )
+
+
 @dataclasses.dataclass
 class DiskSpec(XmlSpec):
     """A disk, CD-ROM or LUN; identified by its target device name."""
@@ -121,6 +143,8 @@ class DiskSpec(XmlSpec):
             raise SpecError(join_path(path, "device"), "device=lun needs a block device or an iSCSI network source")
         if self.io == "native" and self.cache not in (None, "none", "directsync"):
             raise SpecError(join_path(path, "io"), "io=native needs cache=none or cache=directsync")
+        if self.shareable:
+            check_shareable(self.format, self.cache, path)
 
     @classmethod
     def from_element(cls, root: ET.Element) -> DiskSpec:

@@ -28,10 +28,15 @@ from .device_model import DiskSpec, GraphicsSpec, InterfaceSpec, SerialSpec
 # namespace under <metadata>, and other tools' elements stay untouched).
 METADATA_NS = "https://sharedvirt.dev/xmlns/kvm/1.0"
 METADATA_PREFIX = "sharedvirt"
+# The targets of disks the shared_disk module attached, in a namespace of their own (so the user's
+# metadata, the inventory and placement never see them): the domain module leaves those disks alone.
+SHARED_DISKS_NS = "https://sharedvirt.dev/xmlns/kvm/shared-disks/1.0"
+SHARED_DISKS_PREFIX = "sharedvirt-disks"
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
 # libvirt stores the versioned machine type; the short names users write are aliases of them.
 MACHINE_ALIASES = {"pc": "pc-i440fx-", "q35": "pc-q35-"}
 ET.register_namespace(METADATA_PREFIX, METADATA_NS)
+ET.register_namespace(SHARED_DISKS_PREFIX, SHARED_DISKS_NS)
 
 
 def _mib(value: t.Any, path: str) -> int:
@@ -125,6 +130,8 @@ class DomainSpec(XmlSpec):
     graphics: t.Optional[t.List[GraphicsSpec]] = option(spec=GraphicsSpec, many=True)
     serial: t.Optional[SerialSpec] = option(spec=SerialSpec)
     guest_agent: t.Optional[bool] = option()
+    # Set by shared_disk only; carried over (never compared) for everyone else.
+    shared_disks: t.Optional[t.List[str]] = option(generated=True)
 
     # Fields whose change cannot be applied by redefining: the domain must be recreated.
     IMMUTABLE: t.ClassVar[t.Tuple[str, ...]] = ("type", "arch", "machine", "firmware")
@@ -197,6 +204,7 @@ class DomainSpec(XmlSpec):
             graphics=[GraphicsSpec.from_element(g) for g in devices.findall("graphics")],
             serial=None if serial is None else SerialSpec.from_element(serial),
             guest_agent=_agent_channel(devices) is not None,
+            shared_disks=read_shared_disks(root),
         )
 
     @classmethod
@@ -217,6 +225,7 @@ class DomainSpec(XmlSpec):
             "cputune": root.find("cputune") is not None,
             "memory_backing": root.find("memoryBacking") is not None,
             "metadata": root.find(f"metadata/{{{METADATA_NS}}}metadata") is not None,
+            "shared_disks": root.find(f"metadata/{{{SHARED_DISKS_NS}}}disks") is not None,
             "firmware": root.find("os/loader") is not None or root.find("os[@firmware]") is not None,
         }
         return spec.replace(**{name: None for name, given in present.items() if not given})
@@ -236,6 +245,8 @@ class DomainSpec(XmlSpec):
         _text(root, "description", self.description, after=("name", "uuid", "title"))
         if self.metadata is not None:
             _write_metadata(root, self.metadata)
+        if self.shared_disks is not None:
+            _write_shared_disks(root, self.shared_disks)
         if self.max_memory is not None:
             sub_el = _child(root, "maxMemory")
             sub_el.attrib = {"unit": "KiB", "slots": str(self.max_memory_slots or 16)}
@@ -328,6 +339,23 @@ def _write_metadata(root: ET.Element, values: t.Mapping[str, str]) -> None:
         holder.remove(old)
     if values:
         holder.append(metadata_element(values))
+    elif not list(holder):
+        root.remove(holder)
+
+
+def read_shared_disks(root: ET.Element) -> t.List[str]:
+    node = root.find(f"metadata/{{{SHARED_DISKS_NS}}}disks")
+    return [] if node is None else sorted(target.text or "" for target in node.findall(f"{{{SHARED_DISKS_NS}}}target"))
+
+
+def _write_shared_disks(root: ET.Element, targets: t.Sequence[str]) -> None:
+    holder = _child(root, "metadata")
+    for old in holder.findall(f"{{{SHARED_DISKS_NS}}}disks"):
+        holder.remove(old)
+    if targets:
+        node = ET.SubElement(holder, f"{{{SHARED_DISKS_NS}}}disks")
+        for target in sorted(set(targets)):
+            ET.SubElement(node, f"{{{SHARED_DISKS_NS}}}target").text = target
     elif not list(holder):
         root.remove(holder)
 

@@ -157,6 +157,19 @@ def _with_new_macs(desired: DomainSpec, actual: DomainSpec, new_mac: t.Callable[
     return desired.replace(interfaces=nics)
 
 
+def _keep_shared_disks(desired: DomainSpec, actual: DomainSpec) -> DomainSpec:
+    """Disks the shared_disk module attached stay unless the declaration names their target itself.
+
+    ``desired.shared_disks`` is the actual marker carried over, or what shared_disk declares itself.
+    """
+    marked = set(desired.shared_disks or [])
+    if desired.disks is None or not marked:
+        return desired
+    declared = {d.target for d in desired.disks}
+    kept = [d for d in actual.disks or [] if d.target in marked and d.target not in declared]
+    return desired.replace(disks=desired.disks + kept) if kept else desired
+
+
 def render_spec(desired: DomainSpec, actual: DomainSpec) -> DomainSpec:
     """What to render onto libvirt's XML: the set fields, with each declared device merged into
     its current counterpart (so a device keeps the properties the user did not mention)."""
@@ -177,7 +190,7 @@ def _plan_update(
     if actual.spec is None or actual.xml is None:
         raise ValueError("an update needs the current definition")
     name = plan.name
-    carried = _with_new_macs(carry_over(desired, actual.spec), actual.spec, new_mac)
+    carried = _with_new_macs(_keep_shared_disks(carry_over(desired, actual.spec), actual.spec), actual.spec, new_mac)
     if carried.machine and machine_matches(carried.machine, actual.spec.machine):
         carried = carried.replace(machine=actual.spec.machine)  # "q35" is libvirt's "pc-q35-7.2"
     drift = _immutable_drift(carried, actual.spec)

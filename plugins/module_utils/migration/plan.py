@@ -17,8 +17,8 @@ import xml.etree.ElementTree as ET
 
 from .._core.errors import ConflictError, UnsafeOperation
 from .._core.xmlutil import parse_xml
+from ..domain.device_model import COHERENT_CACHE_MODES
 
-SAFE_CACHE_MODES = ("none", "directsync")
 COPY_MODES = ("none", "all", "incremental")
 
 
@@ -187,7 +187,7 @@ def _check(request: MigrationRequest, xml: str, dest: Destination, live: bool) -
                     "define one there so libvirt can create the copy"
                 )
         # Ceph keeps RBD caches coherent itself (libvirt agrees); any other shared disk must bypass the page cache.
-        coherent = disk.protocol == "rbd" or (disk.cache or "default") in SAFE_CACHE_MODES
+        coherent = disk.protocol == "rbd" or (disk.cache or "default") in COHERENT_CACHE_MODES
         if shared and live and not disk.readonly and not coherent:
             if not request.allow_unsafe:
                 raise UnsafeOperation(

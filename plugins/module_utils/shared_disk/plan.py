@@ -11,14 +11,12 @@ import typing as t
 
 from .._core.errors import ConflictError, SpecError
 from .._core.plan import Change, Plan, Step
-from .._core.xmlutil import to_string
-from ..domain.device_model import DiskSource, DiskSpec
+from .._core.xmlutil import parse_xml, to_string
+from ..domain.device_model import DiskSource, DiskSpec, check_shareable
 from ..domain.model import DomainSpec
 from ..domain.plan import DomainActual, DomainRequest, plan_domain, runtime
 from ..storage.plan import VolumeActual, VolumeRequest, plan_volume
 from ..storage.volume_model import VolumeSpec
-
-SAFE_CACHE = ("none", "directsync")
 
 
 @dataclasses.dataclass
@@ -35,21 +33,9 @@ class Attachment:
 def shared_disk_spec(params: t.Mapping[str, t.Any], source: DiskSource) -> DiskSpec:
     """The disk every domain gets: raw, shareable, uncached, never snapshotted."""
     fmt = params.get("format") or "raw"
-    if fmt != "raw":
-        raise SpecError(
-            "format",
-            f"a {fmt} disk cannot be shared by several domains for writing: QEMU takes an exclusive write lock "
-            "on it and libvirt refuses <shareable/> for it; use format=raw (convert the image, or create a new "
-            "raw volume)",
-        )
     cache = params.get("cache") or "none"
-    if cache not in SAFE_CACHE:
-        raise SpecError(
-            "cache",
-            f"cache={cache} lets each domain keep writes the others cannot see; a shared disk needs cache=none "
-            "or directsync",
-        )
-    io = "native" if cache in SAFE_CACHE and source.protocol is None else None
+    check_shareable(fmt, cache, "")
+    io = "native" if source.protocol is None else None
     device = params.get("device") or "disk"
     if params.get("reservations") == "managed":
         if device != "lun" or source.dev is None:
@@ -126,7 +112,17 @@ def domain_plan(
             )
         keep.append(have)
     disks = keep + ([disk] if carry else [])
-    plan = plan_domain(DomainSpec(name=domain, disks=disks), DomainRequest(state="present"), actual)
+    marked = set(actual.spec.shared_disks or []) - {disk.target or ""} | ({disk.target or ""} if carry else set())
+    desired = DomainSpec(name=domain, disks=disks, shared_disks=sorted(marked))
+    plan = plan_domain(desired, DomainRequest(state="present"), actual)
+    if not plan.steps and sorted(marked) != sorted(actual.spec.shared_disks or []):
+        # Attached before the marker existed (or by hand): mark it, so the domain module leaves it alone.
+        xml = to_string(desired.render(parse_xml(actual.xml or "", "current domain XML")))
+        plan.add(
+            f"mark disk {disk.target} of domain {domain} as attached by shared_disk",
+            Change("shared_disks", actual.spec.shared_disks or [], sorted(marked)),
+            step=Step("define", {"xml": xml}),
+        )
     if runtime(actual.state) in ("running", "paused") and not any(s.op in ("attach", "detach") for s in plan.steps):
         _plan_live_repair(plan, disk, carry, path, live)
     return plan

@@ -202,3 +202,62 @@ def test_removal_options_reach_the_executor() -> None:
     (undefine,) = result.steps
     assert undefine.args == {"remove_storage": "owned", "keep_nvram": True}
     assert result.actions == ["undefine domain vm1 and its owned storage"]
+
+
+SHARED_VDB = (
+    "<disk type='volume' device='disk' snapshot='no'><driver name='qemu' type='raw' cache='none' io='native'/>"
+    "<source pool='p' volume='q.raw'/><target dev='vdb' bus='virtio'/><shareable/></disk>"
+)
+MARK_VDB = (
+    "<metadata><sharedvirt-disks:disks xmlns:sharedvirt-disks='https://sharedvirt.dev/xmlns/kvm/shared-disks/1.0'>"
+    "<sharedvirt-disks:target>vdb</sharedvirt-disks:target></sharedvirt-disks:disks></metadata>"
+)
+OWN_VDA = [{"target": "vda", "bus": "virtio", "format": "raw", "source": {"file": "/img/a.raw"}}]
+
+
+def with_shared_vdb(marked: bool) -> DomainActual:
+    xml = XML.replace("</devices>", SHARED_VDB + "</devices>")
+    if marked:
+        xml = xml.replace("<os>", MARK_VDB + "<os>")
+    return DomainActual(DomainSpec.from_xml(xml), xml, "running", True, False)
+
+
+def test_the_domain_module_leaves_disks_of_shared_disk_alone() -> None:
+    # A rerun of the domain task that declares only its own disk: the shared disk stays, live and defined.
+    kept = plan({"disks": OWN_VDA}, current=with_shared_vdb(marked=True))
+    assert kept.actions == [] and kept.steps == []
+    # Without the marker the declared list is complete, as documented: the disk goes (negative control).
+    dropped = plan({"disks": OWN_VDA}, current=with_shared_vdb(marked=False))
+    assert [s.op for s in dropped.steps] == ["define", "detach"]
+    # Declaring the target itself hands the disk back to the domain module.
+    mine = plan(
+        {"disks": [*OWN_VDA, {"target": "vdb", "source": {"file": "/img/b.raw"}}]}, current=with_shared_vdb(True)
+    )
+    assert mine.actions[0].startswith("update domain vm1: disks[target=vdb].source")
+
+
+@pytest.mark.parametrize(
+    ("disk", "message"),
+    [
+        (
+            {"format": "qcow2", "cache": "none"},
+            "disks[0].format: a qcow2 disk cannot be shared by several domains for writing: QEMU takes an exclusive "
+            "write lock on it and libvirt refuses <shareable/> for it; use format=raw",
+        ),
+        (
+            {"format": "raw", "cache": "writeback"},
+            "disks[0].cache: cache=writeback lets each domain keep writes the others cannot see; a shared disk needs "
+            "cache=none or directsync",
+        ),
+        (
+            {"format": "raw"},
+            "disks[0].cache: cache=default (writeback) lets each domain keep writes the others cannot see",
+        ),
+    ],
+)
+def test_a_shareable_disk_follows_the_shared_disk_rules(disk: dict[str, str], message: str) -> None:
+    with pytest.raises(SpecError) as err:
+        DomainSpec.from_params(
+            {"name": "vm1", "disks": [{"target": "vdb", "shareable": True, "source": {"file": "/s.img"}, **disk}]}
+        )
+    assert str(err.value).startswith(message)

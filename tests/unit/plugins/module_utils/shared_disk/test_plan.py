@@ -100,10 +100,18 @@ def test_luns_and_reservations() -> None:
 SHARED = to_string(shared_disk_spec({"target": "vdb"}, VOLUME).to_element())
 
 
-def carrier(name: str, state: str, persistent: bool, live: bool) -> Carrier:
+MARK = (
+    "<metadata><sharedvirt-disks:disks xmlns:sharedvirt-disks='https://sharedvirt.dev/xmlns/kvm/shared-disks/1.0'>"
+    "<sharedvirt-disks:target>vdb</sharedvirt-disks:target></sharedvirt-disks:disks></metadata>"
+)
+
+
+def carrier(name: str, state: str, persistent: bool, live: bool, marked: bool = True) -> Carrier:
     xml = XML.replace("<name>n1</name>", f"<name>{name}</name>")
     if persistent:
         xml = xml.replace("</devices>", SHARED + "</devices>")
+        if marked:
+            xml = xml.replace("<os>", MARK + "<os>")
     spec = DomainSpec.from_xml(xml)
     live_disks = [d for d in spec.disks or [] if d.target == "vdb"] if live else []
     if live and not persistent:
@@ -152,3 +160,12 @@ def test_delete_volume_is_refused_while_an_unlisted_domain_carries_it() -> None:
     actual = SharedDiskActual("test:///default", {"n2": carrier("n2", "shutoff", True, False)}, VolumeActual())
     with pytest.raises(ConflictError, match="domains n2 still reference it"):
         plan_shared_disk(request([], state="absent", delete_volume=True, volume=("p", "q.raw")), actual)
+
+
+def test_an_unmarked_attachment_gets_marked_so_the_domain_module_keeps_it() -> None:
+    actual = snapshot(n1=carrier("n1", "shutoff", True, False, marked=False))
+    plan = plan_shared_disk(request(["n1"]), actual)
+    assert [a for p in plan.plans for a in p.actions] == ["mark disk vdb of domain n1 as attached by shared_disk"]
+    (define,) = [s for p in plan.plans for s in p.steps]
+    assert DomainSpec.from_xml(define.args["xml"]).shared_disks == ["vdb"]
+    assert not plan_shared_disk(request(["n1"]), snapshot(n1=carrier("n1", "shutoff", True, False))).plans[0].steps
