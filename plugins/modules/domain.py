@@ -236,7 +236,7 @@ options:
     description:
       - The domain's disks, CD-ROMs and LUNs, matched to the current ones by O(disks[].target). The list is
         complete - disks not listed are detached - except for disks that M(sharedvirt.kvm.shared_disk)
-        attached: the domain records their targets (in metadata of the collection's own) and this module
+        attached. The domain records their targets (in metadata of the collection's own), and this module
         leaves them alone unless a listed disk names the same target.
       - Give exactly one source - O(disks[].source.file), O(disks[].source.dev), O(disks[].source.pool) with
         O(disks[].source.volume), or O(disks[].source.protocol) with O(disks[].source.name).

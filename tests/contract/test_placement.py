@@ -10,7 +10,7 @@ import pytest
 from testbed.modules import run_module
 from testbed.plugins import lookup
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import METADATA_NS
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.metadata_model import METADATA_NS
 from ansible_collections.sharedvirt.kvm.plugins.modules import rebalance
 
 

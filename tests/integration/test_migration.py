@@ -17,7 +17,7 @@ from testbed.modules import run_module
 from testbed.plugins import lookup
 from testbed.wait import wait_for
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import METADATA_NS, metadata_element
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.metadata_model import METADATA_NS, metadata_element
 from ansible_collections.sharedvirt.kvm.plugins.modules import migration, rebalance
 
 SHARED_DIR = "/var/tmp/sharedvirt-kvm"

@@ -119,31 +119,14 @@ class Lab:
         return device
 
     def cleanup(self) -> None:
-        for name in reversed(self.pools):
-            with contextlib.suppress(libvirt.libvirtError):
-                pool = self.conn.storagePoolLookupByName(name)
-                if pool.isActive():
-                    pool.destroy()
-                if pool.isPersistent():
-                    pool.undefine()
-        for name in reversed(self.domains):
-            with contextlib.suppress(libvirt.libvirtError):
-                dom = self.conn.lookupByName(name)
-                if dom.isActive():
-                    dom.destroy()
-                if dom.isPersistent():
-                    dom.undefineFlags(
-                        libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
-                        | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                        | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
-                    )
-        for name in reversed(self.networks):
-            with contextlib.suppress(libvirt.libvirtError):
-                net = self.conn.networkLookupByName(name)
-                if net.isActive():
-                    net.destroy()
-                if net.isPersistent():
-                    net.undefine()
+        _remove(self.conn.storagePoolLookupByName, self.pools, lambda pool: pool.undefine())
+        domain_flags = (
+            libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+            | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+            | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        )
+        _remove(self.conn.lookupByName, self.domains, lambda dom: dom.undefineFlags(domain_flags))
+        _remove(self.conn.networkLookupByName, self.networks, lambda net: net.undefine())
         for device in self.loops:
             subprocess.run(["losetup", "-d", device], check=False, capture_output=True)
         for path in self.files:
@@ -151,6 +134,17 @@ class Lab:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+
+
+def _remove(lookup: t.Callable[[str], t.Any], names: list[str], undefine: t.Callable[[t.Any], t.Any]) -> None:
+    """Stop and undefine the named libvirt objects, newest first; ones already gone are skipped."""
+    for name in reversed(names):
+        with contextlib.suppress(libvirt.libvirtError):
+            obj = lookup(name)
+            if obj.isActive():
+                obj.destroy()
+            if obj.isPersistent():
+                undefine(obj)
 
 
 def leftovers(conn: t.Any, prefix: str = "svt-") -> list[str]:

@@ -41,6 +41,14 @@ class CollectionModule:
         """True in --diff runs."""
         return bool(self.ansible._diff)
 
+    def warn(self, message: str) -> None:
+        """A warning in the task's output (Ansible prints each once)."""
+        self.ansible.warn(message)
+
+    def hide(self, *values: str) -> None:
+        """Values never to appear in results or logs (secrets found inside other options)."""
+        self.ansible.no_log_values.update(values)
+
     def run(self, body: t.Callable[[t.Any], Result]) -> None:
         """Run ``body`` and exit with its result; every error leaves through :meth:`fail`."""
         try:

@@ -86,3 +86,37 @@ def _indent(node: ET.Element, level: int) -> None:
             if not (child.tail or "").strip():
                 child.tail = pad + "  "
         children[-1].tail = pad
+
+
+def child(parent: ET.Element, tag: str) -> ET.Element:
+    """The first <tag> child of parent, created when there is none."""
+    found = parent.find(tag)
+    return found if found is not None else sub(parent, tag)
+
+
+def set_text(root: ET.Element, tag: str, value: t.Optional[str], after: t.Tuple[str, ...] = ()) -> None:
+    """<tag>value</tag> in root (unless value is None), a new one placed after the ``after`` siblings."""
+    if value is None:
+        return
+    node = root.find(tag)
+    if node is None:
+        node = ET.Element(tag)
+        position = max([list(root).index(n) + 1 for n in root if n.tag in after] or [0])
+        root.insert(position, node)
+    node.text = value
+
+
+def set_size(root: ET.Element, tag: str, size: int) -> None:
+    """<tag unit='KiB'>size</tag> for a size in bytes."""
+    node = child(root, tag)
+    node.attrib = {"unit": "KiB"}
+    node.text = str(size // 1024)
+
+
+def toggle(parent: ET.Element, tag: str, present: bool) -> None:
+    """An empty on/off child such as <shareable/>: there when ``present``, else gone."""
+    node = parent.find(tag)
+    if present and node is None:
+        sub(parent, tag)
+    elif not present and node is not None:
+        parent.remove(node)

@@ -22,7 +22,7 @@ from .._core.mac import normalize_mac
 from .._core.netaddr import family_of
 from .._core.units import from_libvirt
 from .._core.xmlutil import parse_xml
-from ..domain.model import read_metadata
+from ..domain.metadata_model import read_metadata
 
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
 PROC_NET_ARP = "/proc/net/arp"

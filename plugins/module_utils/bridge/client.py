@@ -14,10 +14,10 @@ import typing as t
 
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
+from .host_model import HostNet
 from .netlink import NetlinkClient
 from .ovs import OvsClient, port_settings
 from .persist import DIRS, HEADER, detect_backend, file_mode
-from .plan import HostNet
 
 INTERFACES = "/etc/network/interfaces"
 

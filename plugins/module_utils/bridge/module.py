@@ -92,7 +92,7 @@ def run_bridge(module: BridgeModule) -> t.Dict[str, t.Any]:
                 "'source /etc/network/interfaces.d/*' so the bridge comes back after a reboot"
             )
     for warning in warnings:
-        module.ansible.warn(warning)
+        module.warn(warning)
     result = plan.result(diff=module.diff)
     result["persist"] = backend
     if len(bridges) > 1:

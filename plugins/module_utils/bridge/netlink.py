@@ -15,7 +15,7 @@ import os
 import typing as t
 
 from .._core.errors import CollectionError, MissingLibrary
-from .plan import HostLink
+from .host_model import HostLink
 
 try:
     from pyroute2 import IPRoute

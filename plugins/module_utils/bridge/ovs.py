@@ -12,7 +12,7 @@ import subprocess
 import typing as t
 
 from .._core.errors import CollectionError
-from .plan import OvsBridge, OvsPort
+from .host_model import OvsBridge, OvsPort
 
 TIMEOUT = 10  # seconds ovs-vsctl waits for ovsdb-server
 

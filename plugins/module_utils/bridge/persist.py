@@ -18,7 +18,7 @@ from .._core.errors import SpecError
 from .model import BridgeSpec
 
 if t.TYPE_CHECKING:
-    from .plan import HostNet
+    from .host_model import HostNet
 
 BACKENDS = ("networkmanager", "networkd", "ifupdown", "none")
 HEADER = "Managed by sharedvirt.kvm (bridge {bridge}); local changes are overwritten."

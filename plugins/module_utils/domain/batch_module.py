@@ -29,7 +29,6 @@ class _Item:
     def __init__(self, module: LibvirtModule, params: t.Dict[str, t.Any]) -> None:
         self.module = module
         self.params = params
-        self.ansible = module.ansible
 
     @property
     def check_mode(self) -> bool:
@@ -38,6 +37,9 @@ class _Item:
     @property
     def diff(self) -> bool:
         return self.module.diff
+
+    def warn(self, message: str) -> None:
+        self.module.warn(message)
 
     def client(self, readonly: bool = False) -> LibvirtClient:
         # One connection for all items: read-write, as the first item that writes needs it.
@@ -49,7 +51,7 @@ def item_params(module: LibvirtModule, index: int, item: t.Mapping[str, t.Any]) 
     merged = {**module.params["defaults"], **item}
     validated = _VALIDATOR.validate(merged)
     # Passwords inside items are hidden from results and logs as the domain module hides its own.
-    module.ansible.no_log_values.update(validated._no_log_values)
+    module.hide(*validated._no_log_values)
     if validated.error_messages:
         raise SpecError(f"domains[{index}]", validated.error_messages[0])
     return t.cast(t.Dict[str, t.Any], validated.validated_parameters)

@@ -16,7 +16,8 @@ from .._core.errors import WaitTimeout
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
-from .model import METADATA_NS, METADATA_PREFIX, DomainSpec, metadata_element
+from .metadata_model import METADATA_NS, METADATA_PREFIX, metadata_element
+from .model import DomainSpec
 from .plan import DomainActual, runtime
 
 STATE_NAMES = {

@@ -16,27 +16,38 @@ import dataclasses
 import typing as t
 import xml.etree.ElementTree as ET
 
-from .._core.cpuset import normalize_cpuset, parse_cpuset
+from .._core.cpuset import parse_cpuset
 from .._core.errors import SpecError
 from .._core.names import validate_name
-from .._core.spec import Spec, XmlSpec, join_path, option
+from .._core.spec import XmlSpec, join_path, option
 from .._core.units import from_libvirt, to_bytes
-from .._core.xmlutil import element, parse_xml, sub, text_of
+from .._core.xmlutil import child, element, parse_xml, set_size, set_text, sub, text_of
 from .device_model import DiskSpec, GraphicsSpec, InterfaceSpec, SerialSpec
+from .metadata_model import (
+    METADATA_NS,
+    SHARED_DISKS_NS,
+    read_metadata,
+    read_shared_disks,
+    write_metadata,
+    write_shared_disks,
+)
+from .tuning_model import (
+    CpuSpec,
+    CputuneSpec,
+    MemoryBackingSpec,
+    int_or_none,
+    read_cpu,
+    read_cputune,
+    read_memory_backing,
+    render_cpu,
+    render_cputune,
+    render_memory_backing,
+    render_vcpus,
+)
 
-# User key/values live in the collection's own metadata namespace (libvirt keeps one element per
-# namespace under <metadata>, and other tools' elements stay untouched).
-METADATA_NS = "https://sharedvirt.dev/xmlns/kvm/1.0"
-METADATA_PREFIX = "sharedvirt"
-# The targets of disks the shared_disk module attached, in a namespace of their own (so the user's
-# metadata, the inventory and placement never see them): the domain module leaves those disks alone.
-SHARED_DISKS_NS = "https://sharedvirt.dev/xmlns/kvm/shared-disks/1.0"
-SHARED_DISKS_PREFIX = "sharedvirt-disks"
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
 # libvirt stores the versioned machine type; the short names users write are aliases of them.
 MACHINE_ALIASES = {"pc": "pc-i440fx-", "q35": "pc-q35-"}
-ET.register_namespace(METADATA_PREFIX, METADATA_NS)
-ET.register_namespace(SHARED_DISKS_PREFIX, SHARED_DISKS_NS)
 
 
 def _mib(value: t.Any, path: str) -> int:
@@ -53,49 +64,6 @@ def machine_matches(wanted: str, actual: t.Optional[str]) -> bool:
         return False
     prefix = MACHINE_ALIASES.get(wanted)
     return actual == wanted or (prefix is not None and actual.startswith(prefix))
-
-
-@dataclasses.dataclass
-class TopologySpec(Spec):
-    sockets: t.Optional[int] = option()
-    dies: t.Optional[int] = option()
-    cores: t.Optional[int] = option()
-    threads: t.Optional[int] = option()
-
-
-@dataclasses.dataclass
-class CpuSpec(Spec):
-    """Guest CPU: mode (host-model, maximum, custom...), model, topology."""
-
-    mode: t.Optional[str] = option()
-    model: t.Optional[str] = option()
-    topology: t.Optional[TopologySpec] = option(spec=TopologySpec)
-
-
-@dataclasses.dataclass
-class VcpuPinSpec(Spec):
-    """One vCPU pinned to a set of host CPUs."""
-
-    IDENTITY = ("vcpu",)
-
-    vcpu: t.Optional[int] = option()
-    cpuset: t.Optional[str] = option(normalize=normalize_cpuset, live=True)
-
-
-@dataclasses.dataclass
-class CputuneSpec(Spec):
-    """CPU affinity: vCPU pinning and the emulator threads' pinning; both apply live."""
-
-    vcpupin: t.Optional[t.List[VcpuPinSpec]] = option(spec=VcpuPinSpec, many=True, live=True)
-    emulatorpin: t.Optional[str] = option(normalize=normalize_cpuset, live=True)
-
-
-@dataclasses.dataclass
-class MemoryBackingSpec(Spec):
-    """Hugepages, and nosharepages to keep the guest out of KSM."""
-
-    hugepages: t.Optional[bool] = option()
-    nosharepages: t.Optional[bool] = option()
 
 
 @dataclasses.dataclass
@@ -185,12 +153,12 @@ class DomainSpec(XmlSpec):
             memory=None if memory is None else from_libvirt(memory.text, memory.get("unit")),
             current_memory=None if current is None else from_libvirt(current.text, current.get("unit")),
             max_memory=None if max_mem is None else from_libvirt(max_mem.text, max_mem.get("unit")),
-            max_memory_slots=None if max_mem is None else _int(max_mem.get("slots")),
+            max_memory_slots=None if max_mem is None else int_or_none(max_mem.get("slots")),
             vcpus=None if vcpu is None else int(vcpu.get("current") or vcpu.text or 1),
             max_vcpus=None if vcpu is None else int(vcpu.text or 1),
-            cpu=_read_cpu(root.find("cpu")),
-            cputune=_read_cputune(root.find("cputune")),
-            memory_backing=_read_memory_backing(root.find("memoryBacking")),
+            cpu=read_cpu(root.find("cpu")),
+            cputune=read_cputune(root.find("cputune")),
+            memory_backing=read_memory_backing(root.find("memoryBacking")),
             memballoon=None if balloon is None else balloon.get("model"),
             arch=None if os_type is None else os_type.get("arch"),
             machine=None if os_type is None else os_type.get("machine"),
@@ -238,40 +206,43 @@ class DomainSpec(XmlSpec):
         root = copy.deepcopy(base) if base is not None else element("domain", type=self.type or "kvm")
         if base is None:
             _new_domain_skeleton(root)
+        self._render_identity(root)
+        self._render_memory(root, new=base is None)
+        render_vcpus(root, self.vcpus, self.max_vcpus)
+        if self.cpu is not None:
+            render_cpu(root, self.cpu)
+        if self.cputune is not None:
+            render_cputune(root, self.cputune)
+        if self.memory_backing is not None:
+            render_memory_backing(root, self.memory_backing)
+        _render_os(root, self)
+        self._render_devices(child(root, "devices"))
+        return root
+
+    def _render_identity(self, root: ET.Element) -> None:
         if self.type:
             root.set("type", self.type)
-        _text(root, "name", self.name)
-        _text(root, "title", self.title, after=("name", "uuid"))
-        _text(root, "description", self.description, after=("name", "uuid", "title"))
+        set_text(root, "name", self.name)
+        set_text(root, "title", self.title, after=("name", "uuid"))
+        set_text(root, "description", self.description, after=("name", "uuid", "title"))
         if self.metadata is not None:
-            _write_metadata(root, self.metadata)
+            write_metadata(root, self.metadata)
         if self.shared_disks is not None:
-            _write_shared_disks(root, self.shared_disks)
+            write_shared_disks(root, self.shared_disks)
+
+    def _render_memory(self, root: ET.Element, new: bool) -> None:
         if self.max_memory is not None:
-            sub_el = _child(root, "maxMemory")
-            sub_el.attrib = {"unit": "KiB", "slots": str(self.max_memory_slots or 16)}
-            sub_el.text = str(self.max_memory // 1024)
+            node = child(root, "maxMemory")
+            node.attrib = {"unit": "KiB", "slots": str(self.max_memory_slots or 16)}
+            node.text = str(self.max_memory // 1024)
         if self.memory is not None:
-            _size(root, "memory", self.memory)
+            set_size(root, "memory", self.memory)
         if self.current_memory is not None:
-            _size(root, "currentMemory", self.current_memory)
-        elif self.memory is not None and base is None:
-            _size(root, "currentMemory", self.memory)
-        _render_vcpus(root, self.vcpus, self.max_vcpus)
-        if self.cpu is not None:
-            _render_cpu(root, self.cpu)
-        if self.cputune is not None:
-            _render_cputune(root, self.cputune)
-        if self.memory_backing is not None:
-            backing = _child(root, "memoryBacking")
-            for tag in ("hugepages", "nosharepages"):
-                value = getattr(self.memory_backing, tag)
-                if value is not None:
-                    _toggle(backing, tag, value)
-            if not list(backing):
-                root.remove(backing)
-        _render_os(root, self)
-        devices = _child(root, "devices")
+            set_size(root, "currentMemory", self.current_memory)
+        elif self.memory is not None and new:
+            set_size(root, "currentMemory", self.memory)
+
+    def _render_devices(self, devices: ET.Element) -> None:
         if self.disks is not None:
             _render_devices(devices, "disk", self.disks, lambda el: el.find("target") is not None and _disk_key(el))
             if any(d.bus == "scsi" for d in self.disks) and devices.find("controller[@type='scsi']") is None:
@@ -287,19 +258,9 @@ class DomainSpec(XmlSpec):
                     devices.remove(old)
             devices.append(self.serial.to_element())
         if self.guest_agent is not None:
-            channel = _agent_channel(devices)
-            if self.guest_agent and channel is None:
-                channel = sub(devices, "channel", type="unix")
-                sub(channel, "target", type="virtio", name=AGENT_CHANNEL)
-            elif not self.guest_agent and channel is not None:
-                devices.remove(channel)
+            _render_agent(devices, self.guest_agent)
         if self.memballoon is not None:
-            balloon = devices.find("memballoon")
-            if balloon is None or balloon.get("model") != self.memballoon:
-                if balloon is not None:
-                    devices.remove(balloon)
-                sub(devices, "memballoon", model=self.memballoon)
-        return root
+            _render_balloon(devices, self.memballoon)
 
 
 def _unique(path: str, field: str, keys: t.List[t.Optional[str]]) -> None:
@@ -311,86 +272,6 @@ def _unique(path: str, field: str, keys: t.List[t.Optional[str]]) -> None:
             what = "target" if field == "disks" else "mac"
             raise SpecError(join_path(path, f"{field}[{i}].{what}"), f"{key} is used twice in this domain")
         seen.add(key)
-
-
-def _int(value: t.Optional[str]) -> t.Optional[int]:
-    return None if value is None else int(value)
-
-
-def read_metadata(root: ET.Element) -> t.Dict[str, str]:
-    node = root.find(f"metadata/{{{METADATA_NS}}}metadata")
-    if node is None:
-        return {}
-    return {item.get("key", ""): item.text or "" for item in node.findall(f"{{{METADATA_NS}}}item")}
-
-
-def metadata_element(values: t.Mapping[str, str]) -> ET.Element:
-    """The collection's metadata element (also what virDomainSetMetadata takes)."""
-    node = ET.Element(f"{{{METADATA_NS}}}metadata")
-    for key in sorted(values):
-        item = ET.SubElement(node, f"{{{METADATA_NS}}}item", {"key": key})
-        item.text = str(values[key])
-    return node
-
-
-def _write_metadata(root: ET.Element, values: t.Mapping[str, str]) -> None:
-    holder = _child(root, "metadata")
-    for old in holder.findall(f"{{{METADATA_NS}}}metadata"):
-        holder.remove(old)
-    if values:
-        holder.append(metadata_element(values))
-    elif not list(holder):
-        root.remove(holder)
-
-
-def read_shared_disks(root: ET.Element) -> t.List[str]:
-    node = root.find(f"metadata/{{{SHARED_DISKS_NS}}}disks")
-    return [] if node is None else sorted(target.text or "" for target in node.findall(f"{{{SHARED_DISKS_NS}}}target"))
-
-
-def _write_shared_disks(root: ET.Element, targets: t.Sequence[str]) -> None:
-    holder = _child(root, "metadata")
-    for old in holder.findall(f"{{{SHARED_DISKS_NS}}}disks"):
-        holder.remove(old)
-    if targets:
-        node = ET.SubElement(holder, f"{{{SHARED_DISKS_NS}}}disks")
-        for target in sorted(set(targets)):
-            ET.SubElement(node, f"{{{SHARED_DISKS_NS}}}target").text = target
-    elif not list(holder):
-        root.remove(holder)
-
-
-def _read_cpu(node: t.Optional[ET.Element]) -> t.Optional[CpuSpec]:
-    if node is None:
-        return None
-    topo = node.find("topology")
-    return CpuSpec(
-        mode=node.get("mode"),
-        model=text_of(node, "model"),
-        topology=None
-        if topo is None
-        else TopologySpec(*(_int(topo.get(k)) for k in ("sockets", "dies", "cores", "threads"))),
-    )
-
-
-def _read_cputune(node: t.Optional[ET.Element]) -> t.Optional[CputuneSpec]:
-    if node is None:
-        return CputuneSpec(vcpupin=[], emulatorpin=None)
-    emulator = node.find("emulatorpin")
-    return CputuneSpec(
-        vcpupin=[
-            VcpuPinSpec(int(p.get("vcpu", "0")), normalize_cpuset(p.get("cpuset", ""))) for p in node.findall("vcpupin")
-        ],
-        emulatorpin=None if emulator is None else normalize_cpuset(emulator.get("cpuset", "")),
-    )
-
-
-def _read_memory_backing(node: t.Optional[ET.Element]) -> MemoryBackingSpec:
-    if node is None:
-        return MemoryBackingSpec(hugepages=False, nosharepages=False)
-    return MemoryBackingSpec(
-        hugepages=node.find("hugepages") is not None, nosharepages=node.find("nosharepages") is not None
-    )
 
 
 def _read_firmware(os_el: t.Optional[ET.Element]) -> t.Optional[str]:
@@ -410,81 +291,25 @@ def _agent_channel(devices: ET.Element) -> t.Optional[ET.Element]:
     return None
 
 
-def _child(parent: ET.Element, tag: str) -> ET.Element:
-    found = parent.find(tag)
-    return found if found is not None else sub(parent, tag)
+def _render_agent(devices: ET.Element, wanted: bool) -> None:
+    channel = _agent_channel(devices)
+    if wanted and channel is None:
+        channel = sub(devices, "channel", type="unix")
+        sub(channel, "target", type="virtio", name=AGENT_CHANNEL)
+    elif not wanted and channel is not None:
+        devices.remove(channel)
 
 
-def _text(root: ET.Element, tag: str, value: t.Optional[str], after: t.Tuple[str, ...] = ()) -> None:
-    if value is None:
-        return
-    node = root.find(tag)
-    if node is None:
-        node = ET.Element(tag)
-        position = max([list(root).index(n) + 1 for n in root if n.tag in after] or [0])
-        root.insert(position, node)
-    node.text = value
-
-
-def _size(root: ET.Element, tag: str, size: int) -> None:
-    node = _child(root, tag)
-    node.attrib = {"unit": "KiB"}
-    node.text = str(size // 1024)
-
-
-def _toggle(parent: ET.Element, tag: str, present: bool) -> None:
-    node = parent.find(tag)
-    if present and node is None:
-        sub(parent, tag)
-    elif not present and node is not None:
-        parent.remove(node)
-
-
-def _render_vcpus(root: ET.Element, vcpus: t.Optional[int], max_vcpus: t.Optional[int]) -> None:
-    if vcpus is None and max_vcpus is None:
-        return
-    node = _child(root, "vcpu")
-    node.set("placement", node.get("placement", "static"))
-    maximum = max_vcpus if max_vcpus is not None else int(node.text or vcpus or 1)
-    current = vcpus if vcpus is not None else int(node.get("current") or maximum)
-    maximum = max(maximum, current) if max_vcpus is None else maximum
-    node.text = str(maximum)
-    if current < maximum:
-        node.set("current", str(current))
-    elif "current" in node.attrib:
-        del node.attrib["current"]
-
-
-def _render_cpu(root: ET.Element, cpu: CpuSpec) -> None:
-    node = _child(root, "cpu")
-    if cpu.mode:
-        node.set("mode", cpu.mode)
-    if cpu.model:
-        model = _child(node, "model")
-        model.text = cpu.model
-    if cpu.topology is not None:
-        topo = _child(node, "topology")
-        current = {k: topo.get(k) for k in ("sockets", "dies", "cores", "threads")}
-        for key in current:
-            value = getattr(cpu.topology, key)
-            topo.set(key, str(value if value is not None else current[key] or 1))
-
-
-def _render_cputune(root: ET.Element, tune: CputuneSpec) -> None:
-    node = _child(root, "cputune")
-    if tune.vcpupin is not None:
-        for old in node.findall("vcpupin"):
-            node.remove(old)
-        for i, pin in enumerate(sorted(tune.vcpupin, key=lambda p: p.vcpu or 0)):
-            node.insert(i, element("vcpupin", vcpu=pin.vcpu, cpuset=pin.cpuset))
-    if tune.emulatorpin is not None:
-        _child(node, "emulatorpin").set("cpuset", tune.emulatorpin)
-    if not list(node):
-        root.remove(node)
+def _render_balloon(devices: ET.Element, model: str) -> None:
+    balloon = devices.find("memballoon")
+    if balloon is None or balloon.get("model") != model:
+        if balloon is not None:
+            devices.remove(balloon)
+        sub(devices, "memballoon", model=model)
 
 
 def _render_os(root: ET.Element, spec: DomainSpec) -> None:
-    os_el = _child(root, "os")
+    os_el = child(root, "os")
     os_type = os_el.find("type")
     if os_type is None:
         os_type = ET.Element("type")
@@ -502,7 +327,7 @@ def _render_os(root: ET.Element, spec: DomainSpec) -> None:
     for tag in ("kernel", "initrd", "cmdline"):
         value = getattr(spec, tag)
         if value is not None:
-            _child(os_el, tag).text = value
+            child(os_el, tag).text = value
     if spec.boot is not None:
         for old in os_el.findall("boot"):
             os_el.remove(old)
@@ -567,11 +392,11 @@ def _keep_unmodelled(old: ET.Element, new: ET.Element, flag_tags: t.Tuple[str, .
     """
     for key, value in old.attrib.items():
         new.attrib.setdefault(key, value)
-    for child in old:
-        twin = new.find(child.tag)
+    for part in old:
+        twin = new.find(part.tag)
         if twin is None:
-            if child.tag not in flag_tags:
-                new.append(copy.deepcopy(child))
+            if part.tag not in flag_tags:
+                new.append(copy.deepcopy(part))
         else:
-            for key, value in child.attrib.items():
+            for key, value in part.attrib.items():
                 twin.attrib.setdefault(key, value)

@@ -36,7 +36,6 @@ class DomainRun(t.Protocol):
     """What run_domain needs: the domain module, or one item of the domains module."""
 
     params: t.Dict[str, t.Any]
-    ansible: t.Any  # for warn()
 
     @property
     def check_mode(self) -> bool: ...
@@ -45,6 +44,8 @@ class DomainRun(t.Protocol):
     def diff(self) -> bool: ...
 
     def client(self, readonly: bool = False) -> LibvirtClient: ...
+
+    def warn(self, message: str) -> None: ...
 
 
 def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
@@ -87,7 +88,7 @@ def _check_references(module: DomainRun, spec: DomainSpec, executor: DomainExecu
     if missing and not module.check_mode:
         raise missing[0]
     for err in missing:
-        module.ansible.warn(f"{err} (check mode goes on: an earlier task of this run may create it)")
+        module.warn(f"{err} (check mode goes on: an earlier task of this run may create it)")
     used = spec.host_cpus_used()
     if used:
         count = executor.host_cpus()
@@ -131,7 +132,7 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
             facts(again.spec, again.state, again.autostart, again.persistent) if again.spec is not None else None
         )
     for warning in plan.warnings + executor.warnings:
-        module.ansible.warn(warning)
+        module.warn(warning)
     result = plan.result(diff=False)
     result["removed_storage"] = executor.removed_storage
     if module.diff:

@@ -17,7 +17,7 @@ from .._core.mac import normalize_mac
 from .._core.names import validate_ifname, validate_name
 from .._core.netaddr import family_of, ip_address, vlan_id
 from .._core.spec import Spec, XmlSpec, choice, join_path, option
-from .._core.xmlutil import element, sub, text_of, yes_no
+from .._core.xmlutil import child, element, sub, text_of, yes_no
 
 FORWARD_MODES = ("none", "nat", "route", "open", "bridge")
 # Sections of a network that libvirt can change on a running network (virNetworkUpdate).
@@ -220,32 +220,40 @@ class NetworkSpec(XmlSpec):
         if self.name and name is not None:
             name.text = self.name
         if self.uuid is not None:
-            _child(root, "uuid").text = self.uuid
+            child(root, "uuid").text = self.uuid
         if self.forward is not None and self.forward.mode is not None:
             _render_forward(root, self.forward)
+        self._render_link(root)
+        if self.portgroups is not None:
+            _replace_all(root, "portgroup", [portgroup_element(pg) for pg in self.portgroups])
+        if self.dns_hosts is not None:
+            _render_dns_hosts(root, self.dns_hosts)
+        if self.ips is not None:
+            _replace_all(root, "ip", [_ip_element(ip) for ip in self.ips])
+        return root
+
+    def _render_link(self, root: ET.Element) -> None:
+        """The bridge, MTU, DNS domain and virtual port of the network."""
         if self.bridge is not None:
-            node = _child(root, "bridge")
+            node = child(root, "bridge")
             for attr in ("name", "stp", "delay"):
                 value = getattr(self.bridge, attr)
                 if value is not None:
                     node.set(attr, "on" if value is True else "off" if value is False else str(value))
         if self.mtu is not None:
-            _child(root, "mtu").set("size", str(self.mtu))
+            child(root, "mtu").set("size", str(self.mtu))
         if self.domain is not None:
-            _child(root, "domain").set("name", self.domain)
+            child(root, "domain").set("name", self.domain)
         if self.virtualport is not None:
-            _child(root, "virtualport").set("type", self.virtualport)
-        if self.portgroups is not None:
-            _replace_all(root, "portgroup", [portgroup_element(pg) for pg in self.portgroups])
-        if self.dns_hosts is not None:
-            dns = _child(root, "dns")
-            for old in dns.findall("host"):
-                dns.remove(old)
-            for host in self.dns_hosts:
-                dns.append(dns_host_element(host))
-        if self.ips is not None:
-            _replace_all(root, "ip", [_ip_element(ip) for ip in self.ips])
-        return root
+            child(root, "virtualport").set("type", self.virtualport)
+
+
+def _render_dns_hosts(root: ET.Element, hosts: t.Sequence[DnsHost]) -> None:
+    dns = child(root, "dns")
+    for old in dns.findall("host"):
+        dns.remove(old)
+    for host in hosts:
+        dns.append(dns_host_element(host))
 
 
 def dhcp_host_element(host: DhcpHost) -> ET.Element:
@@ -326,11 +334,6 @@ def _render_forward(root: ET.Element, forward: NetworkForward) -> None:
     node.set("mode", forward.mode or "nat")
     if forward.dev is not None:
         node.set("dev", forward.dev)
-
-
-def _child(root: ET.Element, tag: str) -> ET.Element:
-    node = root.find(tag)
-    return node if node is not None else sub(root, tag)
 
 
 def _replace_all(root: ET.Element, tag: str, new: t.List[ET.Element]) -> None:

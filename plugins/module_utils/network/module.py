@@ -37,7 +37,7 @@ def run_network(module: LibvirtModule) -> t.Dict[str, t.Any]:
         pending = (plan.after or {}).get("restart_pending", [])
         plan.after = executor.facts(desired.name or "", pending)
     for warning in plan.warnings:
-        module.ansible.warn(warning)
+        module.warn(warning)
     return plan.result(diff=module.diff)
 
 
@@ -57,7 +57,7 @@ def run_network_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
         if module.params["leases"]:
             leases = executor.leases(name)
             if leases is None:
-                module.ansible.warn(f"network {name}: this libvirt driver cannot list DHCP leases")
+                module.warn(f"network {name}: this libvirt driver cannot list DHCP leases")
             else:
                 facts["leases"] = leases
         networks.append(facts)

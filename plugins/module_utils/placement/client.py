@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .._core.client import LibvirtClient, libvirt_errors
 from .._core.xmlutil import parse_xml
-from ..domain.model import read_metadata
+from ..domain.metadata_model import read_metadata
 from .model import GuestLoad, HostLoad
 
 ANTI_AFFINITY_KEY = "anti_affinity"

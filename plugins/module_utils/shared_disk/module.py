@@ -31,17 +31,19 @@ def _network_source(net: t.Mapping[str, t.Any]) -> DiskSource:
 
 def run_shared_disk(module: LibvirtModule) -> t.Dict[str, t.Any]:
     """The shared_disk module: one snapshot of the host -> one plan -> apply -> the plan's result."""
-    request = shared_disk_request(module.params)
+    request = shared_disk_request(module.params, module.check_mode)
     client = module.client()
     volumes, domains = VolumeExecutor(client), DomainExecutor(client)
     plan = plan_shared_disk(request, read_actual(request, volumes, domains))
+    for warning in plan.warnings:
+        module.warn(warning)
     if not module.check_mode:
         for step_plan in plan.plans:
             (volumes if step_plan.kind == "volume" else domains).apply(step_plan)
     return plan.result(diff=module.diff)
 
 
-def shared_disk_request(params: t.Mapping[str, t.Any]) -> SharedDiskRequest:
+def shared_disk_request(params: t.Mapping[str, t.Any], check_mode: bool = False) -> SharedDiskRequest:
     vol = params.get("volume")
     if vol:
         source = DiskSource(pool=vol["pool"], volume=vol["name"])
@@ -61,6 +63,7 @@ def shared_disk_request(params: t.Mapping[str, t.Any]) -> SharedDiskRequest:
         delete_volume=params["delete_volume"],
         volume=(vol["pool"], vol["name"]) if vol else None,
         capacity=None if capacity is None else to_bytes(capacity, "capacity"),
+        check_mode=check_mode,
     )
 
 

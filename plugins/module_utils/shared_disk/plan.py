@@ -159,6 +159,8 @@ class SharedDiskRequest:
     delete_volume: bool = False
     volume: t.Optional[t.Tuple[str, str]] = None  # (pool, name) of a volume disk
     capacity: t.Optional[int] = None  # to create a missing volume
+    # Check mode: a missing domain or volume may come from an earlier task of the same run; predict, warn.
+    check_mode: bool = False
 
 
 @dataclasses.dataclass
@@ -188,6 +190,7 @@ class SharedDiskPlan:
 
     plans: t.List[Plan]
     facts: t.Dict[str, t.Any]
+    warnings: t.List[str] = dataclasses.field(default_factory=list)
 
     def result(self, diff: bool) -> t.Dict[str, t.Any]:
         actions = [a for p in self.plans for a in p.actions]
@@ -215,9 +218,10 @@ def reservations_support(disk: DiskSpec) -> str:
 
 def plan_shared_disk(request: SharedDiskRequest, actual: SharedDiskActual) -> SharedDiskPlan:
     """Every step that brings the volume and the domains to the request, checked before any runs."""
+    warnings: t.List[str] = []
     path, capacity = _volume_figures(request, actual)
     disk = request.disk
-    plans = _volume_creation(request, actual)
+    plans = _volume_creation(request, actual, warnings)
     attachments = _attachments(disk, actual, path)
     attached = {name: (att.persistent, att.live) for name, att in attachments.items()}
     present = request.state == "present"
@@ -226,9 +230,15 @@ def plan_shared_disk(request: SharedDiskRequest, actual: SharedDiskActual) -> Sh
     for i, name in enumerate(request.domains):
         carrier = actual.domains.get(name)
         if carrier is None or carrier.actual.spec is None:
-            raise SpecError(
+            missing = SpecError(
                 f"domains[{i}]", f"no domain {name!r} on {actual.uri}; define it first (sharedvirt.kvm.domain)"
             )
+            if not request.check_mode:
+                raise missing
+            warnings.append(f"{missing} (check mode goes on: an earlier task of this run may define it)")
+            plans.append(_predicted_attachment(name, disk, present))
+            attached[name] = (present, False)
+            continue
         plans.append(domain_plan(name, carrier.actual, disk, present, path, carrier.live))
         attached[name] = (present, present and carrier.running)
     if present and request.detach_others:
@@ -251,7 +261,18 @@ def plan_shared_disk(request: SharedDiskRequest, actual: SharedDiskActual) -> Sh
         "wwn": disk.wwn,
         "domains": carried,
     }
-    return SharedDiskPlan(plans, facts)
+    return SharedDiskPlan(plans, facts, warnings)
+
+
+def _predicted_attachment(name: str, disk: DiskSpec, present: bool) -> Plan:
+    """Check mode's view of a domain an earlier task defines: it gets the disk (nothing to detach)."""
+    plan = Plan("domain", name)
+    if present:
+        plan.add(
+            f"attach shared disk {disk.target} to domain {name} once it is defined",
+            Change("disks", None, disk.to_dict(), item=f"target={disk.target}"),
+        )
+    return plan
 
 
 def _volume_figures(request: SharedDiskRequest, actual: SharedDiskActual) -> t.Tuple[t.Optional[str], t.Optional[int]]:
@@ -281,14 +302,18 @@ def _attachments(disk: DiskSpec, actual: SharedDiskActual, path: t.Optional[str]
     return found
 
 
-def _volume_creation(request: SharedDiskRequest, actual: SharedDiskActual) -> t.List[Plan]:
+def _volume_creation(request: SharedDiskRequest, actual: SharedDiskActual, warnings: t.List[str]) -> t.List[Plan]:
     if request.volume is None or actual.volume is None or actual.volume.spec is not None or request.state != "present":
         return []
     pool, name = request.volume
     if request.capacity is None:
-        raise SpecError(
+        missing = SpecError(
             "capacity", f"volume {request.name} does not exist; give capacity to create it (raw, preallocated)"
         )
+        if not request.check_mode:
+            raise missing
+        warnings.append(f"{missing} (check mode goes on: an earlier task of this run may create it)")
+        return []
     wanted = VolumeSpec(name=name, format="raw", capacity=request.capacity)
     return [plan_volume(wanted, VolumeRequest(pool=pool, allocation="full"), actual.volume)]
 

@@ -83,7 +83,7 @@ def run_pool(module: LibvirtModule) -> t.Dict[str, t.Any]:
             executor.client.call(f"refresh pool {desired.name!r}", pool.refresh, 0)
         plan.after = executor.facts(desired.name or "")
     for note in executor.notes:
-        module.ansible.warn(note)
+        module.warn(note)
     return plan.result(diff=module.diff)
 
 

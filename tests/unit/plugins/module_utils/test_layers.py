@@ -92,3 +92,15 @@ def test_the_checker_sees_a_violation(tmp_path: Path) -> None:
     found = imports_of(plan)
     assert ("libvirt", None) in found
     assert any(file is not None and not is_pure(file) for _, file in found)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda f: str(f.relative_to(MODULE_UTILS)))
+def test_files_stay_small(path: Path) -> None:
+    """A file past 450 lines holds more than one idea: split it by concern (see CONTRIBUTING.md)."""
+    assert len(path.read_text().splitlines()) < 450
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda f: str(f.relative_to(MODULE_UTILS)))
+def test_the_first_line_says_what_the_file_is(path: Path) -> None:
+    first = path.read_text().splitlines()[0]
+    assert first.startswith('"""') and len(first) > 10

@@ -11,6 +11,12 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import
     SpecError,
     UnsafeOperation,
 )
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.bridge.host_model import (
+    HostLink,
+    HostNet,
+    OvsBridge,
+    OvsPort,
+)
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.bridge.module import desired_bridges
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.bridge.netlink import (
     NetlinkFailure,
@@ -18,14 +24,7 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils.bridge.netlink impo
     kernel_bridge_attrs,
 )
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.bridge.ovs import decode
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.bridge.plan import (
-    BridgeRequest,
-    HostLink,
-    HostNet,
-    OvsBridge,
-    OvsPort,
-    plan_bridges,
-)
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.bridge.plan import BridgeRequest, plan_bridges
 
 
 def host(*links: HostLink, ovs: dict[str, OvsBridge] | None = None) -> HostNet:

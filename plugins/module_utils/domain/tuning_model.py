@@ -1,0 +1,148 @@
+"""CPU model and topology, vCPU and emulator pinning, memory backing: parts of a domain (pure)."""
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+
+from __future__ import annotations
+
+import dataclasses
+import typing as t
+import xml.etree.ElementTree as ET
+
+from .._core.cpuset import normalize_cpuset
+from .._core.spec import Spec, option
+from .._core.xmlutil import child, element, text_of, toggle
+
+
+def int_or_none(value: t.Optional[str]) -> t.Optional[int]:
+    return None if value is None else int(value)
+
+
+@dataclasses.dataclass
+class TopologySpec(Spec):
+    sockets: t.Optional[int] = option()
+    dies: t.Optional[int] = option()
+    cores: t.Optional[int] = option()
+    threads: t.Optional[int] = option()
+
+
+@dataclasses.dataclass
+class CpuSpec(Spec):
+    """Guest CPU: mode (host-model, maximum, custom...), model, topology."""
+
+    mode: t.Optional[str] = option()
+    model: t.Optional[str] = option()
+    topology: t.Optional[TopologySpec] = option(spec=TopologySpec)
+
+
+@dataclasses.dataclass
+class VcpuPinSpec(Spec):
+    """One vCPU pinned to a set of host CPUs."""
+
+    IDENTITY = ("vcpu",)
+
+    vcpu: t.Optional[int] = option()
+    cpuset: t.Optional[str] = option(normalize=normalize_cpuset, live=True)
+
+
+@dataclasses.dataclass
+class CputuneSpec(Spec):
+    """CPU affinity: vCPU pinning and the emulator threads' pinning; both apply live."""
+
+    vcpupin: t.Optional[t.List[VcpuPinSpec]] = option(spec=VcpuPinSpec, many=True, live=True)
+    emulatorpin: t.Optional[str] = option(normalize=normalize_cpuset, live=True)
+
+
+@dataclasses.dataclass
+class MemoryBackingSpec(Spec):
+    """Hugepages, and nosharepages to keep the guest out of KSM."""
+
+    hugepages: t.Optional[bool] = option()
+    nosharepages: t.Optional[bool] = option()
+
+
+def read_cpu(node: t.Optional[ET.Element]) -> t.Optional[CpuSpec]:
+    if node is None:
+        return None
+    topo = node.find("topology")
+    return CpuSpec(
+        mode=node.get("mode"),
+        model=text_of(node, "model"),
+        topology=None
+        if topo is None
+        else TopologySpec(*(int_or_none(topo.get(k)) for k in ("sockets", "dies", "cores", "threads"))),
+    )
+
+
+def read_cputune(node: t.Optional[ET.Element]) -> t.Optional[CputuneSpec]:
+    if node is None:
+        return CputuneSpec(vcpupin=[], emulatorpin=None)
+    emulator = node.find("emulatorpin")
+    return CputuneSpec(
+        vcpupin=[
+            VcpuPinSpec(int(p.get("vcpu", "0")), normalize_cpuset(p.get("cpuset", ""))) for p in node.findall("vcpupin")
+        ],
+        emulatorpin=None if emulator is None else normalize_cpuset(emulator.get("cpuset", "")),
+    )
+
+
+def read_memory_backing(node: t.Optional[ET.Element]) -> MemoryBackingSpec:
+    if node is None:
+        return MemoryBackingSpec(hugepages=False, nosharepages=False)
+    return MemoryBackingSpec(
+        hugepages=node.find("hugepages") is not None, nosharepages=node.find("nosharepages") is not None
+    )
+
+
+def render_vcpus(root: ET.Element, vcpus: t.Optional[int], max_vcpus: t.Optional[int]) -> None:
+    if vcpus is None and max_vcpus is None:
+        return
+    node = child(root, "vcpu")
+    node.set("placement", node.get("placement", "static"))
+    maximum = max_vcpus if max_vcpus is not None else int(node.text or vcpus or 1)
+    current = vcpus if vcpus is not None else int(node.get("current") or maximum)
+    maximum = max(maximum, current) if max_vcpus is None else maximum
+    node.text = str(maximum)
+    if current < maximum:
+        node.set("current", str(current))
+    elif "current" in node.attrib:
+        del node.attrib["current"]
+
+
+def render_cpu(root: ET.Element, cpu: CpuSpec) -> None:
+    node = child(root, "cpu")
+    if cpu.mode:
+        node.set("mode", cpu.mode)
+    if cpu.model:
+        model = child(node, "model")
+        model.text = cpu.model
+    if cpu.topology is not None:
+        topo = child(node, "topology")
+        current = {k: topo.get(k) for k in ("sockets", "dies", "cores", "threads")}
+        for key in current:
+            value = getattr(cpu.topology, key)
+            topo.set(key, str(value if value is not None else current[key] or 1))
+
+
+def render_cputune(root: ET.Element, tune: CputuneSpec) -> None:
+    node = child(root, "cputune")
+    if tune.vcpupin is not None:
+        for old in node.findall("vcpupin"):
+            node.remove(old)
+        for i, pin in enumerate(sorted(tune.vcpupin, key=lambda p: p.vcpu or 0)):
+            node.insert(i, element("vcpupin", vcpu=pin.vcpu, cpuset=pin.cpuset))
+    if tune.emulatorpin is not None:
+        child(node, "emulatorpin").set("cpuset", tune.emulatorpin)
+    if not list(node):
+        root.remove(node)
+
+
+def render_memory_backing(root: ET.Element, backing_spec: MemoryBackingSpec) -> None:
+    backing = child(root, "memoryBacking")
+    for tag in ("hugepages", "nosharepages"):
+        value = getattr(backing_spec, tag)
+        if value is not None:
+            toggle(backing, tag, value)
+    if not list(backing):
+        root.remove(backing)
