@@ -7,7 +7,7 @@ multihost=${MULTIHOST:-}
 playbook=playbooks/demo.yml
 [ "${1:-}" = --clean ] && playbook=playbooks/teardown.yml
 .venv/bin/python -c 'import sys; sys.path.insert(0, "tests"); from testbed.paths import link_collection; link_collection()'
-export ANSIBLE_COLLECTIONS_PATH=$PWD/tests/output/collections ANSIBLE_DEPRECATION_WARNINGS=0 ANSIBLE_FORCE_COLOR=0
+export ANSIBLE_COLLECTIONS_PATH=$PWD/tests/output/collections ANSIBLE_FORCE_COLOR=0
 inventory=(-i tools/demo-inventory.yml)
 if [ -n "$multihost" ]; then
   if [ "$playbook" = playbooks/demo.yml ]; then .venv/bin/python tools/hostbed.py up --hosts 2 --name svkvm-demo; fi
