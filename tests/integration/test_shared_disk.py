@@ -68,6 +68,18 @@ def test_two_running_guests_share_a_disk(lab: Lab) -> None:
     wait_for("guest A to read B's marker", lambda: sees(guest_a, both), 90)
     wait_for("guest B to read A's marker", lambda: sees(guest_b, both), 90)
 
+    # The guests' own domain tasks, rerun with a complete (empty) disk list, leave the disk shared_disk
+    # attached: no change in check mode or for real, and both guests still read a new marker.
+    for params in (guest_a, guest_b):
+        own = dict(params, disks=[])
+        assert run_module(domain, own, check_mode=True)["changed"] is False
+        assert run_module(domain, own)["changed"] is False
+    with (path / "quorum.raw").open("r+b") as handle:
+        handle.seek(1024)
+        handle.write(b"SVKVM-MARK D\n")
+    wait_for("guest A to read marker D", lambda: sees(guest_a, "s2=<SVKVM-MARK D>"), 30)
+    wait_for("guest B to read marker D", lambda: sees(guest_b, "s2=<SVKVM-MARK D>"), 30)
+
     # Refusals: specific errors, nothing changed, no marker lost.
     refused = run_module(shared_disk, dict(task, format="qcow2"))
     assert refused["failed"] and refused["msg"].startswith(
@@ -93,10 +105,22 @@ def test_two_running_guests_share_a_disk(lab: Lab) -> None:
     # B leaves (live); A keeps writing and reading.
     detached = ladder(shared_disk, dict(task, domains=[a], detach_others=True))
     assert detached[2]["shared_disk"]["domains"] == [{"name": a, "persistent": True, "live": True}]
+    assert detached[0]["shared_disk"] == detached[2]["shared_disk"]  # check mode predicted the facts
     with (path / "quorum.raw").open("r+b") as handle:
         handle.seek(1024)
         handle.write(b"SVKVM-MARK C\n")
     wait_for("guest A to still read the disk", lambda: sees(guest_a, "s2=<SVKVM-MARK C>"), 30)
+
+    # state=absent for a listed domain: check mode reports what the real run then reports.
+    predicted = run_module(shared_disk, dict(task, domains=[a], state="absent"), check_mode=True)
+    done = run_module(shared_disk, dict(task, domains=[a], state="absent"))
+    assert (
+        done["actions"]
+        == predicted["actions"]
+        == [f"update domain {a}: disks[target=vdb]", f"detach disk disks[target=vdb] from running {a}"]
+    )
+    assert done["shared_disk"] == predicted["shared_disk"] and done["shared_disk"]["domains"] == []
+    assert run_module(shared_disk, dict(task, domains=[a]))["changed"]  # back for the next step
 
     # Removing A with remove_storage=owned keeps the shared (shareable) disk.
     removed = run_module(domain, {"uri": URI, "name": a, "state": "absent", "remove_storage": "owned"})
