@@ -25,6 +25,21 @@ requirements:
   - libvirt-python >= 9.0 on the host that runs the task
 """
 
+    # Modules whose "in use" and "running" checks must see the whole cluster.
+    PEERS = r"""
+options:
+  peers:
+    description:
+      - libvirt URIs of the other hypervisors that see the same storage (the cluster's hypervisors; the
+        task's own O(uri) may be among them). Every check of whether something is in use or running asks
+        each of them too, and an error names the hypervisor where the user was found.
+      - A check that asks only the task's own hypervisor cannot see a domain on another host that uses a
+        shared disk; give the peers whenever the storage is shared.
+    type: list
+    elements: str
+    default: []
+"""
+
     # The same options for lookup and inventory plugins, which run on the controller.
     PLUGINS = r"""
 options:

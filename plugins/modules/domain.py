@@ -21,10 +21,14 @@ description:
     anything else sets RV(reboot_required).
   - Changing O(type), O(arch), O(machine) or O(firmware) of an existing domain needs it recreated,
     which happens only as O(recreate) allows.
+  - One VM, one writer. Before it starts a domain, the module asks every hypervisor of O(peers) and
+    refuses when the domain (by name, or by UUID under another name) runs on one of them, naming it. With
+    O(remove_storage=owned), a volume that a domain on a peer uses is kept.
 author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
   - sharedvirt.kvm.connection
+  - sharedvirt.kvm.connection.peers
   - sharedvirt.kvm.attributes
   - sharedvirt.kvm.attributes.actiongroup_libvirt
 attributes:
@@ -556,11 +560,12 @@ removed_storage:
   sample: []
 """
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import PEERS
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.args import DOMAIN_ARGUMENT_SPEC
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.module import run_domain
 
-ARGUMENT_SPEC = DOMAIN_ARGUMENT_SPEC
+ARGUMENT_SPEC = dict(DOMAIN_ARGUMENT_SPEC, peers=PEERS)
 
 
 def main() -> None:

@@ -20,12 +20,14 @@ author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
   - sharedvirt.kvm.connection
+  - sharedvirt.kvm.connection.peers
   - sharedvirt.kvm.attributes
   - sharedvirt.kvm.attributes.actiongroup_libvirt
 options:
   domains:
     description:
-      - The domains, each a dictionary of M(sharedvirt.kvm.domain) options (C(name), C(memory), C(state), ...).
+      - The domains, each a dictionary of M(sharedvirt.kvm.domain) options (C(name), C(memory), C(state), ...);
+        O(peers) is set once for all of them.
       - Secrets among them (display passwords) are hidden from the result and logs as in the domain module.
     type: list
     elements: dict
@@ -77,12 +79,14 @@ results:
   elements: dict
 """
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import PEERS
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.batch_module import run_domains
 
 ARGUMENT_SPEC = {
     "domains": {"type": "list", "elements": "dict", "required": True},
     "defaults": {"type": "dict", "default": {}},
+    "peers": PEERS,
 }
 
 

@@ -18,12 +18,15 @@ description:
     vmdk images for one writer), a cache mode that keeps writes private to one domain, and a domain that
     already uses the same storage without C(<shareable/>).
   - Domains no longer listed keep the disk unless O(detach_others=true). O(state=absent) detaches it
-    from the listed domains; the volume itself is deleted only with O(delete_volume=true) and only when no
-    domain at all references it any more.
+    from the listed domains; the volume itself is deleted only with O(delete_volume=true) and only when
+    nothing else uses it any more, on this hypervisor or on any of O(peers).
+  - A domain on a peer that uses the same storage without C(<shareable/>) is refused like one here, and the
+    error names its hypervisor. List each hypervisor's own domains in a task against that hypervisor.
 author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
   - sharedvirt.kvm.connection
+  - sharedvirt.kvm.connection.peers
   - sharedvirt.kvm.attributes
   - sharedvirt.kvm.attributes.actiongroup_libvirt
 attributes:
@@ -241,7 +244,7 @@ reboot_required:
   sample: false
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import DISK_AUTH, HOSTS
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import DISK_AUTH, HOSTS, PEERS
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.shared_disk.module import run_shared_disk
 
@@ -273,6 +276,7 @@ ARGUMENT_SPEC = {
     "detach_others": {"type": "bool", "default": False},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     "delete_volume": {"type": "bool", "default": False},
+    "peers": PEERS,
 }
 
 

@@ -18,11 +18,17 @@ description:
   - Uploads an image file from the controller or from the host, streamed through libvirt. Images are
     untrusted - the SHA-256 checksum and the format are required, a backing file outside the pool and a
     virtual size above O(upload.max_virtual_size) are refused.
-  - O(state=absent) refuses while any domain, running or only defined, references the volume, and names them.
+  - O(state=absent) refuses while anything uses the volume, on this hypervisor or on any of O(peers) - a
+    domain, running or only defined, whose disk is the volume or backs onto it (the live backing chain),
+    or a volume that backs onto it (a linked clone of a template) - and names each user and its hypervisor.
+  - O(flatten=true) detaches a linked clone from its template on purpose, copying the template's data in -
+    live with a block pull inside the domain that runs it, else offline (C(qemu-img rebase) on the
+    hypervisor). The template can then be deleted.
 author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
   - sharedvirt.kvm.connection
+  - sharedvirt.kvm.connection.peers
   - sharedvirt.kvm.attributes
   - sharedvirt.kvm.attributes.actiongroup_libvirt
 attributes:
@@ -78,6 +84,13 @@ options:
         type: str
         choices: [linked, full]
         default: linked
+  flatten:
+    description:
+      - Make a linked clone standalone - its template's data is copied into it and it no longer has a
+        backing file. A domain running it on this hypervisor keeps running (block pull); one running it on a
+        peer is refused (run the task against that hypervisor).
+    type: bool
+    default: false
   allow_shrink:
     description: Agree to make the volume smaller, which cuts off the data at its end.
     type: bool
@@ -200,10 +213,12 @@ volume:
       type: str
       sample: /var/lib/libvirt/images/debian12-template.qcow2
     users:
-      description: Domains that reference the volume, with their target and whether they run.
+      description:
+        - What uses the volume on this hypervisor and its O(peers) - domains with their target and whether
+          they run, and linked clones that back onto it (C(volume)) - each with its hypervisor (C(host)).
       type: list
       elements: dict
-      sample: [{"domain": "web1", "target": "vda", "active": true}]
+      sample: [{"domain": "web1", "target": "vda", "active": true, "host": "qemu:///system", "volume": ""}]
 actions:
   description: What the task did (or would do), in words.
   returned: always
@@ -212,6 +227,7 @@ actions:
   sample: ["create volume images/web1.qcow2 as a linked clone of images/debian12-template.qcow2"]
 """
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import PEERS
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_volume
 
@@ -231,6 +247,8 @@ ARGUMENT_SPEC = {
         },
     },
     "allow_shrink": {"type": "bool", "default": False},
+    "flatten": {"type": "bool", "default": False},
+    "peers": PEERS,
     "upload": {
         "type": "dict",
         "options": {

@@ -27,3 +27,6 @@ DISK_AUTH: t.Dict[str, t.Any] = {
         },
     },
 }
+
+# The other hypervisors of the cluster, asked by every "in use" and "running" check.
+PEERS: t.Dict[str, t.Any] = {"type": "list", "elements": "str", "default": []}

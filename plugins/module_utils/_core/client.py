@@ -13,6 +13,7 @@ import contextlib
 import os
 import threading
 import typing as t
+import xml.etree.ElementTree as ET
 
 from .errors import AuthError, ConnectError, LibvirtError, MissingLibrary, NotFoundError
 
@@ -220,6 +221,9 @@ class LibvirtClient:
         """The virDomain called ``name``, or None."""
         return self._lookup(f"look up domain {name!r}", self.conn.lookupByName, name)
 
+    def domain_by_uuid(self, uuid: str) -> t.Any:
+        return self._lookup(f"look up domain {uuid}", self.conn.lookupByUUIDString, uuid)
+
     def network(self, name: str) -> t.Any:
         """The virNetwork called ``name``, or None."""
         return self._lookup(f"look up network {name!r}", self.conn.networkLookupByName, name)
@@ -248,6 +252,12 @@ class LibvirtClient:
         """Run a libvirt call; a failure becomes a typed error about ``action``."""
         with libvirt_errors(action):
             return fn(*args)
+
+    def host_uuid(self) -> str:
+        """The hypervisor's host UUID: one per machine, whatever URI reaches it."""
+        with libvirt_errors(f"read the capabilities of {self.uri}"):
+            node = ET.fromstring(self.conn.getCapabilities()).find("host/uuid")
+        return "" if node is None or node.text is None else node.text
 
     def host_facts(self) -> t.Dict[str, t.Any]:
         """Facts about the hypervisor behind this connection."""

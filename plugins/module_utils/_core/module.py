@@ -11,7 +11,7 @@ import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from .client import DEFAULT_CONNECT_TIMEOUT, LibvirtClient
+from .client import DEFAULT_CONNECT_TIMEOUT, LibvirtClient, resolve_uri
 from .errors import CollectionError, MissingLibrary
 
 # Documented once, in doc_fragments/connection.py; set once per play through module_defaults
@@ -80,6 +80,7 @@ class LibvirtModule(CollectionModule):
         spec = dict(CONNECTION_ARGS)
         spec.update(argument_spec)
         self._client: t.Optional[LibvirtClient] = None
+        self._peers: t.Optional[t.List[LibvirtClient]] = None
         super().__init__(spec, **kwargs)
 
     def client(self, readonly: bool = False) -> LibvirtClient:
@@ -90,8 +91,33 @@ class LibvirtModule(CollectionModule):
             )
         return self._client
 
+    def peers(self) -> t.List[LibvirtClient]:
+        """Read-only connections to the other hypervisors of the ``peers`` option, one per machine.
+
+        A URI that reaches the task's own hypervisor (by host UUID) is left out: its domains are read already.
+        """
+        if self._peers is None:
+            self._peers = []
+            # The task's own connection is opened by then (never here: it would fix it read-only).
+            own = self._client
+            seen = {resolve_uri(self.params.get("uri"))} | ({own.uri, own.host_uuid()} if own else set()) - {""}
+            for uri in dict.fromkeys(self.params.get("peers") or []):
+                if uri in seen:
+                    continue
+                peer = LibvirtClient.connect(uri, readonly=True, timeout=self.params["connect_timeout"])
+                machine = peer.host_uuid()
+                if machine and machine in seen:
+                    peer.close()
+                    continue
+                seen |= {uri, machine} - {""}
+                self._peers.append(peer)
+        return self._peers
+
     def close(self) -> None:
-        """Close the connection if one was opened."""
+        """Close the connections that were opened."""
+        for peer in self._peers or []:
+            peer.close()
+        self._peers = None
         if self._client is not None:
             self._client.close()
             self._client = None

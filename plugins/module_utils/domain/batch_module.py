@@ -41,6 +41,10 @@ class _Item:
     def warn(self, message: str) -> None:
         self.module.warn(message)
 
+    def peers(self) -> t.List[LibvirtClient]:
+        # The task's peers option serves every item.
+        return self.module.peers()
+
     def client(self, readonly: bool = False) -> LibvirtClient:
         # One connection for all items: read-write, as the first item that writes needs it.
         return self.module.client(readonly=False)

@@ -46,6 +46,8 @@ class DomainExecutor(Executor):
         self.conn = client.conn
         self.warnings: t.List[str] = []
         self.removed_storage: t.List[str] = []
+        # Storage paths the peers' domains use (-> "domain X on host"): never "owned" by this domain.
+        self.used_on_peers: t.Dict[str, str] = {}
 
     def read(self, name: str) -> DomainActual:
         """The domain's persistent definition (secrets included when allowed), state and autostart."""
@@ -207,6 +209,9 @@ class DomainExecutor(Executor):
             if path in others:
                 self.warnings.append(f"kept {path}: another domain uses it")
                 continue
+            if path in self.used_on_peers:
+                self.warnings.append(f"kept {path}: {self.used_on_peers[path]} uses it")
+                continue
             owned.append((vol, path))
         return owned
 
@@ -337,3 +342,13 @@ class DomainExecutor(Executor):
                     f"domain {name} did not come {what} within {seconds:g} s (state: {self._state(name)})"
                 )
             time.sleep(POLL)
+
+
+def running_on(peers: t.Sequence[LibvirtClient], name: str, uuid: t.Optional[str]) -> t.List[str]:
+    """The peers where the domain (by name, or by UUID under another name) runs now."""
+    hosts = []
+    for peer in peers:
+        dom = peer.domain(name) or (peer.domain_by_uuid(uuid) if uuid else None)
+        if dom is not None and peer.call(f"read the state of domain {name!r} on {peer.uri}", dom.isActive):
+            hosts.append(peer.uri)
+    return hosts

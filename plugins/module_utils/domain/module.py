@@ -20,9 +20,10 @@ from .._core.xmlutil import parse_xml, to_string
 from ..host.client import host_domain_type
 from ..placement.client import read_host_load
 from ..placement.model import Capacity
-from .client import DomainExecutor
+from ..storage.usage_client import read_disks
+from .client import DomainExecutor, running_on
 from .model import DomainSpec
-from .plan import DomainRequest, facts, plan_domain
+from .plan import DomainRequest, facts, plan_domain, runtime
 
 try:
     import jmespath
@@ -46,6 +47,8 @@ class DomainRun(t.Protocol):
     def client(self, readonly: bool = False) -> LibvirtClient: ...
 
     def warn(self, message: str) -> None: ...
+
+    def peers(self) -> t.List[LibvirtClient]: ...
 
 
 def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
@@ -123,6 +126,11 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
         desired = dataclasses.replace(desired, type=host_domain_type(executor.client))
     if request.state != "absent":
         _check_references(module, desired, executor)
+    if request.state in ("running", "restarted", "paused") and runtime(actual.state) in ("absent", "off"):
+        uuid = actual.spec.uuid if actual.spec is not None else desired.uuid
+        actual.running_elsewhere = running_on(module.peers(), name or "", uuid)
+    if request.state == "absent" and request.remove_storage == "owned":
+        executor.used_on_peers = _used_on(module.peers())
     load = read_host_load(executor.client) if request.overcommit is not None else None
     plan = plan_domain(desired, request, actual, load=load, create_from=params.get("xml"))
     if not module.check_mode:
@@ -138,6 +146,17 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     if module.diff:
         result["diff"] = _diff(plan, actual.xml)
     return result
+
+
+def _used_on(peers: t.Sequence[LibvirtClient]) -> t.Dict[str, str]:
+    """Every storage path (or network disk name) the peers' domains use, with who uses it."""
+    used: t.Dict[str, str] = {}
+    for disk in [d for peer in peers for d in read_disks(peer)]:
+        for layer in disk.layers:
+            for key in (layer.path, layer.name):
+                if key:
+                    used.setdefault(key, f"domain {disk.domain} on {disk.host}")
+    return used
 
 
 def _overcommit(option: t.Optional[t.Dict[str, t.Any]]) -> t.Dict[str, t.Any]:

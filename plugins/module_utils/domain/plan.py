@@ -49,6 +49,7 @@ class DomainActual:
     state: t.Optional[str] = None
     persistent: bool = False
     autostart: bool = False
+    running_elsewhere: t.List[str] = dataclasses.field(default_factory=list)  # peers where it runs
 
 
 def runtime(state: t.Optional[str]) -> str:
@@ -107,7 +108,7 @@ def plan_domain(
             Change("autostart", actual.autostart, request.autostart),
             step=Step("autostart", {"enabled": request.autostart}),
         )
-    target = _plan_state(plan, request, current, spec_after, load)
+    target = _plan_state(plan, request, current, spec_after, load, actual.running_elsewhere)
     plan.after = facts(spec_after, target, autostart)
     return plan
 
@@ -336,6 +337,7 @@ def _plan_state(
     current: str,
     spec: DomainSpec,
     load: t.Optional[HostLoad],
+    running_elsewhere: t.Sequence[str] = (),
 ) -> str:
     """Steps from ``current`` to ``request.state``; returns the predicted libvirt state."""
     name = plan.name
@@ -344,6 +346,7 @@ def _plan_state(
     if wanted == "present":
         return {"running": "running", "paused": "paused"}.get(current, "shutoff")
     if wanted in ("running", "restarted", "paused") and current == "off":
+        _refuse_second_copy(name, running_elsewhere)
         _check_overcommit(plan, request, spec, load)
         plan.add(f"start domain {name}", Change("state", "shutoff", "running"), step=Step("start"))
         if wanted == "paused":
@@ -372,6 +375,15 @@ def _plan_state(
         plan.add(f"shut down domain {name}", Change("state", current, "shutoff"), step=shutdown)
         plan.reboot_required = False
     return "shutoff"
+
+
+def _refuse_second_copy(name: str, running_elsewhere: t.Sequence[str]) -> None:
+    """One VM, one writer: never start a domain that runs on another hypervisor of the cluster."""
+    if running_elsewhere:
+        raise ConflictError(
+            f"domain {name} runs on {', '.join(running_elsewhere)}; starting it here as well would let two guests "
+            "write the same disks - stop it there, or move it with sharedvirt.kvm.migration"
+        )
 
 
 def _check_overcommit(plan: Plan, request: DomainRequest, spec: DomainSpec, load: t.Optional[HostLoad]) -> None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import typing as t
 
+from .._core.client import LibvirtClient
 from .._core.errors import SpecError
 from .._core.module import LibvirtModule
 from .._core.units import to_bytes
 from ..domain.client import DomainExecutor
 from ..domain.device_model import DiskSource
 from ..storage.client import VolumeExecutor
+from ..storage.usage_client import read_usage
 from .plan import Carrier, SharedDiskActual, SharedDiskRequest, plan_shared_disk, shared_disk_spec
 
 
@@ -32,9 +34,9 @@ def _network_source(net: t.Mapping[str, t.Any]) -> DiskSource:
 def run_shared_disk(module: LibvirtModule) -> t.Dict[str, t.Any]:
     """The shared_disk module: one snapshot of the host -> one plan -> apply -> the plan's result."""
     request = shared_disk_request(module.params, module.check_mode)
-    client = module.client()
+    client = module.client(readonly=module.check_mode)
     volumes, domains = VolumeExecutor(client), DomainExecutor(client)
-    plan = plan_shared_disk(request, read_actual(request, volumes, domains))
+    plan = plan_shared_disk(request, read_actual(request, volumes, domains, module.peers()))
     for warning in plan.warnings:
         module.warn(warning)
     if not module.check_mode:
@@ -67,10 +69,14 @@ def shared_disk_request(params: t.Mapping[str, t.Any], check_mode: bool = False)
     )
 
 
-def read_actual(request: SharedDiskRequest, volumes: VolumeExecutor, domains: DomainExecutor) -> SharedDiskActual:
-    """The volume and every domain of the host with its live disks, read once."""
-    volume = volumes.read(*request.volume) if request.volume else None
+def read_actual(
+    request: SharedDiskRequest, volumes: VolumeExecutor, domains: DomainExecutor, peers: t.Sequence[LibvirtClient]
+) -> SharedDiskActual:
+    """The volume and every domain of the host with its live disks, and the peers' disks, read once."""
+    usage = read_usage([volumes.client, *peers])
+    volume = volumes.read(*request.volume, usage) if request.volume else None
     carriers = {}
     for name, _persistent, live in domains.all_disks():
         carriers[name] = Carrier(domains.read(name), list(live))
-    return SharedDiskActual(domains.client.uri, carriers, volume)
+    peer_disks = [d for d in usage.disks if d.host != domains.client.uri]
+    return SharedDiskActual(domains.client.uri, carriers, volume, peer_disks)

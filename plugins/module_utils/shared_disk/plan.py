@@ -16,6 +16,7 @@ from ..domain.device_model import DiskSource, DiskSpec, check_shareable
 from ..domain.model import DomainSpec
 from ..domain.plan import DomainActual, DomainRequest, plan_domain, runtime
 from ..storage.plan import VolumeActual, VolumeRequest, plan_volume
+from ..storage.usage_model import DiskUse, StorageRef
 from ..storage.volume_model import VolumeSpec
 
 
@@ -28,6 +29,7 @@ class Attachment:
     shareable: bool
     persistent: bool
     live: bool
+    host: str = ""  # set for a domain on a peer hypervisor
 
 
 def shared_disk_spec(params: t.Mapping[str, t.Any], source: DiskSource) -> DiskSpec:
@@ -78,8 +80,9 @@ def check_asymmetric(attachments: t.Sequence[Attachment], name: str) -> None:
     """Refuse when a domain carries the same storage without <shareable/>."""
     for att in attachments:
         if not att.shareable:
+            where = f" on {att.host}" if att.host else ""
             raise ConflictError(
-                f"shared disk {name}: domain {att.domain} already uses it as {att.target} without <shareable/>; "
+                f"shared disk {name}: domain {att.domain}{where} already uses it as {att.target} without <shareable/>; "
                 "sharing it asymmetrically would let libvirt relabel the file and cut that domain off - "
                 f"list {att.domain} in domains (it then gets the shared settings) or detach it there first"
             )
@@ -182,6 +185,8 @@ class SharedDiskActual:
     uri: str
     domains: t.Dict[str, Carrier]
     volume: t.Optional[VolumeActual] = None
+    # The disks of the peers' domains (peers: the other hypervisors that see the same storage).
+    peer_disks: t.List[DiskUse] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -225,8 +230,10 @@ def plan_shared_disk(request: SharedDiskRequest, actual: SharedDiskActual) -> Sh
     attachments = _attachments(disk, actual, path)
     attached = {name: (att.persistent, att.live) for name, att in attachments.items()}
     present = request.state == "present"
+    elsewhere = _peer_carriers(disk, actual, path)
     if present:
         check_asymmetric([att for name, att in attachments.items() if name not in request.domains], request.name)
+        check_asymmetric([att for att in elsewhere if not att.shareable], request.name)
     for i, name in enumerate(request.domains):
         carrier = actual.domains.get(name)
         if carrier is None or carrier.actual.spec is None:
@@ -246,7 +253,7 @@ def plan_shared_disk(request: SharedDiskRequest, actual: SharedDiskActual) -> Sh
             carrier = actual.domains[name]
             plans.append(domain_plan(name, carrier.actual, disk, False, path, carrier.live))
             attached[name] = (False, False)
-    plans += _volume_removal(request, actual, attached)
+    plans += _volume_removal(request, actual, attached, elsewhere)
     carried = [{"name": n, "persistent": p, "live": lv} for n, (p, lv) in sorted(attached.items()) if p or lv]
     facts = {
         "name": request.name,
@@ -319,15 +326,39 @@ def _volume_creation(request: SharedDiskRequest, actual: SharedDiskActual, warni
 
 
 def _volume_removal(
-    request: SharedDiskRequest, actual: SharedDiskActual, attached: t.Mapping[str, t.Tuple[bool, bool]]
+    request: SharedDiskRequest,
+    actual: SharedDiskActual,
+    attached: t.Mapping[str, t.Tuple[bool, bool]],
+    elsewhere: t.Sequence[Attachment],
 ) -> t.List[Plan]:
     if request.state != "absent" or not request.delete_volume or request.volume is None or actual.volume is None:
         return []
     still = [name for name, (persistent, live) in sorted(attached.items()) if persistent or live]
+    still += sorted({f"{att.domain} on {att.host}" for att in elsewhere})
     if still:
         raise ConflictError(
             f"shared disk {request.name}: domains {', '.join(still)} still reference it; detach it there (list them "
             "in domains) before delete_volume"
         )
     pool, name = request.volume
-    return [plan_volume(VolumeSpec(name=name), VolumeRequest(pool=pool, state="absent"), actual.volume)]
+    # The listed domains of this hypervisor are detached earlier in this run; any other user refuses.
+    users = [u for u in actual.volume.users if not (u.host == actual.uri and u.domain in request.domains)]
+    volume = VolumeActual(actual.volume.spec, users)
+    return [plan_volume(VolumeSpec(name=name), VolumeRequest(pool=pool, state="absent", host=actual.uri), volume)]
+
+
+def _peer_carriers(disk: DiskSpec, actual: SharedDiskActual, path: t.Optional[str]) -> t.List[Attachment]:
+    """Domains on the peers whose disk is the same storage (one entry per domain and target)."""
+    if disk.source is None:
+        return []
+    mine = storage_ref(disk.source)
+    found: t.Dict[t.Tuple[str, str, str], Attachment] = {}
+    for use in actual.peer_disks:
+        if use.layers and mine.same(use.layers[0], path):
+            key = (use.host, use.domain, use.target)
+            found.setdefault(key, Attachment(use.domain, use.target, use.shareable, True, use.active, use.host))
+    return list(found.values())
+
+
+def storage_ref(source: DiskSource) -> StorageRef:
+    return StorageRef(source.file or source.dev, source.pool, source.volume, source.protocol, source.name)

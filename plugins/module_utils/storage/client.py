@@ -11,16 +11,19 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 import typing as t
 
 from .._core.client import LibvirtClient, inactive_xml, libvirt, libvirt_errors, translate
-from .._core.errors import ConflictError, NotFoundError
+from .._core.errors import ConflictError, NotFoundError, WaitTimeout
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
-from .._core.xmlutil import parse_xml
-from .plan import CloneSource, PoolActual, SecretActual, VolumeActual, VolumeUser, pool_facts
+from ..host.model import uri_is_local
+from .plan import CloneSource, PoolActual, SecretActual, VolumeActual, pool_facts
 from .pool_model import PoolSpec
 from .secret_model import SecretSpec
+from .usage_client import read_usage
+from .usage_model import Usage
 from .volume_model import VolumeSpec
 
 USAGE_CONSTANTS = {
@@ -30,6 +33,10 @@ USAGE_CONSTANTS = {
     "tls": "VIR_SECRET_USAGE_TYPE_TLS",
     "vtpm": "VIR_SECRET_USAGE_TYPE_VTPM",
 }
+
+
+# A block pull copies the whole backing chain; bounded so a stuck job fails the task instead of hanging it.
+BLOCK_JOB_TIMEOUT = 1800
 
 
 class SecretExecutor(Executor):
@@ -180,31 +187,15 @@ class VolumeExecutor(Executor):
     def volume(self, pool_name: str, name: str) -> t.Any:
         return self.client.volume(self.pool(pool_name), name)
 
-    def read(self, pool_name: str, name: str) -> VolumeActual:
+    def read(self, pool_name: str, name: str, usage: t.Optional[Usage] = None) -> VolumeActual:
+        """The volume and its users, from ``usage`` (every hypervisor read) or this hypervisor alone."""
         vol = self.volume(pool_name, name)
         if vol is None:
             return VolumeActual()
         with libvirt_errors(f"read volume {pool_name}/{name}"):
             spec = VolumeSpec.from_xml(vol.XMLDesc(0))
-        return VolumeActual(spec, self.users(pool_name, name, spec.path or ""))
-
-    def users(self, pool_name: str, name: str, path: str) -> t.List[VolumeUser]:
-        """Domains (running or only defined) whose disks reference the volume."""
-        found = []
-        with libvirt_errors("list domains"):
-            for dom in self.client.conn.listAllDomains(0):
-                active = bool(dom.isActive())
-                xml = dom.XMLDesc(0 if active else libvirt.VIR_DOMAIN_XML_INACTIVE)
-                for disk in parse_xml(xml).findall("devices/disk"):
-                    source = disk.find("source")
-                    target = disk.find("target")
-                    if source is None or target is None:
-                        continue
-                    by_pool = source.get("pool") == pool_name and source.get("volume") == name
-                    by_path = path and path in (source.get("file"), source.get("dev"))
-                    if by_pool or by_path:
-                        found.append(VolumeUser(dom.name(), target.get("dev") or "", active))
-        return found
+        usage = usage if usage is not None else read_usage([self.client])
+        return VolumeActual(spec, usage.users_of(pool_name, name, spec.path or ""))
 
     def clone_source(self, pool_name: str, name: str, mode: str) -> CloneSource:
         vol = self.volume(pool_name, name)
@@ -247,6 +238,38 @@ class VolumeExecutor(Executor):
 
     def _step_delete(self, plan: Plan, step: Step) -> None:
         self.client.call(_action(plan, step), self._volume(plan).delete, 0)
+
+    def _step_block_pull(self, plan: Plan, step: Step) -> None:
+        """Pull the backing chain's data into the running guest's disk; wait for the job, bounded."""
+        action = _action(plan, step)
+        dom = self.client.call(action, self.client.conn.lookupByName, step.args["domain"])
+        target = step.args["target"]
+        self.client.call(action, dom.blockPull, target, 0, 0)
+        deadline = time.monotonic() + BLOCK_JOB_TIMEOUT
+        while self.client.call(action, dom.blockJobInfo, target, 0):
+            if time.monotonic() > deadline:
+                self.client.call(f"abort the block pull of {target}", dom.blockJobAbort, target, 0)
+                raise WaitTimeout(f"{action}: the block pull of {target} did not finish within {BLOCK_JOB_TIMEOUT} s")
+            time.sleep(0.2)
+        self._refresh(plan)
+
+    def _step_rebase(self, plan: Plan, step: Step) -> None:
+        """Copy the backing file's data into the image and drop the backing file (the volume is not in use)."""
+        if not uri_is_local(self.client.uri):
+            raise ConflictError(
+                f"{_action(plan, step)}: an offline flatten runs qemu-img on the hypervisor; run the task on it "
+                f"(a local uri) instead of through {self.client.uri}"
+            )
+        command = ["qemu-img", "rebase", "-f", step.args["format"], "-b", "", step.args["path"]]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise ConflictError(f"{_action(plan, step)}: qemu-img rebase failed: {done.stderr.strip()}")
+        self._refresh(plan)
+
+    def _refresh(self, plan: Plan) -> None:
+        # libvirt caches a volume's backing store until its pool is refreshed.
+        pool = self.pool(plan.locator["pool"])
+        self.client.call(f"refresh pool {plan.locator['pool']!r}", pool.refresh, 0)
 
     def _volume(self, plan: Plan) -> t.Any:
         return self.volume(plan.locator["pool"], plan.locator["name"])

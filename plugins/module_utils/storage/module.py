@@ -27,6 +27,7 @@ from .plan import (
 )
 from .pool_model import PoolSpec
 from .secret_model import SecretSpec
+from .usage_client import read_usage
 from .volume_model import VolumeSpec
 
 
@@ -105,13 +106,17 @@ def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
     # Reading a volume's content (to compare an upload or a download) needs a read-write connection.
     streams = bool(params.get("upload") or params.get("download"))
     executor = VolumeExecutor(module.client(readonly=module.check_mode and not streams))
-    actual = executor.read(pool_name, desired.name or "")
+    # Users on every hypervisor that sees the pool: a deletion here must not pull a disk from under them.
+    clients = [executor.client, *module.peers()]
+    actual = executor.read(pool_name, desired.name or "", read_usage(clients))
     request = VolumeRequest(
         pool=pool_name,
         state=params["state"],
+        host=executor.client.uri,
         allocation=params["allocation"],
         allow_shrink=params["allow_shrink"],
         wipe=params.get("wipe"),
+        flatten=params["flatten"],
     )
     clone = params.get("clone_from")
     if clone and actual.spec is None and request.state == "present":
@@ -129,7 +134,7 @@ def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
         executor.apply(plan)
         if download and any(a.startswith("download volume") for a in plan.actions):
             executor.download(pool_name, desired.name or "", download["dest"])
-        again = executor.read(pool_name, desired.name or "")
+        again = executor.read(pool_name, desired.name or "", read_usage(clients))
         plan.after = volume_facts(again.spec, pool_name, again.users)
     return plan.result(diff=module.diff)
 
@@ -181,6 +186,7 @@ def run_volume_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
         executor.pool(wanted_pool)  # a clear error for a missing or inactive pool
         pools = [wanted_pool]
     volumes = []
+    usage = read_usage([executor.client])
     for pool_name in pools:
         names = sorted(
             executor.client.call(f"list volumes of pool {pool_name!r}", executor.pool(pool_name).listVolumes)
@@ -188,7 +194,7 @@ def run_volume_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
         for name in names:
             if wanted_name and name != wanted_name:
                 continue
-            actual = executor.read(pool_name, name)
+            actual = executor.read(pool_name, name, usage)
             facts = volume_facts(actual.spec, pool_name, actual.users)
             if facts is not None:
                 volumes.append(facts)

@@ -15,6 +15,7 @@ from .._core.spec import SECRET_MASK
 from .._core.xmlutil import parse_xml, to_string
 from .pool_model import BUILDABLE, PoolSpec
 from .secret_model import SecretSpec
+from .usage_model import VolumeUser
 from .volume_model import VolumeSpec
 
 
@@ -215,15 +216,6 @@ def _plan_pool_removal(plan: Plan, request: PoolRequest, actual: PoolActual) -> 
 
 
 @dataclasses.dataclass
-class VolumeUser:
-    """A domain whose definition references the volume (and the target it has there)."""
-
-    domain: str
-    target: str
-    active: bool
-
-
-@dataclasses.dataclass
 class CloneSource:
     """The template a new volume is cloned from."""
 
@@ -241,11 +233,13 @@ class VolumeRequest:
 
     pool: str
     state: str = "present"
+    host: str = ""  # the uri of the hypervisor the task runs against
     allocation: str = "thin"
     clone: t.Optional[CloneSource] = None
     allow_shrink: bool = False
     upload: t.Optional[str] = None
     wipe: t.Optional[str] = None
+    flatten: bool = False  # copy the backing file's data in and drop the backing file
 
 
 @dataclasses.dataclass
@@ -254,6 +248,16 @@ class VolumeActual:
 
     spec: t.Optional[VolumeSpec] = None
     users: t.List[VolumeUser] = dataclasses.field(default_factory=list)
+
+
+def refuse_in_use(name: str, doing: str, users: t.Sequence[VolumeUser]) -> None:
+    """The one refusal of touching a volume that something on any hypervisor uses."""
+    if users:
+        raise ConflictError(
+            f"volume {name} is in use - {'; '.join(u.describe() for u in users)}; detach it there "
+            "(sharedvirt.kvm.domain or shared_disk) or flatten the clones that back onto it (sharedvirt.kvm.volume "
+            f"flatten=true) before {doing}"
+        )
 
 
 def volume_facts(spec: t.Optional[VolumeSpec], pool: str, users: t.List[VolumeUser]) -> t.Optional[t.Dict[str, t.Any]]:
@@ -274,11 +278,7 @@ def plan_volume(desired: VolumeSpec, request: VolumeRequest, actual: VolumeActua
     if request.state == "absent":
         if actual.spec is None:
             return plan
-        if actual.users:
-            users = ", ".join(f"{u.domain} ({u.target}{', running' if u.active else ''})" for u in actual.users)
-            raise ConflictError(
-                f"volume {name} is used by domain {users}; detach it there (sharedvirt.kvm.domain) before deleting it"
-            )
+        refuse_in_use(name, "deleting it", actual.users)
         if request.wipe:
             plan.add(f"wipe volume {name} ({request.wipe})", step=Step("wipe", {"algorithm": request.wipe}))
         plan.add(f"delete volume {name}", Change("", plan.before, None), step=Step("delete"))
@@ -287,6 +287,9 @@ def plan_volume(desired: VolumeSpec, request: VolumeRequest, actual: VolumeActua
         _plan_volume_creation(plan, desired, request)
         return plan
     have = actual.spec
+    if request.flatten and have.backing:
+        _plan_flatten(plan, have, request, actual.users)
+        have = have.replace(backing=None, backing_format=None)
     if desired.format is not None and desired.format != have.format:
         raise ConflictError(
             f"volume {name}: format cannot change from {have.format!r} to {desired.format!r} in place; "
@@ -303,6 +306,12 @@ def plan_volume(desired: VolumeSpec, request: VolumeRequest, actual: VolumeActua
             )
         change = Change("capacity", have.capacity, desired.capacity)
         running = [u for u in actual.users if u.active]
+        elsewhere = [u for u in running if u.host != request.host]
+        if elsewhere:
+            raise ConflictError(
+                f"volume {name}: {elsewhere[0].describe()} runs with it; change its size on that hypervisor "
+                "(its uri), where the running guest can be told"
+            )
         if grow and running:
             user = running[0]
             plan.add(
@@ -322,6 +331,32 @@ def plan_volume(desired: VolumeSpec, request: VolumeRequest, actual: VolumeActua
         after = have.replace(capacity=desired.capacity)
     plan.after = volume_facts(after, request.pool, actual.users)
     return plan
+
+
+def _plan_flatten(plan: Plan, have: VolumeSpec, request: VolumeRequest, users: t.Sequence[VolumeUser]) -> None:
+    """Make a linked clone standalone: live (blockPull) in the domain running it, else offline (rebase)."""
+    name = plan.name
+    running = [u for u in users if u.active and u.domain]
+    elsewhere = [u for u in running if u.host != request.host]
+    if elsewhere:
+        raise ConflictError(
+            f"volume {name}: {elsewhere[0].describe()} runs with it; flatten it on that hypervisor (its uri), "
+            "where the running guest pulls the data in"
+        )
+    change = Change("backing", have.backing, None)
+    if running:
+        user = running[0]
+        plan.add(
+            f"flatten volume {name} live in domain {user.domain} ({user.target}): pull in the data of {have.backing}",
+            change,
+            step=Step("block_pull", {"domain": user.domain, "target": user.target}),
+        )
+    else:
+        plan.add(
+            f"flatten volume {name}: copy in the data of {have.backing}",
+            change,
+            step=Step("rebase", {"path": have.path, "format": have.format or "qcow2"}),
+        )
 
 
 def _plan_volume_creation(plan: Plan, desired: VolumeSpec, request: VolumeRequest) -> None:

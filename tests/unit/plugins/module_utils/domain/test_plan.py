@@ -261,3 +261,11 @@ def test_a_shareable_disk_follows_the_shared_disk_rules(disk: dict[str, str], me
             {"name": "vm1", "disks": [{"target": "vdb", "shareable": True, "source": {"file": "/s.img"}, **disk}]}
         )
     assert str(err.value).startswith(message)
+
+
+def test_a_domain_running_on_a_peer_is_refused_before_it_starts() -> None:
+    stopped = actual("shutoff")
+    stopped.running_elsewhere = ["qemu+tcp://hv2/system"]
+    with pytest.raises(ConflictError, match=r"^domain vm1 runs on qemu\+tcp://hv2/system; starting it here as well"):
+        plan({}, state="running", current=stopped)
+    assert plan({}, state="present", current=stopped).steps == []  # only a start is refused

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import typing as t
 
 import pytest
@@ -22,6 +23,7 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils.shared_disk.plan im
     shared_disk_spec,
 )
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.plan import VolumeActual
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.usage_model import DiskUse, StorageRef
 
 VOLUME = DiskSource(pool="p", volume="q.raw")
 XML = """<domain type='qemu'><name>n1</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os>
@@ -169,3 +171,28 @@ def test_an_unmarked_attachment_gets_marked_so_the_domain_module_keeps_it() -> N
     (define,) = [s for p in plan.plans for s in p.steps]
     assert DomainSpec.from_xml(define.args["xml"]).shared_disks == ["vdb"]
     assert not plan_shared_disk(request(["n1"]), snapshot(n1=carrier("n1", "shutoff", True, False))).plans[0].steps
+
+
+HV2 = "qemu+tcp://hv2/system"
+
+
+def on_peer(domain: str, shareable: bool, active: bool = True) -> DiskUse:
+    return DiskUse(HV2, domain, "vdb", active, (StorageRef(pool="p", volume="q.raw"),), shareable)
+
+
+def test_a_peer_domain_without_shareable_is_refused_and_named_with_its_host() -> None:
+    actual = snapshot(n1=carrier("n1", "shutoff", False, False))
+    actual.peer_disks = [on_peer("n9", shareable=False)]
+    with pytest.raises(ConflictError) as err:
+        plan_shared_disk(request(["n1"]), actual)
+    assert str(err.value).startswith(
+        f"shared disk p/q.raw: domain n9 on {HV2} already uses it as vdb without <shareable/>"
+    )
+    actual.peer_disks = [on_peer("n9", shareable=True)]  # a cluster member on the other host: fine
+    assert plan_shared_disk(request(["n1"]), actual).plans[0].steps
+
+
+def test_the_volume_stays_while_a_peer_domain_carries_it() -> None:
+    actual = SharedDiskActual("test:///default", {}, VolumeActual(), [on_peer("n9", shareable=True)])
+    with pytest.raises(ConflictError, match=f"domains n9 on {re.escape(HV2)} still reference it"):
+        plan_shared_disk(request([], state="absent", delete_volume=True, volume=("p", "q.raw")), actual)

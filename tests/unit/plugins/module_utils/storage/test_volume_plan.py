@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import (
@@ -11,9 +13,15 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.plan import
     CloneSource,
     VolumeActual,
     VolumeRequest,
-    VolumeUser,
     image_problems,
     plan_volume,
+)
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.usage_model import (
+    BackedVolume,
+    DiskUse,
+    StorageRef,
+    VolumeUser,
+    users_of,
 )
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.volume_model import VolumeSpec
 
@@ -65,7 +73,8 @@ def test_refusals() -> None:
     with pytest.raises(ConflictError) as used:
         plan_volume(desired(), VolumeRequest(pool="p", state="absent"), existing([VolumeUser("db1", "vdb", False)]))
     assert str(used.value) == (
-        "volume p/web1.qcow2 is used by domain db1 (vdb); detach it there (sharedvirt.kvm.domain) before deleting it"
+        "volume p/web1.qcow2 is in use - domain db1 (vdb); detach it there (sharedvirt.kvm.domain or shared_disk) or "
+        "flatten the clones that back onto it (sharedvirt.kvm.volume flatten=true) before deleting it"
     )
     with pytest.raises(SpecError):
         plan_volume(desired(), VolumeRequest(pool="p"), VolumeActual())
@@ -115,3 +124,51 @@ def test_wipe_then_delete() -> None:
 )
 def test_image_problems(info: dict[str, object], problems: list[str]) -> None:
     assert image_problems(info, "qcow2", "/p", 1000) == problems
+
+
+HV1, HV2 = "qemu+tcp://hv1/system", "qemu+tcp://hv2/system"
+TEMPLATE = StorageRef(path="/shared/tpl.qcow2")
+
+
+def test_users_anywhere_through_backing_chains_and_clones() -> None:
+    disks = [
+        # node1 runs on hv2 from a clone of the template: its live XML shows the template in the chain
+        DiskUse(HV2, "node1", "vda", True, (StorageRef(path="/shared/node1.qcow2"), TEMPLATE)),
+        # node2 is only defined on hv1: its definition names the clone, not the template
+        DiskUse(HV1, "node2", "vda", False, (StorageRef(pool="shared", volume="node2.qcow2"),)),
+        DiskUse(HV1, "other", "vda", False, (StorageRef(path="/other.raw"),)),
+    ]
+    backed = [BackedVolume(HV1, "shared", "node2.qcow2", "/shared/tpl.qcow2")]
+    users = users_of("shared", "tpl.qcow2", "/shared/tpl.qcow2", disks, backed)
+    assert [u.describe() for u in users] == [
+        f"volume shared/node2.qcow2 (a linked clone backing onto it) on {HV1}",
+        f"domain node1 (vda, running) on {HV2}",
+    ]
+    # The clone itself is used by node2 (by pool and name) and by nobody through its template.
+    assert [u.domain for u in users_of("shared", "node2.qcow2", "/shared/node2.qcow2", disks, backed)] == ["node2"]
+
+
+def test_deletion_names_each_user_and_its_host() -> None:
+    users = [VolumeUser("node1", "vda", True, HV2), VolumeUser("", "", False, HV1, "shared/node2.qcow2")]
+    with pytest.raises(ConflictError) as used:
+        plan_volume(desired(), VolumeRequest(pool="p", state="absent", host=HV1), existing(users))
+    assert f"domain node1 (vda, running) on {HV2}" in str(used.value)
+    assert f"volume shared/node2.qcow2 (a linked clone backing onto it) on {HV1}" in str(used.value)
+
+
+def test_flatten_live_where_it_runs_offline_otherwise_refused_elsewhere() -> None:
+    live = plan_volume(
+        desired(), VolumeRequest(pool="p", host=HV1, flatten=True), existing([VolumeUser("web1", "vda", True, HV1)])
+    )
+    assert [(s.op, s.args) for s in live.steps] == [("block_pull", {"domain": "web1", "target": "vda"})]
+    assert live.after is not None and live.after.get("backing") is None
+    offline = plan_volume(desired(), VolumeRequest(pool="p", host=HV1, flatten=True), existing())
+    assert [(s.op, s.args) for s in offline.steps] == [("rebase", {"path": "/p/web1.qcow2", "format": "qcow2"})]
+    with pytest.raises(
+        ConflictError, match=re.escape(f"domain web1 (vda, running) on {HV2} runs with it; flatten it on")
+    ):
+        plan_volume(
+            desired(), VolumeRequest(pool="p", host=HV1, flatten=True), existing([VolumeUser("web1", "vda", True, HV2)])
+        )
+    flat = VolumeActual(VolumeSpec.from_xml(XML).replace(backing=None), [])
+    assert plan_volume(desired(), VolumeRequest(pool="p", host=HV1, flatten=True), flat).steps == []

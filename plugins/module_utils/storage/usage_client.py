@@ -1,0 +1,53 @@
+"""Read what uses storage on one hypervisor: every domain's disks (live and defined, with their backing
+chains) and every volume that backs onto another (I/O)."""
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+
+from __future__ import annotations
+
+import typing as t
+
+from .._core.client import LibvirtClient, libvirt, libvirt_errors
+from .._core.xmlutil import parse_xml, text_of
+from .usage_model import BackedVolume, DiskUse, Usage, disk_layers
+
+
+def read_usage(clients: t.Sequence[LibvirtClient]) -> Usage:
+    """Disks and linked clones on every hypervisor given (the task's own first, then its peers)."""
+    usage = Usage()
+    for client in clients:
+        usage.disks += read_disks(client)
+        usage.backed += read_backed_volumes(client)
+    return usage
+
+
+def read_disks(client: LibvirtClient) -> t.List[DiskUse]:
+    """Each disk of each domain: the running guest's (live, with its backing chain) and the definition's."""
+    found = []
+    with libvirt_errors(f"list the disks of the domains on {client.uri}"):
+        for dom in client.conn.listAllDomains(0):
+            active = bool(dom.isActive())
+            documents: t.List[t.Tuple[str, bool]] = [(dom.XMLDesc(0), True)] if active else []
+            if dom.isPersistent():
+                documents.append((dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), False))
+            for xml, live in documents:
+                for disk in parse_xml(xml, f"XML of domain {dom.name()!r}").findall("devices/disk"):
+                    target = disk.find("target")
+                    dev = "" if target is None else target.get("dev", "")
+                    shareable = disk.find("shareable") is not None
+                    found.append(DiskUse(client.uri, dom.name(), dev, live, disk_layers(disk), shareable))
+    return found
+
+
+def read_backed_volumes(client: LibvirtClient) -> t.List[BackedVolume]:
+    """Volumes of the active pools whose image has a backing file (libvirt's view as of its last refresh)."""
+    found = []
+    with libvirt_errors(f"list the volumes of the pools on {client.uri}"):
+        for pool in client.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+            for vol in pool.listAllVolumes(0):
+                backing = text_of(parse_xml(vol.XMLDesc(0), "volume XML"), "backingStore/path")
+                if backing:
+                    found.append(BackedVolume(client.uri, pool.name(), vol.name(), backing))
+    return found
