@@ -17,11 +17,16 @@ description:
     is empty or absent - libvirt checks the device first. Formatting a device that holds data needs
     O(build=overwrite) and the pool name repeated in O(confirm).
   - O(state=absent) stops and undefines the pool and keeps its data. Deleting the storage itself needs
-    O(purge=true), and every volume in the pool named in O(purge_volumes).
+    O(purge=true), and every volume in the pool named in O(purge_volumes); an inactive pool cannot list its
+    volumes, so it is not purged (start it first), and a pool that holds a disk any domain uses - here or on
+    one of O(peers) - is not purged at all.
+  - Stopping or removing a pool that holds the disks of domains running here is refused unless O(force=true)
+    (an iSCSI pool would log out from under them); the error names the domains.
 author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
   - sharedvirt.kvm.connection
+  - sharedvirt.kvm.connection.peers
   - sharedvirt.kvm.attributes
   - sharedvirt.kvm.attributes.actiongroup_libvirt
 attributes:
@@ -143,6 +148,10 @@ options:
     description: With O(purge=true), the volumes to delete; purging fails while the pool holds a volume not named here.
     type: list
     elements: str
+  force:
+    description: Stop or remove the pool even though running domains have disks in it (they lose them).
+    type: bool
+    default: false
   refresh:
     description: Rescan the pool's volumes after the task (not reported as a change).
     type: bool
@@ -251,6 +260,7 @@ reboot_required:
   sample: false
 """
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import PEERS
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_pool
 
@@ -317,6 +327,8 @@ ARGUMENT_SPEC = {
     "purge": {"type": "bool", "default": False},
     "purge_volumes": {"type": "list", "elements": "str"},
     "refresh": {"type": "bool", "default": False},
+    "force": {"type": "bool", "default": False},
+    "peers": PEERS,
 }
 
 

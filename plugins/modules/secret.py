@@ -69,10 +69,17 @@ options:
     type: bool
     default: false
   state:
-    description: V(present) defines the secret, V(absent) removes it.
+    description:
+      - V(present) defines the secret, V(absent) removes it.
+      - Removing a secret that a pool or a domain still logs in with (CHAP, cephx, disk encryption, a vTPM)
+        is refused unless O(force=true); the error names them.
     type: str
     choices: [present, absent]
     default: present
+  force:
+    description: Remove the secret even though pools or domains refer to it.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -152,6 +159,7 @@ ARGUMENT_SPEC = {
     "value_encoding": {"type": "str", "default": "plain", "choices": ["plain", "base64"]},
     "replace_value": {"type": "bool", "default": False},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "force": {"type": "bool", "default": False},
 }
 
 

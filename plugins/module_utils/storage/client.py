@@ -18,12 +18,15 @@ from .._core.client import LibvirtClient, inactive_xml, libvirt, libvirt_errors,
 from .._core.errors import ConflictError, NotFoundError, WaitTimeout
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
+from .._core.xmlutil import parse_xml
 from ..host.model import uri_is_local
-from .plan import CloneSource, PoolActual, SecretActual, VolumeActual, pool_facts
+from .plan import CloneSource, VolumeActual
 from .pool_model import PoolSpec
+from .pool_plan import PoolActual, pool_facts
 from .secret_model import SecretSpec
+from .secret_plan import SecretActual
 from .usage_client import read_usage
-from .usage_model import Usage
+from .usage_model import Usage, references_secret
 from .volume_model import VolumeSpec
 
 USAGE_CONSTANTS = {
@@ -64,6 +67,19 @@ class SecretExecutor(Executor):
                 except libvirt.libvirtError:
                     value = None  # defined without a value yet
         return SecretActual(actual, value)
+
+    def users(self, spec: SecretSpec) -> t.List[str]:
+        """The pools and domains whose definitions refer to the secret."""
+        found = []
+        conn = self.client.conn
+        with libvirt_errors(f"list the pools and domains of {self.client.uri}"):
+            for pool in conn.listAllStoragePools(0):
+                if references_secret(parse_xml(pool.XMLDesc(0)), spec.uuid, spec.usage_id):
+                    found.append(f"pool {pool.name()}")
+            for dom in conn.listAllDomains(0):
+                if references_secret(parse_xml(dom.XMLDesc(0)), spec.uuid, spec.usage_id):
+                    found.append(f"domain {dom.name()}")
+        return found
 
     def _step_undefine(self, plan: Plan, step: Step) -> None:
         secret = self.client.secret_by_uuid(step.args["uuid"])

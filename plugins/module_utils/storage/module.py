@@ -15,19 +15,13 @@ from .._core.errors import ConflictError, SpecError, UnsafeOperation
 from .._core.module import LibvirtModule
 from .._core.plan import over_xml
 from .client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
-from .plan import (
-    PoolRequest,
-    VolumeActual,
-    VolumeRequest,
-    image_problems,
-    plan_pool,
-    plan_secret,
-    plan_volume,
-    volume_facts,
-)
+from .plan import VolumeActual, VolumeRequest, image_problems, plan_volume, volume_facts
 from .pool_model import PoolSpec
+from .pool_plan import PoolRequest, plan_pool, pool_ref
 from .secret_model import SecretSpec
+from .secret_plan import plan_secret
 from .usage_client import read_usage
+from .usage_model import pool_users
 from .volume_model import VolumeSpec
 
 
@@ -53,7 +47,9 @@ def run_secret(module: LibvirtModule) -> t.Dict[str, t.Any]:
     value = secret_value(params)
     executor = SecretExecutor(module.client())
     actual = executor.read(desired)
-    plan = plan_secret(desired, params["state"], actual, value, params["replace_value"])
+    if params["state"] == "absent" and actual.spec is not None:
+        actual.users = executor.users(actual.spec)
+    plan = plan_secret(desired, params["state"], actual, value, params["replace_value"], params["force"])
     if not module.check_mode:
         executor.apply(plan)
         again = executor.read(desired)
@@ -73,9 +69,15 @@ def run_pool(module: LibvirtModule) -> t.Dict[str, t.Any]:
         confirm=params.get("confirm"),
         purge=params["purge"],
         purge_volumes=params.get("purge_volumes") or [],
+        force=params["force"],
     )
     executor = PoolExecutor(module.client(readonly=module.check_mode))
+    request.host = executor.client.uri
     actual = executor.read(desired.name or "")
+    if actual.spec is not None and request.state in ("inactive", "absent"):
+        # Who a stop cuts off (here) and whose data a purge deletes (anywhere).
+        disks = read_usage([executor.client, *module.peers()]).disks
+        actual.users = pool_users(pool_ref(actual.spec), disks)
     plan = plan_pool(desired, request, actual)
     if not module.check_mode:
         executor.apply(plan)

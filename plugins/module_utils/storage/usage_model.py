@@ -126,3 +126,41 @@ def disk_layers(disk: ET.Element) -> t.Tuple[StorageRef, ...]:
             )
         node = node.find("backingStore")
     return tuple(layers)
+
+
+@dataclasses.dataclass(frozen=True)
+class PoolRef:
+    """How disks name the storage of one pool: by pool name, by paths under its target, or as network disks."""
+
+    name: str
+    target: t.Optional[str] = None
+    protocol: t.Optional[str] = None  # network disks of the pool's storage: rbd, gluster, iscsi
+    prefix: str = ""  # their name starts with this: "rbd-pool/", "volume/", "iqn.../"
+
+    def holds(self, layer: StorageRef) -> bool:
+        if layer.pool == self.name:
+            return True
+        if self.target and layer.path and layer.path.startswith(self.target.rstrip("/") + "/"):
+            return True
+        return bool(self.protocol and layer.protocol == self.protocol and (layer.name or "").startswith(self.prefix))
+
+
+def pool_users(pool: PoolRef, disks: t.Sequence[DiskUse], running_only: bool = False) -> t.List[VolumeUser]:
+    """Domains whose disks (or backing chains) are in the pool; ``running_only`` for what a stop would cut off."""
+    found: t.Dict[t.Tuple[str, str, str], VolumeUser] = {}
+    for disk in disks:
+        if (disk.active or not running_only) and any(pool.holds(layer) for layer in disk.layers):
+            key = (disk.host, disk.domain, disk.target)
+            if key not in found or disk.active:
+                found[key] = VolumeUser(disk.domain, disk.target, disk.active, disk.host)
+    return sorted(found.values(), key=lambda u: (u.host, u.domain, u.target))
+
+
+def references_secret(root: ET.Element, uuid: t.Optional[str], usage: t.Optional[str]) -> bool:
+    """True when a pool or domain document refers to the secret (CHAP/cephx auth, encryption, a vTPM)."""
+    for node in root.iter():
+        if node.tag == "secret" and ((uuid and node.get("uuid") == uuid) or (usage and node.get("usage") == usage)):
+            return True
+        if uuid and node.get("secret") == uuid:  # <encryption secret='...'> of a vTPM
+            return True
+    return False

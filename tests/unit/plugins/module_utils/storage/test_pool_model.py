@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import (
@@ -8,8 +10,14 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import
     UnsafeOperation,
 )
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.xmlutil import canonical, parse_xml
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.plan import PoolActual, PoolRequest, plan_pool
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.pool_model import PoolSpec
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.pool_model import PoolSource, PoolSpec, PoolTarget
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.pool_plan import (
+    PoolActual,
+    PoolRequest,
+    plan_pool,
+    pool_ref,
+)
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.usage_model import StorageRef, VolumeUser
 
 RBD = """<pool type='rbd'><name>ceph</name><uuid>6d3e2d1c-0000-4000-8000-000000000001</uuid>
   <capacity unit='bytes'>0</capacity>
@@ -139,7 +147,51 @@ def test_changes_and_type_drift() -> None:
 
 
 def test_purge_order() -> None:
+    # As the executor reads it: an active pool lists its volumes.
     plan = plan_pool(
-        PoolSpec(name="vg"), PoolRequest(state="absent", purge=True, purge_volumes=["a"]), actual(LOGICAL, False, ["a"])
+        PoolSpec(name="vg"), PoolRequest(state="absent", purge=True, purge_volumes=["a"]), actual(LOGICAL, True, ["a"])
     )
-    assert [s.op for s in plan.steps] == ["start", "delete_volume", "stop", "delete_storage", "undefine"]
+    assert [s.op for s in plan.steps] == ["delete_volume", "stop", "delete_storage", "undefine"]
+
+
+def test_an_inactive_pool_is_not_purged_blind() -> None:
+    # An inactive pool is read without volumes: purging it would skip the per-volume consent (vgremove -f).
+    with pytest.raises(UnsafeOperation) as refused:
+        plan_pool(PoolSpec(name="vg"), PoolRequest(state="absent", purge=True), actual(LOGICAL, False, []))
+    assert refused.value.consent == "purge_volumes"
+    assert str(refused.value).startswith("pool vg is inactive, so the volumes a purge would delete cannot be listed")
+    kept = plan_pool(PoolSpec(name="vg"), PoolRequest(state="absent"), actual(LOGICAL, False, []))
+    assert [s.op for s in kept.steps] == ["undefine"]  # without purge the data stays and nothing is refused
+
+
+def test_stopping_or_removing_a_pool_under_running_guests_needs_force() -> None:
+    here, there = "qemu:///system", "qemu+tcp://hv2/system"
+    pool = actual(LOGICAL, True, ["a"])
+    pool.users = [VolumeUser("web1", "vda", True, here), VolumeUser("db1", "vda", True, there)]
+    for state in ("inactive", "absent"):
+        with pytest.raises(UnsafeOperation) as refused:
+            plan_pool(PoolSpec(name="vg"), PoolRequest(state=state, host=here), pool)
+        assert refused.value.consent == "force"
+        assert f"domain web1 (vda, running) on {here}" in str(refused.value)
+        assert "db1" not in str(refused.value)  # a peer's guests use their own host's pool
+        forced = plan_pool(PoolSpec(name="vg"), PoolRequest(state=state, host=here, force=True), pool)
+        assert "stop" in [s.op for s in forced.steps]
+    # Purging deletes data: refused while anything anywhere uses it, force or not.
+    with pytest.raises(
+        ConflictError, match=f"pool vg holds disks in use - .*; domain db1 \\(vda, running\\) on {re.escape(there)}"
+    ):
+        plan_pool(PoolSpec(name="vg"), PoolRequest(state="absent", purge=True, purge_volumes=["a"], force=True), pool)
+
+
+def test_how_disks_name_a_pool() -> None:
+    rbd = pool_ref(PoolSpec(name="ceph", type="rbd", source=PoolSource(name="rbdpool")))
+    assert rbd.holds(StorageRef(protocol="rbd", name="rbdpool/img")) and not rbd.holds(
+        StorageRef(protocol="rbd", name="other/img")
+    )
+    files = pool_ref(PoolSpec(name="images", type="dir", target=PoolTarget(path="/var/lib/images")))
+    assert files.holds(StorageRef(path="/var/lib/images/a.qcow2")) and files.holds(
+        StorageRef(pool="images", volume="x")
+    )
+    assert not files.holds(StorageRef(path="/var/lib/images2/a.qcow2"))
+    iscsi = pool_ref(PoolSpec(name="san", type="iscsi-direct", source=PoolSource(device=["iqn.2024-01.x:t"])))
+    assert iscsi.holds(StorageRef(protocol="iscsi", name="iqn.2024-01.x:t/1"))

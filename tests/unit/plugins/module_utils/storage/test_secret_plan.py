@@ -2,9 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import ConflictError, SpecError
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.plan import SecretActual, plan_secret
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import (
+    ConflictError,
+    SpecError,
+    UnsafeOperation,
+)
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.xmlutil import parse_xml
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.secret_model import SecretSpec
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.secret_plan import SecretActual, plan_secret
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.usage_model import references_secret
 
 XML = """<secret ephemeral='no' private='yes'><uuid>c70ecd1a-5c27-4be4-ba5c-93cb1feb7df2</uuid>
 <description>d</description><usage type='ceph'><name>client.libvirt</name></usage></secret>"""
@@ -76,3 +82,23 @@ def test_errors() -> None:
     with pytest.raises(SpecError) as err:
         SecretSpec.from_params({"usage_type": "nfs", "usage_id": "x"})
     assert str(err.value) == "usage_type: 'nfs' is not one of ceph, iscsi, volume, tls, vtpm"
+
+
+def test_a_secret_in_use_is_removed_only_with_force() -> None:
+    spec = SecretSpec.from_params(
+        {"usage_type": "iscsi", "usage_id": "san", "uuid": "11111111-2222-3333-4444-555555555555"}
+    )
+    used = SecretActual(spec, None, ["pool san", "domain db1"])
+    with pytest.raises(UnsafeOperation) as refused:
+        plan_secret(spec, "absent", used, None)
+    assert refused.value.consent == "force" and "pool san, domain db1 log in with" in str(refused.value)
+    assert [s.op for s in plan_secret(spec, "absent", used, None, force=True).steps] == ["undefine"]
+
+
+def test_what_refers_to_a_secret() -> None:
+    pool = parse_xml("<pool><source><auth type='chap' username='u'><secret usage='san'/></auth></source></pool>")
+    tpm = parse_xml(
+        "<domain><devices><tpm><backend type='emulator'><encryption secret='abc'/></backend></tpm></devices></domain>"
+    )
+    assert references_secret(pool, None, "san") and not references_secret(pool, None, "other")
+    assert references_secret(tpm, "abc", None) and not references_secret(tpm, "abd", "san")
