@@ -178,7 +178,9 @@ def test_immutable_change_obeys_recreate(test_conn: t.Any, prefix: str) -> None:
 def test_domain_info_filters_and_query(test_conn: t.Any, prefix: str) -> None:
     try:
         run_module(domain, base(prefix, metadata={"group": "db"}))
-        run_module(domain, dict(base(prefix), name=f"{prefix}-web", metadata={"group": "web"}, state="running"))
+        web_disk = [{"target": "vda", "bus": "virtio", "source": {"file": f"/guest/{prefix}-web.img"}}]
+        web = dict(base(prefix), name=f"{prefix}-web", metadata={"group": "web"}, state="running", disks=web_disk)
+        assert not run_module(domain, web).get("failed")
         found = run_module(domain_info, {"uri": URI, "name": f"{prefix}-*"}, check_mode=True)
         assert found["changed"] is False
         assert [d["name"] for d in found["domains"]] == [f"{prefix}-vm", f"{prefix}-web"]
@@ -248,3 +250,24 @@ def test_a_new_domain_gets_the_type_the_host_can_run(test_conn: t.Any, prefix: s
     assert declared["domain"]["type"] == "kvm"
     for name in (f"{prefix}-vm", f"{prefix}k-vm"):
         run_module(domain, {"uri": URI, "name": name, "state": "absent"})
+
+
+def test_a_disk_another_domain_writes_is_refused_without_shareable(test_conn: t.Any, prefix: str) -> None:
+    first = run_module(domain, base(prefix))
+    assert first["changed"] and not first.get("failed")
+    second = dict(base(prefix), name=f"{prefix}-two")
+    try:
+        for check in (True, False):
+            refused = run_module(domain, second, check_mode=check)
+            assert refused["failed"] and refused["msg"] == (
+                f"disks[target=vda]: domain {prefix}-vm on {URI} already uses this storage as vda; two domains "
+                "writing one disk without <shareable/> corrupt it - give this domain its own disk, or share it on "
+                "purpose with sharedvirt.kvm.shared_disk"
+            )
+        assert f"{prefix}-two" not in [d.name() for d in test_conn.listAllDomains()]
+        # Read-only, the same image may serve both (an installer ISO, a golden image).
+        readonly = [{"target": "vda", "bus": "virtio", "readonly": True, "source": {"file": f"/guest/{prefix}.img"}}]
+        assert run_module(domain, dict(second, disks=readonly))["changed"] is True
+    finally:
+        for name in (f"{prefix}-vm", f"{prefix}-two"):
+            run_module(domain, {"uri": URI, "name": name, "state": "absent"})

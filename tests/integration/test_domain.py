@@ -274,8 +274,7 @@ def test_remove_storage_owned_keeps_shared_and_foreign_volumes(lab: Lab) -> None
             return {"target": target, "format": "raw", "source": {"pool": f"{lab.prefix}-p", "volume": volume}, **extra}
 
         base = {"uri": URI, "type": local_domain_type(lab.conn), "memory": 64}
-        run_module(domain, dict(base, name=other, disks=[disk("vda", "other.raw")]))
-        run_module(
+        made = run_module(
             domain,
             dict(
                 base,
@@ -286,6 +285,13 @@ def test_remove_storage_owned_keeps_shared_and_foreign_volumes(lab: Lab) -> None
                     disk("vdc", "other.raw"),
                 ],
             ),
+        )
+        assert made["changed"] and not made.get("failed"), made.get("msg")
+        # The module would refuse a second writer of other.raw; another tool defines one behind its back.
+        lab.conn.defineXML(
+            f"<domain type='qemu'><name>{other}</name><memory unit='MiB'>64</memory><os><type>hvm</type></os>"
+            f"<devices><disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='{lab.prefix}-p' "
+            "volume='other.raw'/><target dev='vda' bus='virtio'/></disk></devices></domain>"
         )
         removed = ladder(domain, {"uri": URI, "name": owner, "state": "absent", "remove_storage": "owned"})
         assert removed[2]["removed_storage"] == [str(pool_dir / "own.raw")]

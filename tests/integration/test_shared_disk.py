@@ -93,7 +93,17 @@ def test_two_running_guests_share_a_disk(lab: Lab) -> None:
     lab.domains.append(c)
     other = {"uri": URI, "name": c, "type": "qemu", "memory": 64,
              "disks": [{"target": "vda", "format": "raw", "source": {"pool": p, "volume": "quorum.raw"}}]}  # fmt: skip
-    assert run_module(domain, other)["changed"]
+    # The domain module refuses to give a third domain the disk without <shareable/> ...
+    bypass = run_module(domain, other)
+    assert bypass["failed"] and bypass["msg"].startswith(
+        f"disks[target=vda]: domain {a} on {URI} already uses this storage as vdb; two domains writing one disk"
+    )
+    # ... so the asymmetric case is made behind its back, as another tool could.
+    lab.conn.defineXML(
+        f"<domain type='qemu'><name>{c}</name><memory unit='MiB'>64</memory><os><type>hvm</type></os><devices>"
+        f"<disk type='volume' device='disk'><driver name='qemu' type='raw'/><source pool='{p}' volume='quorum.raw'/>"
+        "<target dev='vda' bus='virtio'/></disk></devices></domain>"
+    )
     asymmetric = run_module(shared_disk, task)
     assert asymmetric["failed"] and asymmetric["msg"].startswith(
         f"shared disk {p}/quorum.raw: domain {c} already uses it as vda without <shareable/>"

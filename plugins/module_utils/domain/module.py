@@ -20,10 +20,12 @@ from .._core.xmlutil import parse_xml, to_string
 from ..host.client import host_domain_type
 from ..placement.client import read_host_load
 from ..placement.model import Capacity
-from ..storage.usage_client import read_disks
+from ..storage.usage_client import read_disks, read_usage
+from ..storage.usage_model import storage_ref
 from .client import DomainExecutor, running_on
+from .device_model import DiskSpec
 from .model import DomainSpec
-from .plan import DomainRequest, facts, plan_domain, runtime
+from .plan import DomainActual, DomainRequest, facts, plan_domain, refuse_shared_writers, runtime
 
 try:
     import jmespath
@@ -126,6 +128,9 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
         desired = dataclasses.replace(desired, type=host_domain_type(executor.client))
     if request.state != "absent":
         _check_references(module, desired, executor)
+        added = _added_disks(desired, actual)
+        if added:
+            refuse_shared_writers(name or "", added, read_usage([executor.client, *module.peers()]).disks)
     if request.state in ("running", "restarted", "paused") and runtime(actual.state) in ("absent", "off"):
         uuid = actual.spec.uuid if actual.spec is not None else desired.uuid
         actual.running_elsewhere = running_on(module.peers(), name or "", uuid)
@@ -146,6 +151,12 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     if module.diff:
         result["diff"] = _diff(plan, actual.xml)
     return result
+
+
+def _added_disks(desired: DomainSpec, actual: DomainActual) -> t.List[DiskSpec]:
+    """Declared disks whose storage the domain does not have yet (only they need the cluster-wide check)."""
+    have = [storage_ref(d.source) for d in (actual.spec.disks or []) if d.source] if actual.spec else []
+    return [d for d in desired.disks or [] if d.source and not any(storage_ref(d.source).same(h) for h in have)]
 
 
 def _used_on(peers: t.Sequence[LibvirtClient]) -> t.Dict[str, str]:

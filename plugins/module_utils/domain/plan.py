@@ -18,6 +18,8 @@ from .._core.errors import ConflictError, SpecError
 from .._core.plan import Change, Plan, Step, carry_over, compare, overlay
 from .._core.xmlutil import parse_xml, to_string
 from ..placement.model import Capacity, GuestLoad, HostLoad
+from ..storage.usage_model import DiskUse, storage_ref
+from .device_model import DiskSpec
 from .model import DomainSpec, machine_matches
 
 RUNNING = ("running", "blocked", "in shutdown")
@@ -375,6 +377,26 @@ def _plan_state(
         plan.add(f"shut down domain {name}", Change("state", current, "shutoff"), step=shutdown)
         plan.reboot_required = False
     return "shutoff"
+
+
+def refuse_shared_writers(name: str, disks: t.Sequence[DiskSpec], others: t.Sequence[DiskUse]) -> None:
+    """A disk without <shareable/> is one domain's alone: refuse to add one that another domain uses.
+
+    ``disks`` are the declared disks this run adds; ``others`` the disks of every domain on this hypervisor
+    and its peers. The message is shared_disk's, so both modules refuse the same thing the same way.
+    """
+    for disk in disks:
+        if disk.shareable or disk.readonly or disk.device == "cdrom" or disk.source is None:
+            continue
+        ref = storage_ref(disk.source)
+        for use in others:
+            if use.domain != name and use.layers and ref.same(use.layers[0]):
+                where = f" on {use.host}" if use.host else ""
+                raise ConflictError(
+                    f"disks[target={disk.target}]: domain {use.domain}{where} already uses this storage as "
+                    f"{use.target}; two domains writing one disk without <shareable/> corrupt it - give this domain "
+                    "its own disk, or share it on purpose with sharedvirt.kvm.shared_disk"
+                )
 
 
 def _refuse_second_copy(name: str, running_elsewhere: t.Sequence[str]) -> None:

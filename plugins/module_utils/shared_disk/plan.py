@@ -16,7 +16,7 @@ from ..domain.device_model import DiskSource, DiskSpec, check_shareable
 from ..domain.model import DomainSpec
 from ..domain.plan import DomainActual, DomainRequest, plan_domain, runtime
 from ..storage.plan import VolumeActual, VolumeRequest, plan_volume
-from ..storage.usage_model import DiskUse, StorageRef
+from ..storage.usage_model import DiskUse, storage_ref
 from ..storage.volume_model import VolumeSpec
 
 
@@ -358,7 +358,3 @@ def _peer_carriers(disk: DiskSpec, actual: SharedDiskActual, path: t.Optional[st
             key = (use.host, use.domain, use.target)
             found.setdefault(key, Attachment(use.domain, use.target, use.shareable, True, use.active, use.host))
     return list(found.values())
-
-
-def storage_ref(source: DiskSource) -> StorageRef:
-    return StorageRef(source.file or source.dev, source.pool, source.volume, source.protocol, source.name)

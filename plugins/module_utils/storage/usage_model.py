@@ -11,6 +11,8 @@ import dataclasses
 import typing as t
 import xml.etree.ElementTree as ET
 
+from ..domain.device_model import DiskSource
+
 
 @dataclasses.dataclass(frozen=True)
 class StorageRef:
@@ -37,6 +39,11 @@ class StorageRef:
         if self.path and self.path == other.path:
             return True
         return bool(self.protocol and (self.protocol, self.name) == (other.protocol, other.name))
+
+
+def storage_ref(source: DiskSource) -> StorageRef:
+    """The storage a declared disk source names."""
+    return StorageRef(source.file or source.dev, source.pool, source.volume, source.protocol, source.name)
 
 
 @dataclasses.dataclass(frozen=True)
