@@ -423,6 +423,16 @@ options:
       path:
         description: Log file with O(serial.type=file) (appended, so it survives migration).
         type: str
+  lease:
+    description:
+      - A directory on storage every hypervisor of the cluster sees (NFS, a cluster file system). The domain
+        gets a lock manager lease there (lockspace C(sharedvirt), key = its name), so with libvirt's C(lockd)
+        lock manager (the P(sharedvirt.kvm.hypervisor#role) role configures it) a second hypervisor cannot
+        start it while one runs it - whatever its disks are. Network disks (RBD, iSCSI, NFS or Gluster through
+        QEMU) are covered by nothing else; see C(docs/shared-storage-safety.md).
+      - The lease file is created when the domain starts on this machine (a local URI); for a remote URI create
+        C(<lease>/sharedvirt/<name>) beforehand. V('') removes the lease. A change applies at the next start.
+    type: path
   guest_agent:
     description: Give the guest the QEMU guest agent channel.
     type: bool

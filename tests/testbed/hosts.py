@@ -117,11 +117,14 @@ class NsHost:
             )
         with (dirs["etc"] / "qemu.conf").open("a") as conf:
             conf.write(f'\nmigration_address = "{self.address}"\nmigration_host = "{self.address}"\n')
+            # Every bed host runs libvirt's lock manager, as the hypervisor role sets a cluster up.
+            conf.write('lock_manager = "lockd"\n')
         sshd_config = self._sshd_config(authorized_key)
         mounts = "; ".join(f"mount --bind {dirs[key]} {path}" for key, path in PRIVATE_DIRS.items())
         script = (
             f"hostname {self.hostname}; {mounts}; "
-            "virtlogd -d -p /run/libvirt/virtlogd.pid && libvirtd -d -l -p /run/libvirt/libvirtd.pid && "
+            "virtlogd -d -p /run/libvirt/virtlogd.pid && virtlockd -d -p /run/libvirt/virtlockd.pid && "
+            "libvirtd -d -l -p /run/libvirt/libvirtd.pid && "
             f"/usr/sbin/sshd -f {sshd_config}"
         )
         unshare = ["unshare", "--mount", "--uts", "--propagation", "private"]

@@ -1,4 +1,4 @@
-"""Make sure the daemons of the test platform run: virtlogd and libvirtd.
+"""Make sure the daemons of the test platform run: virtlogd, virtlockd (the lock manager) and libvirtd.
 
 systemd hosts use the units; elsewhere (containers, CI sandboxes whose PID 1 is not systemd) the
 daemons are started by hand with pid files. libvirtd loads its storage backends only when it
@@ -16,7 +16,7 @@ import sys
 import time
 
 URI = "qemu:///system"
-PIDFILES = {"virtlogd": "/run/virtlogd.pid", "libvirtd": "/run/libvirtd.pid"}
+PIDFILES = {"virtlogd": "/run/virtlogd.pid", "virtlockd": "/run/virtlockd.pid", "libvirtd": "/run/libvirtd.pid"}
 BACKENDS = "/usr/lib/*/libvirt/storage-backend/*.so"
 WAIT_SECONDS = 30
 
@@ -82,10 +82,13 @@ def start_daemon(name: str) -> None:
 
 def ensure() -> None:
     if pid1_is_systemd():
-        subprocess.run(["systemctl", "start", "virtlogd", "libvirtd"], check=True)
+        subprocess.run(["systemctl", "start", "virtlogd", "virtlockd", "libvirtd"], check=True)
     else:
-        if running_pid("virtlogd") is None:
-            start_daemon("virtlogd")
+        # virtlockd runs even where qemu.conf says lock_manager = "nop": the hypervisor role (and its
+        # molecule scenario on this machine) switches libvirtd to lockd, which then needs it.
+        for daemon in ("virtlogd", "virtlockd"):
+            if running_pid(daemon) is None:
+                start_daemon(daemon)
         pid = running_pid("libvirtd")
         if pid is not None and started_at(pid) < newest_backend():
             log("libvirtd predates an installed storage backend; restarting it")
@@ -150,7 +153,7 @@ def main(argv: list[str]) -> None:
     elif action == "status":
         status()
     elif action == "stop":
-        for name in ("libvirtd", "virtlogd"):
+        for name in ("libvirtd", "virtlockd", "virtlogd"):
             stop_daemon(name)
     else:
         sys.exit("usage: services.py ensure|status|stop")

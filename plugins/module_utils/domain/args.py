@@ -142,4 +142,5 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
         "options": {"type": {"type": "str", "default": "pty", "choices": ["pty", "file"]}, "path": {"type": "str"}},
     },
     "guest_agent": {"type": "bool"},
+    "lease": {"type": "path"},
 }

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import typing as t
 import xml.etree.ElementTree as ET
@@ -16,8 +17,9 @@ from .._core.errors import WaitTimeout
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
+from ..host.model import uri_is_local
 from .metadata_model import METADATA_NS, METADATA_PREFIX, metadata_element
-from .model import DomainSpec
+from .model import LEASE_LOCKSPACE, DomainSpec
 from .plan import DomainActual, runtime
 
 STATE_NAMES = {
@@ -94,8 +96,19 @@ class DomainExecutor(Executor):
     def _step_start(self, plan: Plan, step: Step) -> None:
         name = plan.name
         dom = self._dom(name)
+        self._lease_file(dom)
         self.client.call(f"start domain {name!r}", dom.create)
         self._wait(name, lambda s: s == "running", 60, "to run")
+
+    def _lease_file(self, dom: t.Any) -> None:
+        """virtlockd locks a lease file that must exist: make it when the hypervisor is this machine."""
+        spec = DomainSpec.from_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        if not spec.lease or not uri_is_local(self.client.uri):
+            return
+        space = os.path.join(spec.lease, LEASE_LOCKSPACE)
+        os.makedirs(space, exist_ok=True)
+        with open(os.path.join(space, spec.name or ""), "a", encoding="ascii"):
+            pass  # an empty file: the lock, not the content, is what counts
 
     def _step_suspend(self, plan: Plan, step: Step) -> None:
         name = plan.name

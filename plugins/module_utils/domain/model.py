@@ -58,6 +58,16 @@ def _name(value: t.Any, path: str) -> str:
     return validate_name(value, path, "domain")
 
 
+LEASE_LOCKSPACE = "sharedvirt"
+
+
+def _lease_dir(value: t.Any, path: str) -> str:
+    text = str(value)
+    if text and (not text.startswith("/") or ".." in text.split("/") or any(ord(c) < 32 for c in text)):
+        raise SpecError(path, f"{text!r} is not an absolute directory path (or '' for no lease)")
+    return text.rstrip("/") or ("/" if text else "")
+
+
 def machine_matches(wanted: str, actual: t.Optional[str]) -> bool:
     """True when actual (libvirt's expanded machine type) is what wanted asks for."""
     if actual is None:
@@ -98,6 +108,8 @@ class DomainSpec(XmlSpec):
     graphics: t.Optional[t.List[GraphicsSpec]] = option(spec=GraphicsSpec, many=True)
     serial: t.Optional[SerialSpec] = option(spec=SerialSpec)
     guest_agent: t.Optional[bool] = option()
+    # The directory (on storage every hypervisor of the cluster sees) of the domain's lock manager lease.
+    lease: t.Optional[str] = option(normalize=_lease_dir)
     # Set by shared_disk only; carried over (never compared) for everyone else.
     shared_disks: t.Optional[t.List[str]] = option(generated=True)
 
@@ -172,6 +184,7 @@ class DomainSpec(XmlSpec):
             graphics=[GraphicsSpec.from_element(g) for g in devices.findall("graphics")],
             serial=None if serial is None else SerialSpec.from_element(serial),
             guest_agent=_agent_channel(devices) is not None,
+            lease=_read_lease(devices),
             shared_disks=read_shared_disks(root),
         )
 
@@ -194,6 +207,7 @@ class DomainSpec(XmlSpec):
             "memory_backing": root.find("memoryBacking") is not None,
             "metadata": root.find(f"metadata/{{{METADATA_NS}}}metadata") is not None,
             "shared_disks": root.find(f"metadata/{{{SHARED_DISKS_NS}}}disks") is not None,
+            "lease": bool(spec.lease),
             "firmware": root.find("os/loader") is not None or root.find("os[@firmware]") is not None,
         }
         return spec.replace(**{name: None for name, given in present.items() if not given})
@@ -261,6 +275,8 @@ class DomainSpec(XmlSpec):
             _render_agent(devices, self.guest_agent)
         if self.memballoon is not None:
             _render_balloon(devices, self.memballoon)
+        if self.lease is not None:
+            _render_lease(devices, self.name or "", self.lease)
 
 
 def _unique(path: str, field: str, keys: t.List[t.Optional[str]]) -> None:
@@ -289,6 +305,26 @@ def _agent_channel(devices: ET.Element) -> t.Optional[ET.Element]:
         if target is not None and target.get("name") == AGENT_CHANNEL:
             return channel
     return None
+
+
+def _read_lease(devices: ET.Element) -> str:
+    for lease in devices.findall("lease"):
+        if lease.findtext("lockspace") == LEASE_LOCKSPACE:
+            target = lease.find("target")
+            return "" if target is None else target.get("path", "")
+    return ""
+
+
+def _render_lease(devices: ET.Element, name: str, directory: str) -> None:
+    """One lease, key = the domain's name, in the lockspace <directory>/sharedvirt ('' removes it)."""
+    for old in devices.findall("lease"):
+        if old.findtext("lockspace") == LEASE_LOCKSPACE:
+            devices.remove(old)
+    if directory:
+        lease = sub(devices, "lease")
+        sub(lease, "lockspace", LEASE_LOCKSPACE)
+        sub(lease, "key", name)
+        sub(lease, "target", path=directory)
 
 
 def _render_agent(devices: ET.Element, wanted: bool) -> None:

@@ -244,3 +244,16 @@ def test_scsi_disks_get_a_virtio_scsi_controller_once() -> None:
         DomainSpec.from_params({"name": "x", "disks": [dict(scsi, bus="virtio", target="vda")]}).to_xml()
     )
     assert plain.find("devices/controller") is None
+
+
+def test_the_lease_of_the_lock_manager() -> None:
+    spec = DomainSpec.from_params({"name": "db1", "memory": 64, "lease": "/shared/leases/"})
+    root = spec.render(None)
+    lease = root.find("devices/lease")
+    assert lease is not None and lease.findtext("lockspace") == "sharedvirt" and lease.findtext("key") == "db1"
+    assert lease.find("target").get("path") == "/shared/leases"  # type: ignore[union-attr]
+    assert DomainSpec.from_xml(ET.tostring(root, encoding="unicode")).lease == "/shared/leases"
+    gone = DomainSpec(name="db1", lease="").render(root)
+    assert gone.find("devices/lease") is None
+    with pytest.raises(SpecError, match="^lease: 'leases' is not an absolute directory path"):
+        DomainSpec.from_params({"name": "db1", "lease": "leases"})
