@@ -425,11 +425,13 @@ options:
         type: str
   lease:
     description:
-      - A directory on storage every hypervisor of the cluster sees (NFS, a cluster file system). The domain
-        gets a lock manager lease there (lockspace C(sharedvirt), key = its name), so with libvirt's C(lockd)
-        lock manager (the P(sharedvirt.kvm.hypervisor#role) role configures it) a second hypervisor cannot
-        start it while one runs it - whatever its disks are. Network disks (RBD, iSCSI, NFS or Gluster through
-        QEMU) are covered by nothing else; see C(docs/shared-storage-safety.md).
+      - The hypervisors' shared lock directory (on storage every hypervisor of the cluster sees, the
+        P(sharedvirt.kvm.hypervisor#role) role's C(hypervisor_lockspace_dir)). The domain gets a lock manager
+        lease there (lockspace C(sharedvirt), key = its name), so with libvirt's C(lockd) lock manager a second
+        hypervisor cannot start it while one runs it - whatever its disks are. Network disks (RBD, iSCSI, NFS or
+        Gluster through QEMU) are covered by nothing else; see C(docs/shared-storage-safety.md).
+      - virtlockd knows only the lockspaces of its configuration, so the directory must be the one the
+        hypervisors were configured with (C(file_lockspace_dir) = this directory + C(/sharedvirt)).
       - The lease file is created when the domain starts on this machine (a local URI); for a remote URI create
         C(<lease>/sharedvirt/<name>) beforehand. V('') removes the lease. A change applies at the next start.
     type: path

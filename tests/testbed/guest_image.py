@@ -11,11 +11,12 @@ Kernel command line parameters read by /init:
   sv_disk=/dev/vdb        block device for markers; waits up to 300 s for it (hot-plug)
   sv_write=TEXT           write "SVKVM-MARK TEXT" to sector sv_sector (default 0), O_DIRECT
   sv_read=0,1             re-read these sectors every 2 s and print changes
+  sv_tick=1               with sv_write: rewrite the mark every second as "SVKVM-MARK TEXT N" (N counts up)
   sv_ignore_poweroff=1    do not react to the ACPI power button
   sv_ip=10.0.0.5/24       a static address on eth0 instead of DHCP (networks without a DHCP server)
   sv_ping=IP1,IP2         ping each every 2 s; print each result that differs from the last, and every 5th
 Serial console markers: SVKVM-BOOT, SVKVM-NIC, SVKVM-IP, SVKVM-AGENT, SVKVM-READY, SVKVM-WROTE,
-SVKVM-READ, SVKVM-PING, SVKVM-POWEROFF.
+SVKVM-READ, SVKVM-TICK, SVKVM-PING, SVKVM-POWEROFF.
 """
 
 from __future__ import annotations
@@ -102,6 +103,18 @@ if [ -n "$sv_disk" ]; then
       echo "SVKVM-MARK $sv_write" \
         | dd of="$sv_disk" bs=512 count=1 seek="${sv_sector:-0}" conv=sync,fsync oflag=direct 2>/dev/null \
         && echo "SVKVM-WROTE $sv_disk sector=${sv_sector:-0} mark=$sv_write"
+    fi
+    if [ -n "$sv_write" ] && [ -n "$sv_tick" ]; then
+      (
+        n=0
+        while :; do
+          n=$((n+1))
+          echo "SVKVM-MARK $sv_write $n" \
+            | dd of="$sv_disk" bs=512 count=1 seek="${sv_sector:-0}" conv=sync,fsync oflag=direct 2>/dev/null \
+            && echo "SVKVM-TICK $sv_write $n"
+          sleep 1
+        done
+      ) &
     fi
     last=""
     while [ -n "$sv_read" ]; do

@@ -40,6 +40,7 @@ PRIVATE_DIRS = {
     "cache": "/var/cache/libvirt",
 }
 BED_ROOT = RUN_DIR / "hostbed"
+LOCKSPACE = "sharedvirt"  # the lockspace of domain leases, under the lock directory
 START_TIMEOUT = 30
 
 
@@ -84,6 +85,11 @@ class NsHost:
         return f"00000000-0000-4000-8000-{self.number:012d}"
 
     @property
+    def lockspace(self) -> Path:
+        """The bed's lock directory, on storage every bed host sees: what domains' ``lease`` option names."""
+        return self.root.parent / "locks"
+
+    @property
     def veth(self) -> str:
         return f"{self.name}-v"
 
@@ -101,6 +107,7 @@ class NsHost:
     def start(self, authorized_key: Path) -> None:
         dirs = {key: self.root / key for key in PRIVATE_DIRS}
         shutil.rmtree(self.root, ignore_errors=True)
+        (self.lockspace / LOCKSPACE).mkdir(parents=True, exist_ok=True)
         _copy_skeleton("/var/lib/libvirt", dirs["lib"])
         shutil.copytree("/etc/libvirt", dirs["etc"])
         for defined in ("qemu/networks", "storage", "secrets"):
@@ -117,8 +124,11 @@ class NsHost:
             )
         with (dirs["etc"] / "qemu.conf").open("a") as conf:
             conf.write(f'\nmigration_address = "{self.address}"\nmigration_host = "{self.address}"\n')
-            # Every bed host runs libvirt's lock manager, as the hypervisor role sets a cluster up.
+            # Every bed host runs libvirt's lock manager, as the hypervisor role sets a cluster up, with
+            # the bed's shared lockspace (indirect disk leases and domain leases; see the role's docs).
             conf.write('lock_manager = "lockd"\n')
+        with (dirs["etc"] / "qemu-lockd.conf").open("a") as conf:
+            conf.write(f'\nfile_lockspace_dir = "{self.lockspace / LOCKSPACE}"\n')
         sshd_config = self._sshd_config(authorized_key)
         mounts = "; ".join(f"mount --bind {dirs[key]} {path}" for key, path in PRIVATE_DIRS.items())
         script = (
