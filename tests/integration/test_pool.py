@@ -57,6 +57,16 @@ def test_dir_pool_keeps_data_unless_purged(lab: Lab) -> None:
     refused = run_module(pool, {"uri": URI, "name": name, "state": "absent", "purge": True})
     assert refused["failed"] and "holds volumes keep.raw" in refused["msg"]
     assert digest(target / "keep.raw") == before
+    # Stopped, the pool cannot list its volumes: the same purge is refused, never done blind.
+    ladder(pool, dict(params, state="inactive"))
+    for check in (True, False):
+        blind = run_module(pool, {"uri": URI, "name": name, "state": "absent", "purge": True}, check_mode=check)
+        assert blind["failed"] and blind["msg"].startswith(
+            f"pool {name} is inactive, so the volumes a purge would delete cannot be listed"
+        )
+        assert blind["consent_option"] == "purge_volumes"
+    assert digest(target / "keep.raw") == before
+    ladder(pool, dict(params, state="active"))
     purged = run_module(
         pool, {"uri": URI, "name": name, "state": "absent", "purge": True, "purge_volumes": ["keep.raw"]}
     )

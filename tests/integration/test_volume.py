@@ -102,12 +102,43 @@ def test_linked_clone_is_constant_cost_and_boots(lab: Lab) -> None:
     )
     info = run_module(volume_info, {"uri": URI, "pool": p, "name": "clone-big.raw.qcow2"}, check_mode=True)
     assert info["changed"] is False
-    assert info["volumes"][0]["users"] == [{"domain": name, "target": "vda", "active": True}]
+    assert info["volumes"][0]["users"] == [{"domain": name, "target": "vda", "active": True, "host": URI, "volume": ""}]
     # In use by a domain: deletion is refused and names it.
     refused = run_module(volume, vol(p, "clone-big.raw.qcow2", state="absent"))
     assert refused["failed"] and refused["msg"] == (
-        f"volume {p}/clone-big.raw.qcow2 is used by domain {name} (vda, running); detach it there "
-        "(sharedvirt.kvm.domain) before deleting it"
+        f"volume {p}/clone-big.raw.qcow2 is in use - domain {name} (vda, running) on {URI}; detach it there "
+        "(sharedvirt.kvm.domain or shared_disk) or flatten the clones that back onto it (sharedvirt.kvm.volume "
+        "flatten=true) before deleting it"
+    )
+
+    # The template under a running linked clone: refused in check mode and for real, naming the guest (through
+    # its live backing chain) and the clone; the template's data is untouched.
+    template_sum = sha256(big)
+    for check in (True, False):
+        kept = run_module(volume, vol(p, "big.raw", state="absent"), check_mode=check)
+        assert kept["failed"] and kept["msg"].startswith(
+            f"volume {p}/big.raw is in use - domain {name} (vda, running) on {URI}; volume {p}/clone-big.raw.qcow2 "
+            f"(a linked clone backing onto it) on {URI}; detach it there"
+        )
+    assert sha256(big) == template_sum
+
+    # Flatten on purpose, live: the guest keeps running on its disk, which no longer needs the template.
+    flat = ladder(volume, vol(p, "clone-big.raw.qcow2", flatten=True))
+    assert flat[0]["actions"] == [
+        f"flatten volume {p}/clone-big.raw.qcow2 live in domain {name} (vda): pull in the data of {big}"
+    ]
+    assert "backing" not in flat[2]["volume"] and lab.conn.lookupByName(name).isActive()
+    ladder(volume, vol(p, "big.raw", state="absent"))
+    assert not big.exists()
+    # The clone still boots, and reads the template's data that was pulled into it.
+    serial_path_of(params).write_text("")
+    dom = lab.conn.lookupByName(name)
+    dom.destroy()
+    dom.create()
+    wait_for(
+        "the flattened clone to boot with the template's data",
+        lambda: "s0=<SVKVM-MARK TEMPLATE>" in serial_path_of(params).read_text(errors="replace"),
+        90,
     )
     run_module(domain, {"uri": URI, "name": name, "state": "absent"})
 
