@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 URI = "qemu:///system"
 PIDFILES = {"virtlogd": "/run/virtlogd.pid", "virtlockd": "/run/virtlockd.pid", "libvirtd": "/run/libvirtd.pid"}
@@ -80,9 +82,34 @@ def start_daemon(name: str) -> None:
     log(f"started {name}")
 
 
+QEMU_CONF = "/etc/libvirt/qemu.conf"
+LOCK_MANAGER = 'lock_manager = "lockd"'
+
+
+def use_lock_manager() -> bool:
+    """This machine is a cluster hypervisor like any other: libvirtd with lockd, written as the hypervisor
+    role writes it (so the role, run here by the demo and molecule, finds nothing to change). True when
+    qemu.conf changed."""
+    lines = Path(QEMU_CONF).read_text(encoding="utf-8").splitlines()
+    matches = [i for i, line in enumerate(lines) if re.match(r"^\s*#?\s*lock_manager\s*=", line)]
+    if matches and lines[matches[-1]] == LOCK_MANAGER:
+        return False
+    if matches:
+        lines[matches[-1]] = LOCK_MANAGER  # the last match, as ansible.builtin.lineinfile replaces
+    else:
+        lines.append(LOCK_MANAGER)
+    with open(QEMU_CONF, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    log(f"qemu.conf: {LOCK_MANAGER}")
+    return True
+
+
 def ensure() -> None:
+    reconfigured = use_lock_manager()
     if pid1_is_systemd():
         subprocess.run(["systemctl", "start", "virtlogd", "virtlockd", "libvirtd"], check=True)
+        if reconfigured:
+            subprocess.run(["systemctl", "restart", "libvirtd"], check=True)
     else:
         # virtlockd runs even where qemu.conf says lock_manager = "nop": the hypervisor role (and its
         # molecule scenario on this machine) switches libvirtd to lockd, which then needs it.
@@ -90,8 +117,8 @@ def ensure() -> None:
             if running_pid(daemon) is None:
                 start_daemon(daemon)
         pid = running_pid("libvirtd")
-        if pid is not None and started_at(pid) < newest_backend():
-            log("libvirtd predates an installed storage backend; restarting it")
+        if pid is not None and (reconfigured or started_at(pid) < newest_backend()):
+            log("libvirtd predates its configuration or an installed storage backend; restarting it")
             stop_daemon("libvirtd")
             pid = None
         if pid is None:
