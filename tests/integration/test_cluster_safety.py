@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import typing as t
@@ -23,7 +24,8 @@ from testbed.modules import run_module
 from testbed.paths import RUN_DIR
 from testbed.wait import wait_for
 
-from ansible_collections.sharedvirt.kvm.plugins.modules import domain, secret
+from ansible_collections.sharedvirt.kvm.plugins.modules import domain, secret, volume
+from ansible_collections.sharedvirt.kvm.plugins.modules import pool as pool_module
 
 SECTOR = 512
 
@@ -63,6 +65,56 @@ def kill_host(host: NsHost) -> None:
     for pid in pids.split():
         os.kill(int(pid), signal.SIGKILL)
     wait_for(f"{host.name}'s processes to die", lambda: not any(Path(f"/proc/{p}").exists() for p in pids.split()), 10)
+
+
+def test_a_volume_a_guest_on_another_host_uses_is_not_deleted(bed: HostBed, prefix: str) -> None:
+    """One directory, one pool on each host (a shared file system's view): A must not delete B's disk."""
+    a, b = bed.hosts
+    shared = RUN_DIR / f"{prefix}-shared"
+    pool_name, image = f"{prefix}-sp", f"{prefix}.raw"
+    conns = [a.open(), b.open()]
+    try:
+        for host in (a, b):
+            made = run_module(
+                pool_module, {"uri": host.uri, "name": pool_name, "type": "dir", "target": {"path": str(shared)}}
+            )
+            assert not made.get("failed"), made.get("msg")
+        task = {"uri": a.uri, "pool": pool_name, "name": image}
+        assert run_module(volume, dict(task, format="raw", capacity="16MiB"))["changed"]
+        conns[1].storagePoolLookupByName(pool_name).refresh(0)
+        guest = guest_image()
+        on_b = {
+            "uri": b.uri,
+            "name": f"{prefix}-user",
+            "memory": "128MiB",
+            "kernel": guest.kernel,
+            "initrd": guest.initrd,
+            "disks": [{"target": "vda", "format": "raw", "source": {"pool": pool_name, "volume": image}}],
+            "state": "running",
+        }
+        assert run_module(domain, on_b)["changed"]
+        checksum = hashlib.sha256((shared / image).read_bytes()).hexdigest()
+        for check in (True, False):
+            refused = run_module(volume, dict(task, state="absent", peers=[a.uri, b.uri]), check_mode=check)
+            assert refused["failed"] and refused["msg"].startswith(
+                f"volume {pool_name}/{image} is in use - domain {prefix}-user (vda, running) on {b.uri}; detach it"
+            )
+        assert hashlib.sha256((shared / image).read_bytes()).hexdigest() == checksum
+        # Negative control: asked without its peers, host A sees no user and would delete B's disk.
+        assert run_module(volume, dict(task, state="absent"), check_mode=True)["changed"] is True
+    finally:
+        for conn in conns:
+            for dom in conn.listAllDomains():
+                if dom.name().startswith(prefix):
+                    if dom.isActive():
+                        dom.destroy()
+                    dom.undefine()
+            with contextlib.suppress(libvirt.libvirtError):
+                pool = conn.storagePoolLookupByName(pool_name)
+                pool.destroy()
+                pool.undefine()
+            conn.close()
+        shutil.rmtree(shared, ignore_errors=True)
 
 
 def test_one_vm_one_writer_on_a_network_disk(bed: HostBed, bed_ceph: Ceph, prefix: str) -> None:

@@ -89,6 +89,20 @@ def test_two_running_guests_share_a_disk(lab: Lab) -> None:
         "cache: cache=writeback lets each domain keep writes the others cannot see; a shared disk needs cache=none "
         "or directsync"
     )
+    # The same rules hold when a shareable disk is declared through the domain module (no bypass).
+    vdc = {"target": "vdc", "shareable": True, "source": {"pool": p, "volume": "quorum.raw"}}
+    through_domain = {"uri": URI, "name": a}
+    qcow2 = run_module(domain, dict(through_domain, disks=[dict(vdc, format="qcow2", cache="none")]))
+    assert qcow2["failed"] and qcow2["msg"] == (
+        "disks[0].format: a qcow2 disk cannot be shared by several domains for writing: QEMU takes an exclusive "
+        "write lock on it and libvirt refuses <shareable/> for it; use format=raw (convert the image, or create a new "
+        "raw volume)"
+    )
+    writeback = run_module(domain, dict(through_domain, disks=[dict(vdc, format="raw", cache="writeback")]))
+    assert writeback["failed"] and writeback["msg"] == (
+        "disks[0].cache: cache=writeback lets each domain keep writes the others cannot see; a shared disk needs "
+        "cache=none or directsync"
+    )
     c = f"{lab.prefix}-c"
     lab.domains.append(c)
     other = {"uri": URI, "name": c, "type": "qemu", "memory": 64,

@@ -98,40 +98,47 @@ def plan_volume(desired: VolumeSpec, request: VolumeRequest, actual: VolumeActua
         )
     after = have
     if desired.capacity is not None and have.capacity is not None and desired.capacity != have.capacity:
-        grow = desired.capacity > have.capacity
-        if not grow and not request.allow_shrink:
-            raise UnsafeOperation(
-                f"volume {name}: capacity {desired.capacity} is below the current {have.capacity} bytes; shrinking "
-                "cuts off data at the end - set allow_shrink=true if the guest's file systems were shrunk first",
-                consent="allow_shrink",
-            )
-        change = Change("capacity", have.capacity, desired.capacity)
-        running = [u for u in actual.users if u.active]
-        elsewhere = [u for u in running if u.host != request.host]
-        if elsewhere:
-            raise ConflictError(
-                f"volume {name}: {elsewhere[0].describe()} runs with it; change its size on that hypervisor "
-                "(its uri), where the running guest can be told"
-            )
-        if grow and running:
-            user = running[0]
-            plan.add(
-                f"grow volume {name} to {desired.capacity} bytes live in domain {user.domain} ({user.target})",
-                change,
-                step=Step("block_resize", {"domain": user.domain, "target": user.target, "bytes": desired.capacity}),
-            )
-        elif running:
-            raise ConflictError(f"volume {name}: cannot shrink while domain {running[0].domain} runs with it")
-        else:
-            verb = "grow" if grow else "shrink"
-            plan.add(
-                f"{verb} volume {name} to {desired.capacity} bytes",
-                change,
-                step=Step("resize", {"bytes": desired.capacity, "shrink": not grow}),
-            )
+        _plan_resize(plan, have, desired.capacity, request, actual.users)
         after = have.replace(capacity=desired.capacity)
     plan.after = volume_facts(after, request.pool, actual.users)
     return plan
+
+
+def _plan_resize(
+    plan: Plan, have: VolumeSpec, capacity: int, request: VolumeRequest, users: t.Sequence[VolumeUser]
+) -> None:
+    """Grow (live in the guest that runs it here) or shrink (with consent, and only while nothing uses it)."""
+    name = plan.name
+    grow = capacity > (have.capacity or 0)
+    if not grow:
+        if not request.allow_shrink:
+            raise UnsafeOperation(
+                f"volume {name}: capacity {capacity} is below the current {have.capacity} bytes; shrinking "
+                "cuts off data at the end - set allow_shrink=true if the guest's file systems were shrunk first",
+                consent="allow_shrink",
+            )
+        refuse_in_use(name, "shrinking it", users)
+    change = Change("capacity", have.capacity, capacity)
+    running = [u for u in users if u.active and u.domain]
+    elsewhere = [u for u in running if u.host != request.host]
+    if elsewhere:
+        raise ConflictError(
+            f"volume {name}: {elsewhere[0].describe()} runs with it; change its size on that hypervisor "
+            "(its uri), where the running guest can be told"
+        )
+    if running:
+        user = running[0]
+        plan.add(
+            f"grow volume {name} to {capacity} bytes live in domain {user.domain} ({user.target})",
+            change,
+            step=Step("block_resize", {"domain": user.domain, "target": user.target, "bytes": capacity}),
+        )
+    else:
+        plan.add(
+            f"{'grow' if grow else 'shrink'} volume {name} to {capacity} bytes",
+            change,
+            step=Step("resize", {"bytes": capacity, "shrink": not grow}),
+        )
 
 
 def _plan_flatten(plan: Plan, have: VolumeSpec, request: VolumeRequest, users: t.Sequence[VolumeUser]) -> None:

@@ -172,3 +172,11 @@ def test_flatten_live_where_it_runs_offline_otherwise_refused_elsewhere() -> Non
         )
     flat = VolumeActual(VolumeSpec.from_xml(XML).replace(backing=None), [])
     assert plan_volume(desired(), VolumeRequest(pool="p", host=HV1, flatten=True), flat).steps == []
+
+
+def test_shrinking_is_refused_while_anything_uses_the_volume() -> None:
+    request = VolumeRequest(pool="p", allow_shrink=True, host=HV1)
+    for user in (VolumeUser("web1", "vda", False, HV1), VolumeUser("", "", False, HV2, "p/clone.qcow2")):
+        with pytest.raises(ConflictError, match="before shrinking it$"):
+            plan_volume(desired(capacity=5), request, existing([user]))
+    assert [s.op for s in plan_volume(desired(capacity=5), request, existing()).steps] == ["resize"]
