@@ -70,6 +70,36 @@ def choice(allowed: t.Sequence[str]) -> Normalizer:
     return check
 
 
+def in_range(low: int, high: int) -> Normalizer:
+    """A normaliser accepting whole numbers from ``low`` to ``high``: a value libvirt would choke on never
+    reaches it (a negative vCPU count once made libvirtd try a 34 GB allocation and abort)."""
+
+    def check(value: t.Any, path: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().lstrip("-").isdigit():
+            raise SpecError(path, f"{value!r} is not a whole number")
+        number = int(value)
+        if not low <= number <= high:
+            raise SpecError(path, f"{number} is out of range; give {low} to {high}")
+        return number
+
+    return check
+
+
+def _refuse_control_characters(raw: t.Any, path: str) -> None:
+    """Text bound for XML or a file name may not hold control characters (XML cannot carry them)."""
+    texts = (
+        [raw]
+        if isinstance(raw, str)
+        else [v for v in raw.values() if isinstance(v, str)]
+        if isinstance(raw, dict)
+        else []
+    )
+    for text in texts:
+        bad = next((c for c in text if ord(c) < 32 and c not in "\t\n\r" or ord(c) == 127), None)
+        if bad is not None:
+            raise SpecError(path, f"contains the control character {bad!r}, which libvirt's XML cannot hold")
+
+
 def join_path(base: str, name: str) -> str:
     """Option path of ``name`` below ``base`` (``disks[1]`` + ``format``)."""
     return f"{base}.{name}" if base else name
@@ -177,6 +207,7 @@ def _key(spec: Spec, names: t.Tuple[str, ...]) -> t.Optional[t.Tuple[t.Any, ...]
 def _convert(fld: dataclasses.Field, raw: t.Any, path: str) -> t.Any:
     if raw is None:
         return None
+    _refuse_control_characters(raw, path)
     meta = fld.metadata
     nested = meta.get("spec")
     if nested is not None:

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from .._core.cpuset import parse_cpuset
 from .._core.errors import SpecError
 from .._core.names import validate_name
-from .._core.spec import XmlSpec, join_path, option
+from .._core.spec import XmlSpec, in_range, join_path, option
 from .._core.units import from_libvirt, to_bytes
 from .._core.xmlutil import child, element, parse_xml, set_size, set_text, sub, text_of
 from .device_model import DiskSpec, GraphicsSpec, InterfaceSpec, SerialSpec
@@ -50,8 +50,17 @@ AGENT_CHANNEL = "org.qemu.guest_agent.0"
 MACHINE_ALIASES = {"pc": "pc-i440fx-", "q35": "pc-q35-"}
 
 
+# QEMU's largest x86 guests (q35 with x2APIC); libvirt refuses more, a negative count crashed libvirtd.
+MAX_VCPUS = 4096
+# 16 TiB of guest memory: more than any host offers, far below what overflows libvirt's KiB counters.
+MAX_MEMORY = 16 * 2**40
+
+
 def _mib(value: t.Any, path: str) -> int:
-    return to_bytes(value, path, default_unit="MiB")
+    size = to_bytes(value, path, default_unit="MiB")
+    if not 2**20 <= size <= MAX_MEMORY:
+        raise SpecError(path, f"{size} bytes is out of range; give 1MiB to 16TiB")
+    return size
 
 
 def _name(value: t.Any, path: str) -> str:
@@ -89,9 +98,9 @@ class DomainSpec(XmlSpec):
     memory: t.Optional[int] = option(normalize=_mib)
     current_memory: t.Optional[int] = option(normalize=_mib, live=True)
     max_memory: t.Optional[int] = option(normalize=_mib)
-    max_memory_slots: t.Optional[int] = option()
-    vcpus: t.Optional[int] = option(live=True)
-    max_vcpus: t.Optional[int] = option()
+    max_memory_slots: t.Optional[int] = option(normalize=in_range(0, 256))
+    vcpus: t.Optional[int] = option(normalize=in_range(1, MAX_VCPUS), live=True)
+    max_vcpus: t.Optional[int] = option(normalize=in_range(1, MAX_VCPUS))
     cpu: t.Optional[CpuSpec] = option(spec=CpuSpec)
     cputune: t.Optional[CputuneSpec] = option(spec=CputuneSpec)
     memory_backing: t.Optional[MemoryBackingSpec] = option(spec=MemoryBackingSpec)

@@ -11,7 +11,7 @@ import typing as t
 import xml.etree.ElementTree as ET
 
 from .._core.cpuset import normalize_cpuset
-from .._core.spec import Spec, option
+from .._core.spec import Spec, in_range, option
 from .._core.xmlutil import child, element, text_of, toggle
 
 
@@ -21,10 +21,10 @@ def int_or_none(value: t.Optional[str]) -> t.Optional[int]:
 
 @dataclasses.dataclass
 class TopologySpec(Spec):
-    sockets: t.Optional[int] = option()
-    dies: t.Optional[int] = option()
-    cores: t.Optional[int] = option()
-    threads: t.Optional[int] = option()
+    sockets: t.Optional[int] = option(normalize=in_range(1, 4096))
+    dies: t.Optional[int] = option(normalize=in_range(1, 4096))
+    cores: t.Optional[int] = option(normalize=in_range(1, 4096))
+    threads: t.Optional[int] = option(normalize=in_range(1, 4096))
 
 
 @dataclasses.dataclass
@@ -42,7 +42,7 @@ class VcpuPinSpec(Spec):
 
     IDENTITY = ("vcpu",)
 
-    vcpu: t.Optional[int] = option()
+    vcpu: t.Optional[int] = option(normalize=in_range(0, 4095))
     cpuset: t.Optional[str] = option(normalize=normalize_cpuset, live=True)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import typing as t
 
 from .._core.client import LibvirtClient
+from .._core.errors import SpecError
 from .._core.module import LibvirtModule
 from .client import MigrationExecutor, Tuning
 from .plan import MigrationRequest, plan_migration
@@ -37,6 +38,7 @@ class MigrationModule(LibvirtModule):
 def run_migration(module: MigrationModule) -> t.Dict[str, t.Any]:
     params = module.params
     dest = module.client()
+    tuning = _tuning(params)  # checked before anything is read: bad figures never reach libvirt
     executor = MigrationExecutor(dest, [c for c in module.sources() if c.uri != dest.uri])
     request = MigrationRequest(
         name=params["name"],
@@ -53,20 +55,27 @@ def run_migration(module: MigrationModule) -> t.Dict[str, t.Any]:
     result: t.Dict[str, t.Any] = {"changed": bool(plan.actions), "actions": plan.actions, "migration": None}
     if not module.check_mode and plan.actions:
         if plan.action in ("live", "offline"):
-            tuning = Tuning(
-                mode=params["mode"],
-                copy_storage=params["copy_storage"],
-                bandwidth=params.get("bandwidth"),
-                max_downtime=params.get("max_downtime"),
-                auto_converge=params["auto_converge"],
-                postcopy=params["postcopy"],
-                tls=params["tls"],
-                migrate_uri=params.get("migrate_uri"),
-                timeout=params["timeout"],
-            )
             result["migration"] = {"from": plan.source, "to": dest.uri, "kind": plan.action}
             result["migration"].update(executor.migrate(request.name, plan, tuning))
         for uri in plan.stale:
             executor.undefine(uri, request.name)
     result["hypervisor"] = dest.uri
     return result
+
+
+def _tuning(params: t.Mapping[str, t.Any]) -> Tuning:
+    for option, low in (("bandwidth", 0), ("max_downtime", 0), ("timeout", 1)):
+        value = params.get(option)
+        if value is not None and value < low:
+            raise SpecError(option, f"{value} is out of range; give {low} or more")
+    return Tuning(
+        mode=params["mode"],
+        copy_storage=params["copy_storage"],
+        bandwidth=params.get("bandwidth"),
+        max_downtime=params.get("max_downtime"),
+        auto_converge=params["auto_converge"],
+        postcopy=params["postcopy"],
+        tls=params["tls"],
+        migrate_uri=params.get("migrate_uri"),
+        timeout=params["timeout"],
+    )

@@ -16,7 +16,7 @@ from .._core.errors import SpecError
 from .._core.mac import normalize_mac
 from .._core.names import validate_ifname, validate_name
 from .._core.netaddr import family_of, ip_address, vlan_id
-from .._core.spec import Spec, XmlSpec, choice, join_path, option
+from .._core.spec import Spec, XmlSpec, choice, in_range, join_path, option
 from .._core.xmlutil import child, element, sub, text_of, yes_no
 
 FORWARD_MODES = ("none", "nat", "route", "open", "bridge")
@@ -152,7 +152,7 @@ class NetworkSpec(XmlSpec):
     uuid: t.Optional[str] = option(generated=True)
     forward: t.Optional[NetworkForward] = option(spec=NetworkForward)
     bridge: t.Optional[NetworkBridge] = option(spec=NetworkBridge)
-    mtu: t.Optional[int] = option()
+    mtu: t.Optional[int] = option(normalize=in_range(68, 65535))
     domain: t.Optional[str] = option(normalize=_hostname)
     virtualport: t.Optional[str] = option(normalize=choice(("openvswitch",)))
     ips: t.Optional[t.List[NetworkIp]] = option(spec=NetworkIp, many=True)

@@ -11,6 +11,7 @@ import typing as t
 from .._core.client import libvirt
 from .._core.errors import ConflictError, UnsafeOperation
 from .._core.module import LibvirtModule
+from .._core.names import validate_name
 from .client import SnapshotExecutor
 from .plan import SnapshotRequest, disk_choice, snapshot_facts, snapshot_xml
 
@@ -27,6 +28,7 @@ def run_snapshot(module: LibvirtModule) -> t.Dict[str, t.Any]:
         quiesce=params.get("quiesce"),
         description=params.get("description"),
     )
+    validate_name(request.name, "name", "snapshot")  # before libvirt sees it
     executor = SnapshotExecutor(module.client(readonly=module.check_mode))
     dom = executor.domain(request.domain)
     snap = executor.find(dom, request.name)
