@@ -60,7 +60,10 @@ options:
         after O(timeout) it fails, or powers the guest off when O(force=true).
       - V(restarted) shuts the guest down as V(shutdown) does and starts it again (or starts it when off);
         this also applies changes that needed a reboot.
-      - V(absent) destroys a running domain and undefines it; its storage is kept unless O(remove_storage=owned).
+      - V(absent) shuts a running domain down as V(shutdown) does (powered off only with O(force=true)) and
+        undefines it. Its storage is kept unless O(remove_storage=owned); its UEFI variables and vTPM state
+        are kept unless O(discard) names them, and a saved memory image, snapshot or checkpoint metadata stop
+        the removal until O(discard) names them.
     type: str
     choices: [present, running, shutdown, paused, restarted, absent]
     default: present
@@ -69,7 +72,10 @@ options:
     type: int
     default: 120
   force:
-    description: With O(state=shutdown) or V(restarted), power the guest off when it has not shut down within O(timeout).
+    description:
+      - Power the guest off when it has not shut down within O(timeout) - with O(state=shutdown),
+        V(restarted) and V(absent), and when O(recreate) recreates a running domain. Without it the task fails
+        after O(timeout) and the guest keeps running.
     type: bool
     default: false
   autostart:
@@ -79,8 +85,10 @@ options:
     description:
       - What to do when an option that cannot change on an existing domain (O(type), O(arch), O(machine),
         O(firmware)) differs from the domain.
-      - V(never) fails and explains; V(options-changed) undefines and defines the domain again, keeping its
-        disks, and restarts it if it ran; V(always) does that on every run.
+      - V(never) fails and explains; V(options-changed) shuts a running domain down (ACPI, then the guest
+        agent, powered off only with O(force=true)), undefines and defines it again - keeping its disks, UEFI
+        variables, vTPM state and snapshots - and starts it again if it ran; V(always) does that on every run.
+      - A saved memory image or checkpoint metadata cannot come through a recreation; O(discard) must name them.
     type: str
     choices: [never, options-changed, always]
     default: never
@@ -91,10 +99,16 @@ options:
     type: str
     choices: [none, owned]
     default: none
-  keep_nvram:
-    description: With O(state=absent), keep the UEFI variable store (NVRAM) file instead of removing it.
-    type: bool
-    default: false
+  discard:
+    description:
+      - What the domain holds besides its disks that O(state=absent) or a recreation may drop. By default
+        nothing goes - UEFI variables (V(nvram)) and the vTPM's state (V(tpm), keys sealed in it) stay on the
+        host, and a saved memory image (V(managed_save)), V(snapshots) or V(checkpoints) metadata stop the task
+        with an error naming them.
+    type: list
+    elements: str
+    choices: [nvram, tpm, managed_save, snapshots, checkpoints]
+    default: []
   overcommit:
     description:
       - Limits checked when this task starts the domain, over all running domains of the host plus this one.

@@ -204,16 +204,24 @@ def test_transient_domain_is_made_persistent_or_removed(test_conn: t.Any, prefix
     assert adopted[0]["actions"] == [f"define running transient domain {prefix}-t"]
     assert adopted[2]["domain"]["state"] == "running" and adopted[2]["domain"]["persistent"] is True
     removed = ladder(domain, {"uri": URI, "name": f"{prefix}-t", "state": "absent"})
-    assert removed[0]["actions"] == [f"destroy domain {prefix}-t", f"undefine domain {prefix}-t"]
+    assert removed[0]["actions"] == [f"shut down domain {prefix}-t", f"undefine domain {prefix}-t"]
     assert f"{prefix}-t" not in [d.name() for d in test_conn.listAllDomains()]
 
 
-def test_absent_removes_snapshot_metadata_too(test_conn: t.Any, prefix: str) -> None:
+def test_absent_keeps_snapshot_metadata_unless_discarded(test_conn: t.Any, prefix: str) -> None:
     run_module(domain, base(prefix))
     dom = test_conn.lookupByName(f"{prefix}-vm")
     dom.snapshotCreateXML("<domainsnapshot><name>before-upgrade</name></domainsnapshot>", 0)
     assert dom.snapshotNum(0) == 1
-    removed = ladder(domain, {"uri": URI, "name": f"{prefix}-vm", "state": "absent"})
+    task = {"uri": URI, "name": f"{prefix}-vm", "state": "absent"}
+    for check in (True, False):
+        refused = run_module(domain, task, check_mode=check)
+        assert refused["failed"] and refused["msg"] == (
+            f"domain {prefix}-vm has snapshot metadata; to remove it would drop it - name snapshots in discard to "
+            "agree, or keep the domain"
+        )
+    assert test_conn.lookupByName(f"{prefix}-vm").snapshotNum(0) == 1
+    removed = ladder(domain, dict(task, discard=["snapshots"]))
     assert removed[2]["domain"] == {}
 
 

@@ -33,7 +33,12 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
     "autostart": {"type": "bool"},
     "recreate": {"type": "str", "default": "never", "choices": ["never", "options-changed", "always"]},
     "remove_storage": {"type": "str", "default": "none", "choices": ["none", "owned"]},
-    "keep_nvram": {"type": "bool", "default": False},
+    "discard": {
+        "type": "list",
+        "elements": "str",
+        "default": [],
+        "choices": ["nvram", "tpm", "managed_save", "snapshots", "checkpoints"],
+    },
     "overcommit": {
         "type": "dict",
         "options": {

@@ -50,6 +50,8 @@ class DomainExecutor(Executor):
         self.removed_storage: t.List[str] = []
         # Storage paths the peers' domains use (-> "domain X on host"): never "owned" by this domain.
         self.used_on_peers: t.Dict[str, str] = {}
+        # Snapshot documents (and whether current) kept across a recreation, oldest first.
+        self._carried_snapshots: t.List[t.Tuple[str, bool]] = []
 
     def read(self, name: str) -> DomainActual:
         """The domain's persistent definition (secrets included when allowed), state and autostart."""
@@ -64,7 +66,9 @@ class DomainExecutor(Executor):
             state = STATE_NAMES.get(dom.state()[0], "nostate")
             persistent = bool(dom.isPersistent())
             autostart = bool(dom.autostart()) if persistent else False
-        return DomainActual(DomainSpec.from_xml(xml, "current domain XML"), xml, state, persistent, autostart)
+            keeps = _what_it_keeps(dom, parse_xml(xml, "current domain XML"))
+        spec = DomainSpec.from_xml(xml, "current domain XML")
+        return DomainActual(spec, xml, state, persistent, autostart, keeps=keeps)
 
     def all_disks(self) -> t.List[t.Tuple[str, t.List[t.Any], t.List[t.Any]]]:
         """Every domain with its persistent disks and (when running) its live disks."""
@@ -86,7 +90,14 @@ class DomainExecutor(Executor):
 
     def _step_define(self, plan: Plan, step: Step) -> None:
         name = plan.name
-        self.client.call(f"define domain {name!r}", self.conn.defineXML, step.args["xml"])
+        dom = self.client.call(f"define domain {name!r}", self.conn.defineXML, step.args["xml"])
+        if step.args.get("restore_snapshots"):
+            for xml, current in self._carried_snapshots:
+                flags = _flag("VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE")
+                if current:
+                    flags |= _flag("VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT")
+                self.client.call(f"restore the snapshots of domain {name!r}", dom.snapshotCreateXML, xml, flags)
+            self._carried_snapshots = []
 
     def _step_autostart(self, plan: Plan, step: Step) -> None:
         name = plan.name
@@ -162,9 +173,12 @@ class DomainExecutor(Executor):
         dom = self.client.domain(name)
         if dom is None:
             return  # a transient domain is gone once destroyed
+        discard = set(step.args.get("discard") or [])
         with libvirt_errors(f"undefine domain {name!r}"):
             root = parse_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
-            flags = self._undefine_flags(dom, root, bool(step.args.get("keep_nvram")))
+            if step.args.get("carry_snapshots"):
+                self._carried_snapshots = _snapshot_documents(dom)
+            flags = self._undefine_flags(dom, root, discard)
             owned = self._owned_storage(name, root) if step.args.get("remove_storage") == "owned" else []
             if dom.isPersistent():
                 dom.undefineFlags(flags)
@@ -172,24 +186,19 @@ class DomainExecutor(Executor):
                 vol.delete(0)
                 self.removed_storage.append(path)
 
-    def _undefine_flags(self, dom: t.Any, root: ET.Element, keep_nvram: bool) -> int:
+    def _undefine_flags(self, dom: t.Any, root: ET.Element, discard: t.AbstractSet[str]) -> int:
+        """The planner asked for consent to what goes; NVRAM and TPM state stay unless discarded."""
         flags = 0
         if dom.hasManagedSaveImage(0):
             flags |= _flag("VIR_DOMAIN_UNDEFINE_MANAGED_SAVE")
         if dom.snapshotNum(0) > 0:
-            flags |= _flag("VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA")
+            flags |= _flag("VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA")  # kept as documents when carried
         if hasattr(dom, "listAllCheckpoints") and dom.listAllCheckpoints(0):
             flags |= _flag("VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA")
-        os_el = root.find("os")
-        efi = os_el is not None and (
-            os_el.get("firmware") == "efi"
-            or os_el.find("nvram") is not None
-            or os_el.find("loader[@type='pflash']") is not None
-        )
-        if efi:
-            flags |= _flag("VIR_DOMAIN_UNDEFINE_KEEP_NVRAM" if keep_nvram else "VIR_DOMAIN_UNDEFINE_NVRAM")
+        if uses_nvram(root):
+            flags |= _flag("VIR_DOMAIN_UNDEFINE_NVRAM" if "nvram" in discard else "VIR_DOMAIN_UNDEFINE_KEEP_NVRAM")
         if root.find("devices/tpm/backend[@type='emulator']") is not None:
-            flags |= _flag("VIR_DOMAIN_UNDEFINE_TPM")
+            flags |= _flag("VIR_DOMAIN_UNDEFINE_TPM" if "tpm" in discard else "VIR_DOMAIN_UNDEFINE_KEEP_TPM")
         return flags
 
     def _owned_storage(self, name: str, root: ET.Element) -> t.List[t.Tuple[t.Any, str]]:
@@ -365,3 +374,42 @@ def running_on(peers: t.Sequence[LibvirtClient], name: str, uuid: t.Optional[str
         if dom is not None and peer.call(f"read the state of domain {name!r} on {peer.uri}", dom.isActive):
             hosts.append(peer.uri)
     return hosts
+
+
+def _what_it_keeps(dom: t.Any, root: ET.Element) -> t.FrozenSet[str]:
+    """Which of the data beside its disks the domain has (see plan.DISCARDABLE)."""
+    keeps = set()
+    if uses_nvram(root):
+        keeps.add("nvram")
+    if root.find("devices/tpm/backend[@type='emulator']") is not None:
+        keeps.add("tpm")
+    if dom.hasManagedSaveImage(0):
+        keeps.add("managed_save")
+    if dom.snapshotNum(0) > 0:
+        keeps.add("snapshots")
+    if hasattr(dom, "listAllCheckpoints") and dom.listAllCheckpoints(0):
+        keeps.add("checkpoints")
+    return frozenset(keeps)
+
+
+def uses_nvram(root: ET.Element) -> bool:
+    """A UEFI domain: it has a variable store (NVRAM) file."""
+    os_el = root.find("os")
+    return os_el is not None and (
+        os_el.get("firmware") == "efi"
+        or os_el.find("nvram") is not None
+        or os_el.find("loader[@type='pflash']") is not None
+    )
+
+
+def _snapshot_documents(dom: t.Any) -> t.List[t.Tuple[str, bool]]:
+    """Every snapshot's XML (with the security-relevant parts libvirt needs to redefine it), oldest first."""
+    flags = _flag("VIR_DOMAIN_SNAPSHOT_XML_SECURE")
+    snaps = dom.listAllSnapshots(0)
+    current = dom.snapshotCurrent(0).getName() if dom.hasCurrentSnapshot(0) else None
+    found = []
+    for snap in snaps:
+        xml = snap.getXMLDesc(flags)
+        created = int(parse_xml(xml, "snapshot XML").findtext("creationTime") or 0)
+        found.append((created, xml, snap.getName() == current))
+    return [(xml, is_current) for _created, xml, is_current in sorted(found, key=lambda f: f[0])]

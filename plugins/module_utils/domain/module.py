@@ -115,7 +115,7 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
         force=params["force"],
         timeout=params["timeout"],
         remove_storage=params["remove_storage"],
-        keep_nvram=params["keep_nvram"],
+        discard=frozenset(params.get("discard") or []),
         **_overcommit(params.get("overcommit")),
     )
     # Check mode reads over a read-only connection, unless a display password must be compared

@@ -14,17 +14,21 @@ import dataclasses
 import random
 import typing as t
 
-from .._core.errors import ConflictError, SpecError
+from .._core.errors import ConflictError, UnsafeOperation
 from .._core.plan import Change, Plan, Step, carry_over, compare, overlay
 from .._core.xmlutil import parse_xml, to_string
 from ..placement.model import Capacity, GuestLoad, HostLoad
 from ..storage.usage_model import DiskUse, storage_ref
 from .device_model import DiskSpec
+from .live_plan import plan_live
 from .model import DomainSpec, machine_matches
 
 RUNNING = ("running", "blocked", "in shutdown")
 PAUSED = ("paused", "pmsuspended")
 STATES = ("present", "running", "shutdown", "paused", "absent", "restarted")
+# What a domain holds besides its disks, which removal or recreation drops only when ``discard`` names it:
+# UEFI variables, the vTPM's state (keys sealed in it), the saved memory image, snapshot and checkpoint metadata.
+DISCARDABLE = ("nvram", "tpm", "managed_save", "snapshots", "checkpoints")
 
 
 @dataclasses.dataclass
@@ -37,7 +41,7 @@ class DomainRequest:
     force: bool = False
     timeout: int = 120
     remove_storage: str = "none"
-    keep_nvram: bool = False
+    discard: t.FrozenSet[str] = frozenset()  # of DISCARDABLE: what removal or recreation may drop
     overcommit: t.Optional[Capacity] = None  # limits a start must keep the host within
     overcommit_action: str = "fail"  # or warn
 
@@ -52,6 +56,7 @@ class DomainActual:
     persistent: bool = False
     autostart: bool = False
     running_elsewhere: t.List[str] = dataclasses.field(default_factory=list)  # peers where it runs
+    keeps: t.FrozenSet[str] = frozenset()  # of DISCARDABLE: what it has besides its disks
 
 
 def runtime(state: t.Optional[str]) -> str:
@@ -119,14 +124,45 @@ def _plan_removal(plan: Plan, request: DomainRequest, actual: DomainActual) -> N
     if actual.spec is None and actual.state is None:
         return
     name = plan.name
+    _refuse_losing(name, "remove it", actual.keeps - {"nvram", "tpm"}, request.discard)
     if runtime(actual.state) in ("running", "paused"):
-        plan.add(f"destroy domain {name}", Change("state", actual.state, "shutoff"), step=Step("destroy"))
+        plan.add(_shutdown_action(name, request), Change("state", actual.state, "shutoff"), step=_shutdown(request))
     storage = " and its owned storage" if request.remove_storage == "owned" else ""
+    dropped = sorted(actual.keeps & request.discard)
     plan.add(
-        f"undefine domain {name}{storage}",
+        f"undefine domain {name}{storage}" + (f", dropping its {', '.join(dropped)}" if dropped else ""),
         Change("", plan.before, None),
-        step=Step("undefine", {"remove_storage": request.remove_storage, "keep_nvram": request.keep_nvram}),
+        step=Step("undefine", {"remove_storage": request.remove_storage, "discard": dropped}),
     )
+
+
+def _shutdown(request: DomainRequest) -> Step:
+    return Step("shutdown", {"timeout": request.timeout, "force": request.force})
+
+
+def _shutdown_action(name: str, request: DomainRequest) -> str:
+    forced = f", powering it off after {request.timeout} s (force)" if request.force else ""
+    return f"shut down domain {name}{forced}"
+
+
+def _refuse_losing(name: str, doing: str, kept: t.AbstractSet[str], discard: t.AbstractSet[str]) -> None:
+    """Data beside the disks goes only when ``discard`` names it."""
+    lost = sorted(kept - discard)
+    if lost:
+        raise UnsafeOperation(
+            f"domain {name} has {', '.join(WHAT[k] for k in lost)}; to {doing} would drop "
+            f"{'them' if len(lost) > 1 else 'it'} - name {', '.join(lost)} in discard to agree, or keep the domain",
+            consent="discard",
+        )
+
+
+WHAT = {
+    "nvram": "UEFI variables (NVRAM)",
+    "tpm": "a virtual TPM's state",
+    "managed_save": "a saved memory image (managed save)",
+    "snapshots": "snapshot metadata",
+    "checkpoints": "checkpoint metadata",
+}
 
 
 def _immutable_drift(desired: DomainSpec, actual: DomainSpec) -> t.List[Change]:
@@ -211,14 +247,17 @@ def _plan_update(
             for address in device.findall("address"):
                 device.remove(address)
         xml = to_string(render_spec(carried, actual.spec).render(base))
+        # NVRAM, TPM state and snapshots come through a recreation; a saved memory image cannot.
+        _refuse_losing(name, "recreate it", actual.keeps & {"managed_save", "checkpoints"}, request.discard)
         if current in ("running", "paused"):
-            plan.add(f"destroy domain {name} to recreate it", step=Step("destroy"))
+            plan.add(f"{_shutdown_action(name, request)} to recreate it", step=_shutdown(request))
+        dropped = sorted(actual.keeps & request.discard)
         plan.add(
             f"recreate domain {name}: {', '.join(c.path for c in drift) or 'recreate=always'}",
             *drift,
-            step=Step("undefine", {"remove_storage": "none", "keep_nvram": False}),
+            step=Step("undefine", {"remove_storage": "none", "discard": dropped, "carry_snapshots": True}),
         )
-        plan.steps.append(Step("define", {"xml": xml}))
+        plan.steps.append(Step("define", {"xml": xml, "restore_snapshots": True}))
         return after
     changes = compare(carried, actual.spec)
     if not changes and not actual.persistent:
@@ -235,102 +274,8 @@ def _plan_update(
     xml = to_string(render_spec(carried, actual.spec).render(base))
     plan.add(f"update domain {name}: {', '.join(c.path for c in changes)}", *changes, step=Step("define", {"xml": xml}))
     if current in ("running", "paused"):
-        _plan_live(plan, carried, actual.spec, base, changes)
+        plan_live(plan, carried, actual.spec, base, changes)
     return after
-
-
-def _plan_live(plan: Plan, desired: DomainSpec, actual: DomainSpec, base: t.Any, changes: t.List[Change]) -> None:
-    """Live operations for changes libvirt can apply to a running guest; the rest need a reboot."""
-    pins_done = False
-    for change in changes:
-        if change.field == "cputune" and change.sub.startswith("vcpupin"):
-            if not pins_done:
-                pins_done = True
-                _pin_vcpus(plan, desired, actual)
-        elif not _plan_live_change(plan, desired, actual, base, change):
-            plan.reboot_required = True
-
-
-def _plan_live_change(plan: Plan, desired: DomainSpec, actual: DomainSpec, base: t.Any, change: Change) -> bool:
-    """The live step for one change; False when libvirt cannot apply it to the running guest."""
-    name = plan.name
-    if change.field == "current_memory":
-        plan.add(f"set live memory of {name} to {change.after} bytes", step=Step("set_memory", {"bytes": change.after}))
-    elif change.field == "vcpus" and (desired.max_vcpus is None or desired.max_vcpus == actual.max_vcpus):
-        limit = actual.max_vcpus or 0
-        if change.after > limit:
-            raise SpecError("vcpus", f"{change.after} is more than the {limit} vCPUs the running guest can hot-plug")
-        plan.add(f"set live vCPUs of {name} to {change.after}", step=Step("set_vcpus", {"count": change.after}))
-    elif change.field == "cputune" and change.sub == "emulatorpin":
-        plan.add(f"pin emulator of {name} to {change.after}", step=Step("pin_emulator", {"cpuset": change.after}))
-    elif change.field in ("title", "description", "metadata"):
-        plan.add(
-            f"set live {change.field} of {name}",
-            step=Step("set_metadata", {"kind": change.field, "value": change.after}),
-        )
-    elif change.field in ("disks", "interfaces") and change.whole_item:
-        _plug(plan, desired, base, change)
-    elif change.field == "interfaces" and change.item is not None and change.sub == "link_state":
-        merged = overlay(_find_item(actual, change), _find_item(desired, change))
-        plan.add(
-            f"set link of interfaces[{change.item}] {change.after}",
-            step=Step("update_device", {"xml": to_string(merged.to_element())}),
-        )
-    else:
-        return False
-    return True
-
-
-def _pin_vcpus(plan: Plan, desired: DomainSpec, actual: DomainSpec) -> None:
-    tune = desired.cputune
-    pins = {p.vcpu: p.cpuset for p in (tune.vcpupin if tune else None) or []}
-    for pin in (actual.cputune.vcpupin if actual.cputune else None) or []:
-        pins.setdefault(pin.vcpu, None)  # unpinned again: all host CPUs
-    for vcpu, cpuset in sorted(pins.items(), key=lambda kv: kv[0] or 0):
-        plan.add(
-            f"pin vCPU {vcpu} of {plan.name} to {cpuset or 'all CPUs'}",
-            step=Step("pin_vcpu", {"vcpu": vcpu, "cpuset": cpuset}),
-        )
-
-
-def _plug(plan: Plan, desired: DomainSpec, base: t.Any, change: Change) -> None:
-    """Hot-plug or unplug one whole disk or NIC."""
-    kind = "disk" if change.field == "disks" else "interface"
-    if change.after is None:
-        plan.add(
-            f"detach {kind} {change.path} from running {plan.name}",
-            step=Step("detach", {"xml": _device_xml(base.find("devices"), kind, change.before)}),
-        )
-    else:
-        plan.add(
-            f"attach {kind} {change.path} to running {plan.name}",
-            step=Step("attach", {"xml": to_string(_find_item(desired, change).to_element())}),
-        )
-
-
-def _find_item(spec: DomainSpec, change: Change) -> t.Any:
-    for item in getattr(spec, change.field) or []:
-        if item.label() == change.item:
-            return item
-    raise ValueError(f"no item {change.field}[{change.item}] in the declared domain")
-
-
-def _device_xml(devices: t.Any, kind: str, before: t.Dict[str, t.Any]) -> str:
-    """The device to unplug, without the persistent PCI address and alias: a hot-plugged device
-    may sit at another address in the running guest, and libvirt matches by target or MAC."""
-    key = before.get("target") if kind == "disk" else before.get("mac")
-    for el in devices.findall(kind):
-        if kind == "disk":
-            found = el.find("target")
-            match = found is not None and found.get("dev") == key
-        else:
-            found = el.find("mac")
-            match = found is not None and (found.get("address") or "").lower() == key
-        if match:
-            for child in el.findall("address") + el.findall("alias"):
-                el.remove(child)
-            return to_string(el)
-    raise ValueError(f"{kind} {key} is not in the current definition")
 
 
 def _plan_state(

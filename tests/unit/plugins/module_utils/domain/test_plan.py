@@ -4,7 +4,11 @@ import typing as t
 
 import pytest
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import ConflictError, SpecError
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import (
+    ConflictError,
+    SpecError,
+    UnsafeOperation,
+)
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import DomainSpec
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.plan import (
     DomainActual,
@@ -117,7 +121,7 @@ def test_hot_plug_beyond_max_vcpus_is_refused() -> None:
         ("shutdown", "shutoff", [], "shutoff"),
         ("restarted", "running", ["shutdown", "start"], "running"),
         ("restarted", "shutoff", ["start"], "running"),
-        ("absent", "running", ["destroy", "undefine"], None),
+        ("absent", "running", ["shutdown", "undefine"], None),
         ("absent", "shutoff", ["undefine"], None),
     ],
 )
@@ -144,9 +148,11 @@ def test_immutable_change_refused_or_recreated() -> None:
     assert "machine from 'pc-i440fx-7.2' to 'q35' cannot change on an existing domain" in str(err.value)
     assert not plan({"machine": "pc"}).changed  # an alias of the versioned type
     recreated = plan({"machine": "q35"}, recreate="options-changed")
-    assert [s.op for s in recreated.steps] == ["destroy", "undefine", "define", "start"]
+    assert [s.op for s in recreated.steps] == ["shutdown", "undefine", "define", "start"]
+    assert recreated.steps[0].args == {"timeout": 120, "force": False}  # graceful: powered off only with force
     assert "<address" not in recreated.steps[2].args["xml"]
-    assert recreated.steps[1].args["remove_storage"] == "none"
+    assert recreated.steps[1].args == {"remove_storage": "none", "discard": [], "carry_snapshots": True}
+    assert recreated.steps[2].args["restore_snapshots"] is True
 
 
 def test_restart_applies_reboot_required_changes() -> None:
@@ -198,10 +204,38 @@ def test_overcommit_warns_or_passes() -> None:
 
 
 def test_removal_options_reach_the_executor() -> None:
-    result = plan({}, state="absent", current=actual("shutoff"), remove_storage="owned", keep_nvram=True)
+    result = plan({}, state="absent", current=actual("shutoff"), remove_storage="owned")
     (undefine,) = result.steps
-    assert undefine.args == {"remove_storage": "owned", "keep_nvram": True}
+    assert undefine.args == {"remove_storage": "owned", "discard": []}
     assert result.actions == ["undefine domain vm1 and its owned storage"]
+
+
+def with_data(*keeps: str, state: str = "shutoff") -> DomainActual:
+    current = actual(state)
+    current.keeps = frozenset(keeps)
+    return current
+
+
+def test_removal_keeps_nvram_and_tpm_and_refuses_to_drop_the_rest_silently() -> None:
+    kept = plan({}, state="absent", current=with_data("nvram", "tpm"))
+    assert kept.steps[-1].args["discard"] == []  # the executor keeps both files
+    dropped = plan({}, state="absent", current=with_data("nvram", "tpm"), discard=frozenset({"tpm"}))
+    assert dropped.actions == ["undefine domain vm1, dropping its tpm"] and dropped.steps[-1].args["discard"] == ["tpm"]
+    for what in ("managed_save", "snapshots", "checkpoints"):
+        with pytest.raises(UnsafeOperation) as refused:
+            plan({}, state="absent", current=with_data(what))
+        assert refused.value.consent == "discard" and f"name {what} in discard to agree" in str(refused.value)
+        agreed = plan({}, state="absent", current=with_data(what), discard=frozenset({what}))
+        assert agreed.steps[-1].args["discard"] == [what]
+
+
+def test_recreation_carries_snapshots_but_not_a_saved_memory_image() -> None:
+    with_snapshots = plan(
+        {"machine": "q35"}, recreate="options-changed", current=with_data("snapshots", "nvram", state="running")
+    )
+    assert [s.op for s in with_snapshots.steps] == ["shutdown", "undefine", "define", "start"]
+    with pytest.raises(UnsafeOperation, match="a saved memory image"):
+        plan({"machine": "q35"}, recreate="options-changed", current=with_data("managed_save"))
 
 
 SHARED_VDB = (

@@ -1,0 +1,108 @@
+"""Live steps for a running domain: what libvirt changes in the guest now, the rest waits for a reboot (pure)."""
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+
+from __future__ import annotations
+
+import typing as t
+
+from .._core.errors import SpecError
+from .._core.plan import Change, Plan, Step, overlay
+from .._core.xmlutil import to_string
+from .model import DomainSpec
+
+
+def plan_live(plan: Plan, desired: DomainSpec, actual: DomainSpec, base: t.Any, changes: t.List[Change]) -> None:
+    """Live operations for changes libvirt can apply to a running guest; the rest need a reboot."""
+    pins_done = False
+    for change in changes:
+        if change.field == "cputune" and change.sub.startswith("vcpupin"):
+            if not pins_done:
+                pins_done = True
+                _pin_vcpus(plan, desired, actual)
+        elif not _plan_live_change(plan, desired, actual, base, change):
+            plan.reboot_required = True
+
+
+def _plan_live_change(plan: Plan, desired: DomainSpec, actual: DomainSpec, base: t.Any, change: Change) -> bool:
+    """The live step for one change; False when libvirt cannot apply it to the running guest."""
+    name = plan.name
+    if change.field == "current_memory":
+        plan.add(f"set live memory of {name} to {change.after} bytes", step=Step("set_memory", {"bytes": change.after}))
+    elif change.field == "vcpus" and (desired.max_vcpus is None or desired.max_vcpus == actual.max_vcpus):
+        limit = actual.max_vcpus or 0
+        if change.after > limit:
+            raise SpecError("vcpus", f"{change.after} is more than the {limit} vCPUs the running guest can hot-plug")
+        plan.add(f"set live vCPUs of {name} to {change.after}", step=Step("set_vcpus", {"count": change.after}))
+    elif change.field == "cputune" and change.sub == "emulatorpin":
+        plan.add(f"pin emulator of {name} to {change.after}", step=Step("pin_emulator", {"cpuset": change.after}))
+    elif change.field in ("title", "description", "metadata"):
+        plan.add(
+            f"set live {change.field} of {name}",
+            step=Step("set_metadata", {"kind": change.field, "value": change.after}),
+        )
+    elif change.field in ("disks", "interfaces") and change.whole_item:
+        _plug(plan, desired, base, change)
+    elif change.field == "interfaces" and change.item is not None and change.sub == "link_state":
+        merged = overlay(_find_item(actual, change), _find_item(desired, change))
+        plan.add(
+            f"set link of interfaces[{change.item}] {change.after}",
+            step=Step("update_device", {"xml": to_string(merged.to_element())}),
+        )
+    else:
+        return False
+    return True
+
+
+def _pin_vcpus(plan: Plan, desired: DomainSpec, actual: DomainSpec) -> None:
+    tune = desired.cputune
+    pins = {p.vcpu: p.cpuset for p in (tune.vcpupin if tune else None) or []}
+    for pin in (actual.cputune.vcpupin if actual.cputune else None) or []:
+        pins.setdefault(pin.vcpu, None)  # unpinned again: all host CPUs
+    for vcpu, cpuset in sorted(pins.items(), key=lambda kv: kv[0] or 0):
+        plan.add(
+            f"pin vCPU {vcpu} of {plan.name} to {cpuset or 'all CPUs'}",
+            step=Step("pin_vcpu", {"vcpu": vcpu, "cpuset": cpuset}),
+        )
+
+
+def _plug(plan: Plan, desired: DomainSpec, base: t.Any, change: Change) -> None:
+    """Hot-plug or unplug one whole disk or NIC."""
+    kind = "disk" if change.field == "disks" else "interface"
+    if change.after is None:
+        plan.add(
+            f"detach {kind} {change.path} from running {plan.name}",
+            step=Step("detach", {"xml": _device_xml(base.find("devices"), kind, change.before)}),
+        )
+    else:
+        plan.add(
+            f"attach {kind} {change.path} to running {plan.name}",
+            step=Step("attach", {"xml": to_string(_find_item(desired, change).to_element())}),
+        )
+
+
+def _find_item(spec: DomainSpec, change: Change) -> t.Any:
+    for item in getattr(spec, change.field) or []:
+        if item.label() == change.item:
+            return item
+    raise ValueError(f"no item {change.field}[{change.item}] in the declared domain")
+
+
+def _device_xml(devices: t.Any, kind: str, before: t.Dict[str, t.Any]) -> str:
+    """The device to unplug, without the persistent PCI address and alias: a hot-plugged device
+    may sit at another address in the running guest, and libvirt matches by target or MAC."""
+    key = before.get("target") if kind == "disk" else before.get("mac")
+    for el in devices.findall(kind):
+        if kind == "disk":
+            found = el.find("target")
+            match = found is not None and found.get("dev") == key
+        else:
+            found = el.find("mac")
+            match = found is not None and (found.get("address") or "").lower() == key
+        if match:
+            for child in el.findall("address") + el.findall("alias"):
+                el.remove(child)
+            return to_string(el)
+    raise ValueError(f"{kind} {key} is not in the current definition")
