@@ -33,9 +33,15 @@ options:
     type: str
     required: true
   state:
-    description: V(present) (exists), V(current) (reverted to), V(absent) (deleted).
+    description:
+      - V(present) - the snapshot exists (created when missing). V(absent) - deleted.
+      - V(reverted) - the rollback - the domain goes back to the snapshot on every run, and the task reports a
+        change every time. After C(snapshot) and changes in the guest, this is what brings the old disks back;
+        it never reports C(ok) while the guest holds newer data.
+      - V(current) - the snapshot is the domain's current one; a snapshot that is current already is left as
+        it is, so this does B(not) roll back changes made since it was taken (use V(reverted)).
     type: str
-    choices: [present, current, absent]
+    choices: [present, reverted, current, absent]
     default: present
   kind:
     description:
@@ -70,7 +76,9 @@ attributes:
     support: none
   idempotent:
     support: full
-    description: An existing snapshot, a snapshot that is current already, or a missing one to delete report no change.
+    description:
+      - An existing snapshot, a snapshot that is current already (V(current)), or a missing one to delete
+        report no change. V(reverted) reverts on every run.
 """
 
 EXAMPLES = r"""
@@ -79,11 +87,11 @@ EXAMPLES = r"""
     domain: db1
     name: before-upgrade
 
-- name: Roll back
+- name: Roll back (every run reverts; force allows stopping the running guest)
   sharedvirt.kvm.snapshot:
     domain: db1
     name: before-upgrade
-    state: current
+    state: reverted
     force: true
 
 - name: Done; drop it
@@ -119,7 +127,7 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils.snapshot.module imp
 ARGUMENT_SPEC = {
     "domain": {"type": "str", "required": True},
     "name": {"type": "str", "required": True},
-    "state": {"type": "str", "choices": ["present", "current", "absent"], "default": "present"},
+    "state": {"type": "str", "choices": ["present", "reverted", "current", "absent"], "default": "present"},
     "kind": {"type": "str", "choices": ["auto", "internal", "external"], "default": "auto"},
     "memory": {"type": "bool", "default": False},
     "disks": {"type": "list", "elements": "str"},

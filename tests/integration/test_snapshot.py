@@ -75,6 +75,16 @@ def test_marker_a_snapshot_marker_b_revert_gives_a_and_deletion_keeps_the_chain(
     assert b"SVKVM-MARK B" in first_sector(system)
     snap(guest, "s2")
 
+    # The documented rollback: snapshot, change the guest, roll back - with the snapshot still current.
+    boot_and_write(lab, guest, "C")
+    assert b"SVKVM-MARK C" in first_sector(system)
+    unchanged = snap(guest, "s2", state="current")  # what the old rollback did: ok, and the new data stays
+    assert unchanged["changed"] is False and b"SVKVM-MARK C" in first_sector(system)
+    assert snap(guest, "s2", state="reverted", check=True)["changed"] is True
+    rolled_back = snap(guest, "s2", state="reverted")
+    assert rolled_back["changed"] and rolled_back["actions"] == [f"revert {guest.name} to snapshot s2"]
+    assert b"SVKVM-MARK B" in first_sector(system)
+
     guest.dom.create()
     stop = snap(guest, "s1", state="current")
     assert stop["failed"] and stop["consent_option"] == "force" and guest.dom.isActive()

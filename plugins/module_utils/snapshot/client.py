@@ -10,11 +10,13 @@ import typing as t
 
 from .._core.client import LibvirtClient, libvirt, libvirt_errors
 from .._core.errors import ConflictError
+from .._core.executor import Executor
+from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
-from .plan import SnapshotRequest, snapshot_facts
+from .plan import SnapshotActual, snapshot_facts
 
 
-class SnapshotExecutor:
+class SnapshotExecutor(Executor):
     def __init__(self, client: LibvirtClient) -> None:
         self.client = client
 
@@ -39,28 +41,40 @@ class SnapshotExecutor:
             snaps = dom.listAllSnapshots(0)
             return sorted((snapshot_facts(s, current) for s in snaps), key=lambda f: (f["created"], f["name"]))
 
-    def create(self, dom: t.Any, xml: str, request: SnapshotRequest) -> None:
-        flags = 0
-        if request.kind == "external" and not request.memory:
-            flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
-        if request.quiesce:
-            flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE
-        if request.kind == "external" and request.memory and dom.isActive():
-            flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE
-        with libvirt_errors(f"create snapshot {request.name!r} of {request.domain!r}"):
-            dom.snapshotCreateXML(xml, flags)
-
     def agent_connected(self, dom: t.Any) -> bool:
         if not dom.isActive():
             return False
         channels = parse_xml(dom.XMLDesc(0), "domain XML").findall("devices/channel/target")
         return any(c.get("name") == "org.qemu.guest_agent.0" and c.get("state") == "connected" for c in channels)
 
-    def revert(self, dom: t.Any, snap: t.Any, force: bool) -> None:
-        flags = libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_FORCE if force else 0
-        with libvirt_errors(f"revert {dom.name()!r} to snapshot {snap.getName()!r}"):
+    def read(self, dom: t.Any) -> SnapshotActual:
+        active = bool(dom.isActive())
+        xml = dom.XMLDesc(0 if active else libvirt.VIR_DOMAIN_XML_INACTIVE)
+        with libvirt_errors(f"list the snapshots of {dom.name()!r}"):
+            taken = {s.getName(): snapshot_facts(s, None)["state"] for s in dom.listAllSnapshots(0)}
+        return SnapshotActual(xml, active, self.agent_connected(dom), taken, self.current(dom))
+
+    def _step_create(self, plan: Plan, step: Step) -> None:
+        dom = self.domain(plan.locator["domain"])
+        flags = 0
+        if step.args["disk_only"]:
+            flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY
+        if step.args["quiesce"]:
+            flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE
+        if step.args["live"]:
+            flags |= libvirt.VIR_DOMAIN_SNAPSHOT_CREATE_LIVE
+        with libvirt_errors(f"create snapshot {plan.name!r} of {dom.name()!r}"):
+            dom.snapshotCreateXML(step.args["xml"], flags)
+
+    def _step_revert(self, plan: Plan, step: Step) -> None:
+        dom = self.domain(plan.locator["domain"])
+        flags = libvirt.VIR_DOMAIN_SNAPSHOT_REVERT_FORCE if step.args["force"] else 0
+        snap = self.find(dom, plan.name)
+        with libvirt_errors(f"revert {dom.name()!r} to snapshot {plan.name!r}"):
             dom.revertToSnapshot(snap, flags)
 
-    def delete(self, snap: t.Any) -> None:
-        with libvirt_errors(f"delete snapshot {snap.getName()!r}"):
-            snap.delete(0)
+    def _step_delete(self, plan: Plan, step: Step) -> None:
+        snap = self.find(self.domain(plan.locator["domain"]), plan.name)
+        if snap is not None:
+            with libvirt_errors(f"delete snapshot {plan.name!r}"):
+                snap.delete(0)

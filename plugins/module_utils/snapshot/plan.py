@@ -14,8 +14,9 @@ import dataclasses
 import typing as t
 import xml.etree.ElementTree as ET
 
-from .._core.errors import ConflictError, SpecError
+from .._core.errors import ConflictError, SpecError, UnsafeOperation
 from .._core.names import validate_name
+from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml, sub
 
 
@@ -23,12 +24,13 @@ from .._core.xmlutil import parse_xml, sub
 class SnapshotRequest:
     domain: str
     name: str
-    state: str = "present"  # present, absent, current
+    state: str = "present"  # present, absent, current, reverted
     kind: str = "auto"  # auto, internal, external
     memory: bool = False
     disks: t.Optional[t.List[str]] = None  # targets to include; None: every disk that is not shared
     quiesce: t.Optional[bool] = None  # None: when the guest agent is connected
     description: t.Optional[str] = None
+    force: bool = False  # a revert that stops a running domain
 
 
 def disk_choice(domain_xml: str, request: SnapshotRequest) -> t.Tuple[t.List[str], t.List[str], str]:
@@ -111,3 +113,66 @@ def snapshot_facts(snap: t.Any, current: t.Optional[str]) -> t.Dict[str, t.Any]:
         "disks": [d.get("name") for d in disks if d.get("snapshot") not in ("no",)],
         "excluded_disks": [d.get("name") for d in disks if d.get("snapshot") == "no"],
     }
+
+
+@dataclasses.dataclass
+class SnapshotActual:
+    """The domain as the snapshot needs it: its XML, whether it runs, its snapshots and the current one."""
+
+    domain_xml: str
+    active: bool
+    agent_connected: bool = False
+    snapshots: t.Dict[str, str] = dataclasses.field(default_factory=dict)  # name -> state it was taken in
+    current: t.Optional[str] = None
+
+
+def plan_snapshot(request: SnapshotRequest, actual: SnapshotActual) -> Plan:
+    """Create, revert to or delete one snapshot (steps ``create``, ``revert``, ``delete``)."""
+    plan = Plan("snapshot", request.name)
+    plan.locator = {"domain": request.domain}
+    exists = request.name in actual.snapshots
+    if request.state == "present" and not exists:
+        _plan_creation(plan, request, actual)
+    elif request.state in ("current", "reverted"):
+        if not exists:
+            raise ConflictError(f"domain {request.domain!r} has no snapshot {request.name!r}; create it first")
+        # current: a declared state, so a snapshot that is current already is left as it is; reverted: the
+        # rollback, done on every run - the guest may have changed since the snapshot became current.
+        if request.state == "reverted" or actual.current != request.name:
+            _plan_revert(plan, request, actual)
+    elif request.state == "absent" and exists:
+        plan.add(f"delete snapshot {request.name} of {request.domain}", step=Step("delete"))
+    return plan
+
+
+def _plan_creation(plan: Plan, request: SnapshotRequest, actual: SnapshotActual) -> None:
+    included, excluded, kind = disk_choice(actual.domain_xml, request)
+    chosen = dataclasses.replace(request, kind=kind)
+    if chosen.quiesce is None:
+        chosen.quiesce = kind == "external" and actual.agent_connected
+    detail = f"disks {', '.join(included)}" + (f"; left out {', '.join(excluded)}" if excluded else "")
+    detail += "; with memory" if chosen.memory else ""
+    detail += "; quiesced by the guest agent" if chosen.quiesce else ""
+    plan.add(
+        f"create {kind} snapshot {request.name} of {request.domain} ({detail})",
+        step=Step(
+            "create",
+            {
+                "xml": snapshot_xml(chosen, included, excluded),
+                "disk_only": kind == "external" and not chosen.memory,
+                "quiesce": bool(chosen.quiesce),
+                "live": kind == "external" and chosen.memory and actual.active,
+            },
+        ),
+    )
+
+
+def _plan_revert(plan: Plan, request: SnapshotRequest, actual: SnapshotActual) -> None:
+    taken = actual.snapshots[request.name]
+    if actual.active and taken in ("shutoff", "disk-snapshot") and not request.force:
+        raise UnsafeOperation(
+            f"reverting running domain {request.domain!r} to snapshot {request.name!r} (taken while it was "
+            f"{taken}) stops it and loses its current memory; set force: true, or shut it down first",
+            "force",
+        )
+    plan.add(f"revert {request.domain} to snapshot {request.name}", step=Step("revert", {"force": request.force}))

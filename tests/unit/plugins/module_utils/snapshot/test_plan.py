@@ -2,10 +2,16 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import ConflictError, SpecError
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import (
+    ConflictError,
+    SpecError,
+    UnsafeOperation,
+)
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.snapshot.plan import (
+    SnapshotActual,
     SnapshotRequest,
     disk_choice,
+    plan_snapshot,
     snapshot_xml,
 )
 
@@ -42,3 +48,38 @@ def test_snapshot_xml_marks_each_disk() -> None:
     )
     with pytest.raises(SpecError, match="^name: "):
         snapshot_xml(SnapshotRequest("db1", "../x"), ["vda"], [])
+
+
+def snapshots_of(current: str | None, active: bool = False, **taken: str) -> SnapshotActual:
+    return SnapshotActual(DOMAIN, active, False, dict(taken), current)
+
+
+def test_reverted_rolls_back_on_every_run_current_only_when_another_is_current() -> None:
+    actual = snapshots_of("before-upgrade", **{"before-upgrade": "shutoff"})
+    # The documented rollback: the snapshot is still current after the guest changed - it must revert.
+    rollback = plan_snapshot(SnapshotRequest("db1", "before-upgrade", state="reverted"), actual)
+    assert [s.op for s in rollback.steps] == ["revert"] and rollback.changed
+    # "current" is a declared state: already current, nothing to do (which is why it is not the rollback).
+    assert not plan_snapshot(SnapshotRequest("db1", "before-upgrade", state="current"), actual).changed
+    other = snapshots_of("later", **{"before-upgrade": "shutoff", "later": "shutoff"})
+    assert plan_snapshot(SnapshotRequest("db1", "before-upgrade", state="current"), other).changed
+
+
+def test_a_revert_that_stops_a_running_guest_needs_force() -> None:
+    running = snapshots_of("s1", active=True, s1="shutoff")
+    with pytest.raises(UnsafeOperation) as refused:
+        plan_snapshot(SnapshotRequest("db1", "s1", state="reverted"), running)
+    assert refused.value.consent == "force"
+    forced = plan_snapshot(SnapshotRequest("db1", "s1", state="reverted", force=True), running)
+    assert forced.steps[0].args == {"force": True}
+    with pytest.raises(ConflictError, match="has no snapshot 'nope'"):
+        plan_snapshot(SnapshotRequest("db1", "nope", state="reverted"), running)
+
+
+def test_create_and_delete_steps() -> None:
+    made = plan_snapshot(SnapshotRequest("db1", "s2", disks=["vda"]), snapshots_of(None))
+    (create,) = made.steps
+    assert create.op == "create" and "<name>s2</name>" in create.args["xml"] and create.args["disk_only"] is True
+    assert not plan_snapshot(SnapshotRequest("db1", "s2", state="absent"), snapshots_of(None)).changed
+    gone = plan_snapshot(SnapshotRequest("db1", "s2", state="absent"), snapshots_of(None, s2="running"))
+    assert [s.op for s in gone.steps] == ["delete"] and gone.locator == {"domain": "db1"}
