@@ -62,6 +62,13 @@ def run_playbook(
     return PlaybookRun(done.returncode, output, recap)
 
 
+def start_playbook(path: Path) -> subprocess.Popen[str]:
+    """ansible-playbook on localhost, started and not waited for (for runs at the same time)."""
+    cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local"]
+    cmd += ["-e", f"ansible_python_interpreter={sys.executable}", str(path)]
+    return subprocess.Popen(cmd, env=_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
 def _environment() -> dict[str, str]:
     link_collection()
     return dict(

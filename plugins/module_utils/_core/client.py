@@ -15,7 +15,7 @@ import threading
 import typing as t
 import xml.etree.ElementTree as ET
 
-from .errors import AuthError, ConnectError, LibvirtError, MissingLibrary, NotFoundError
+from .errors import AlreadyExists, AuthError, ConnectError, LibvirtError, MissingLibrary, NotFoundError
 
 try:
     import libvirt
@@ -30,6 +30,7 @@ KEEPALIVE_COUNT = 3
 
 # libvirt's "no such object" codes, looked up by name so that a missing constant in an older
 # binding does not break the import.
+_EXISTS_CODES = ("VIR_ERR_STORAGE_VOL_EXIST", "VIR_ERR_DOM_EXIST", "VIR_ERR_NETWORK_EXIST")
 _NOT_FOUND_CODES = (
     "VIR_ERR_NO_DOMAIN",
     "VIR_ERR_NO_NETWORK",
@@ -83,6 +84,8 @@ def translate(err: BaseException, action: str, hint: str = "") -> LibvirtError:
     args = (action, message, code, err.get_error_domain(), hint)
     if code in _codes(_NOT_FOUND_CODES):
         return NotFoundError(*args)
+    if code in _codes(_EXISTS_CODES) or "already exists" in message:
+        return AlreadyExists(*args)
     if code in _codes(_AUTH_CODES):
         return AuthError(*args)
     if code in _codes(_CONNECT_CODES):

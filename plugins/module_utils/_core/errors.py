@@ -84,6 +84,10 @@ class NotFoundError(LibvirtError):
     """libvirt answered VIR_ERR_NO_* for an object that had to exist."""
 
 
+class AlreadyExists(LibvirtError):
+    """Creating an object failed because it exists now: another run made it between our read and our write."""
+
+
 class ConnectError(LibvirtError):
     """No connection to the hypervisor (unreachable, refused, no daemon, timed out)."""
 

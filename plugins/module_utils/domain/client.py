@@ -108,7 +108,12 @@ class DomainExecutor(Executor):
         name = plan.name
         dom = self._dom(name)
         self._lease_file(dom)
-        self.client.call(f"start domain {name!r}", dom.create)
+        try:
+            dom.create()
+        except libvirt.libvirtError as err:
+            # Another run started it between our read and our start: the state we want is there.
+            if not dom.isActive():
+                raise translate(err, f"start domain {name!r}") from None
         self._wait(name, lambda s: s == "running", 60, "to run")
 
     def _lease_file(self, dom: t.Any) -> None:

@@ -15,7 +15,7 @@ import time
 import typing as t
 
 from .._core.client import LibvirtClient, inactive_xml, libvirt, libvirt_errors, translate
-from .._core.errors import ConflictError, NotFoundError, WaitTimeout
+from .._core.errors import AlreadyExists, ConflictError, NotFoundError, WaitTimeout
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
@@ -294,13 +294,16 @@ class VolumeExecutor(Executor):
         try:
             fn(*args)
         except libvirt.libvirtError as err:
+            failure = translate(err, action)
+            if isinstance(failure, AlreadyExists):
+                raise failure from None  # another run made it: never ours to delete; the caller re-plans
             # A failed create (no space left...) may leave a partial file behind: remove it, so
             # that the next run starts clean instead of adopting half a volume.
             leftover = self.client.volume(self.pool(pool_name), name)
             if leftover is not None:
                 with contextlib.suppress(libvirt.libvirtError):
                     leftover.delete(0)
-            raise translate(err, action) from None
+            raise failure from None
 
     def _upload(self, action: str, vol: t.Any, src: str) -> None:
         size = os.path.getsize(src)

@@ -11,7 +11,7 @@ import binascii
 import os
 import typing as t
 
-from .._core.errors import ConflictError, SpecError, UnsafeOperation
+from .._core.errors import AlreadyExists, ConflictError, SpecError, UnsafeOperation
 from .._core.module import LibvirtModule
 from .._core.plan import over_xml
 from .client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
@@ -133,7 +133,15 @@ def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
         if not os.path.exists(dest) or file_sha256(dest) != executor.download(pool_name, desired.name or "", None):
             plan.add(f"download volume {pool_name}/{desired.name} to {dest}")
     if not module.check_mode:
-        executor.apply(plan)
+        try:
+            executor.apply(plan)
+        except AlreadyExists:
+            # A concurrent run created the volume between our read and our create: read it and plan again
+            # (what it made is compared, never deleted).
+            actual = executor.read(pool_name, desired.name or "", read_usage(clients))
+            request.clone = None
+            plan = plan_volume(desired, request, actual)
+            executor.apply(plan)
         if download and any(a.startswith("download volume") for a in plan.actions):
             executor.download(pool_name, desired.name or "", download["dest"])
         again = executor.read(pool_name, desired.name or "", read_usage(clients))

@@ -50,23 +50,23 @@ def test_snapshot_xml_marks_each_disk() -> None:
         snapshot_xml(SnapshotRequest("db1", "../x"), ["vda"], [])
 
 
-def snapshots_of(current: str | None, active: bool = False, **taken: str) -> SnapshotActual:
-    return SnapshotActual(DOMAIN, active, False, dict(taken), current)
+def snapshots_of(current: str | None, active: bool = False, taken: dict[str, str] | None = None) -> SnapshotActual:
+    return SnapshotActual(DOMAIN, active, False, dict(taken or {}), current)
 
 
 def test_reverted_rolls_back_on_every_run_current_only_when_another_is_current() -> None:
-    actual = snapshots_of("before-upgrade", **{"before-upgrade": "shutoff"})
+    actual = snapshots_of("before-upgrade", taken={"before-upgrade": "shutoff"})
     # The documented rollback: the snapshot is still current after the guest changed - it must revert.
     rollback = plan_snapshot(SnapshotRequest("db1", "before-upgrade", state="reverted"), actual)
     assert [s.op for s in rollback.steps] == ["revert"] and rollback.changed
     # "current" is a declared state: already current, nothing to do (which is why it is not the rollback).
     assert not plan_snapshot(SnapshotRequest("db1", "before-upgrade", state="current"), actual).changed
-    other = snapshots_of("later", **{"before-upgrade": "shutoff", "later": "shutoff"})
+    other = snapshots_of("later", taken={"before-upgrade": "shutoff", "later": "shutoff"})
     assert plan_snapshot(SnapshotRequest("db1", "before-upgrade", state="current"), other).changed
 
 
 def test_a_revert_that_stops_a_running_guest_needs_force() -> None:
-    running = snapshots_of("s1", active=True, s1="shutoff")
+    running = snapshots_of("s1", active=True, taken={"s1": "shutoff"})
     with pytest.raises(UnsafeOperation) as refused:
         plan_snapshot(SnapshotRequest("db1", "s1", state="reverted"), running)
     assert refused.value.consent == "force"
@@ -81,5 +81,5 @@ def test_create_and_delete_steps() -> None:
     (create,) = made.steps
     assert create.op == "create" and "<name>s2</name>" in create.args["xml"] and create.args["disk_only"] is True
     assert not plan_snapshot(SnapshotRequest("db1", "s2", state="absent"), snapshots_of(None)).changed
-    gone = plan_snapshot(SnapshotRequest("db1", "s2", state="absent"), snapshots_of(None, s2="running"))
+    gone = plan_snapshot(SnapshotRequest("db1", "s2", state="absent"), snapshots_of(None, taken={"s2": "running"}))
     assert [s.op for s in gone.steps] == ["delete"] and gone.locator == {"domain": "db1"}
