@@ -118,7 +118,10 @@ options:
         type: int
         default: 1099511627776
       replace:
-        description: Overwrite an existing volume whose content differs from the file.
+        description:
+          - Replace the content of an existing volume that differs from the file. The image is uploaded into a
+            temporary volume and swapped in only once its SHA-256 read back matches, so an interrupted upload
+            leaves the volume as it was. Refused while anything uses the volume.
         type: bool
         default: false
   download:
@@ -126,9 +129,13 @@ options:
     type: dict
     suboptions:
       dest:
-        description: The file to write.
+        description: The file to write (through a temporary file next to it, renamed when complete).
         type: path
         required: true
+      mode:
+        description: The file's permissions, octal. A disk image holds the guest's data, so only root reads it by default.
+        type: str
+        default: "0600"
   wipe:
     description: With O(state=absent), overwrite the volume's data with this algorithm before deleting it.
     type: str
@@ -259,7 +266,10 @@ ARGUMENT_SPEC = {
             "replace": {"type": "bool", "default": False},
         },
     },
-    "download": {"type": "dict", "options": {"dest": {"type": "path", "required": True}}},
+    "download": {
+        "type": "dict",
+        "options": {"dest": {"type": "path", "required": True}, "mode": {"type": "str", "default": "0600"}},
+    },
     "wipe": {
         "type": "str",
         "choices": ["zero", "nnsa", "dod", "bsi", "gutmann", "schneier", "pfitzner7", "pfitzner33", "random", "trim"],

@@ -5,13 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import signal
 import subprocess
 import typing as t
 from pathlib import Path
 
 import libvirt
 import libvirt_qemu
-from testbed.ansible import run_playbook
+from testbed.ansible import run_playbook, start_playbook
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
@@ -199,11 +201,24 @@ def test_upload_download_and_untrusted_images(lab: Lab, tmp_path: Path) -> None:
     digest = sha256(image)
     up = vol(p, "up.raw", format="raw", upload={"src": str(image), "checksum": f"sha256:{digest}"})
     uploaded = ladder(volume, up)
-    assert uploaded[0]["actions"][-1] == f"upload {image} into volume {p}/up.raw"
+    assert uploaded[0]["actions"] == [
+        f"upload {image} into new volume {p}/up.raw (checked by SHA-256 before it becomes the volume)"
+    ]
     assert sha256(path / "up.raw") == digest
     dest = tmp_path / "down.raw"
     ladder(volume, vol(p, "up.raw", download={"dest": str(dest)}))
     assert sha256(dest) == digest
+    assert dest.stat().st_mode & 0o777 == 0o600  # a disk image is the guest's data: root reads it, no one else
+
+    # replace: the other image goes in whole, checked before the swap; without it the difference is refused.
+    other = tmp_path / "other.raw"
+    other.write_bytes(b"OTHER" * 200_000)
+    changed = dict(up, upload={"src": str(other), "checksum": sha256(other)})
+    refused = run_module(volume, changed)
+    assert refused["failed"] and refused["consent_option"] == "upload.replace" and sha256(path / "up.raw") == digest
+    replaced = ladder(volume, dict(changed, upload=dict(changed["upload"], replace=True)))
+    assert replaced[2]["actions"][0].startswith(f"replace the content of volume {p}/up.raw with {other}")
+    assert sha256(path / "up.raw") == sha256(other)
 
     bad_sum = run_module(volume, vol(p, "x.raw", format="raw", upload={"src": str(image), "checksum": "0" * 64}))
     assert bad_sum["failed"] and bad_sum["msg"].startswith("upload.checksum: the SHA-256 of")
@@ -221,6 +236,33 @@ def test_upload_download_and_untrusted_images(lab: Lab, tmp_path: Path) -> None:
     )
     assert hostile["failed"] and "its backing file /etc/shadow lies outside the pool" in hostile["msg"]
     assert sorted(f.name for f in path.iterdir()) == ["up.raw"]  # nothing half-created
+
+
+def test_a_killed_upload_never_leaves_half_an_image(lab: Lab, tmp_path: Path) -> None:
+    p, path = dir_pool(lab)
+    image = tmp_path / "big.raw"
+    with image.open("wb") as handle:
+        handle.write(b"SVKVM-MARK BIG\n".ljust(4096, b"\0"))
+        handle.truncate(1024 * MIB)
+    digest = sha256(image)
+    play = tmp_path / "upload.yml"
+    task = vol(p, "big.raw", format="raw", upload={"src": str(image), "checksum": digest, "remote_src": True})
+    play.write_text(
+        json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [{"sharedvirt.kvm.volume": task}]}])
+    )
+    run = start_playbook(play, new_session=True)
+    temp = path / ".big.raw.upload"
+    wait_for("the upload to start", lambda: temp.exists() or run.poll() is not None, 120, interval=0.02)
+    os.killpg(run.pid, signal.SIGKILL)  # the playbook and the module's own process, mid-upload
+    run.wait()
+    lab.conn.storagePoolLookupByName(p).refresh(0)
+    # Killed before the swap, the volume does not exist; after it, it is whole. Never half an image.
+    final = path / "big.raw"
+    assert not final.exists() or sha256(final) == digest
+    again = run_module(volume, task)
+    assert not again.get("failed"), again.get("msg")
+    assert sha256(final) == digest and not temp.exists()  # the unfinished upload is gone
+    assert run_module(volume, task)["changed"] is False
 
 
 def test_no_space_leaves_no_half_volume(lab: Lab) -> None:

@@ -62,11 +62,19 @@ def run_playbook(
     return PlaybookRun(done.returncode, output, recap)
 
 
-def start_playbook(path: Path) -> subprocess.Popen[str]:
-    """ansible-playbook on localhost, started and not waited for (for runs at the same time)."""
+def start_playbook(path: Path, new_session: bool = False) -> subprocess.Popen[str]:
+    """ansible-playbook on localhost, started and not waited for (runs at the same time; ``new_session`` lets a
+    test kill it with every process it started)."""
     cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local"]
     cmd += ["-e", f"ansible_python_interpreter={sys.executable}", str(path)]
-    return subprocess.Popen(cmd, env=_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        cmd,
+        env=_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=new_session,
+    )
 
 
 def _environment() -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import subprocess
 import time
 import typing as t
@@ -25,6 +24,7 @@ from .pool_model import PoolSpec
 from .pool_plan import PoolActual, pool_facts
 from .secret_model import SecretSpec
 from .secret_plan import SecretActual
+from .transfer import download, upload_verified
 from .usage_client import read_usage
 from .usage_model import Usage, references_secret
 from .volume_model import VolumeSpec
@@ -234,7 +234,8 @@ class VolumeExecutor(Executor):
         self._create(_action(plan, step), pool_name, name, create, step.args["xml"], template, 0)
 
     def _step_upload(self, plan: Plan, step: Step) -> None:
-        self._upload(_action(plan, step), self._volume(plan), step.args["src"])
+        """Into a temporary volume first; it becomes the volume only once its content has the checksum."""
+        upload_verified(self.client, self.pool(plan.locator["pool"]), plan.locator["name"], step.args)
 
     def _step_resize(self, plan: Plan, step: Step) -> None:
         flags = int(getattr(libvirt, "VIR_STORAGE_VOL_RESIZE_SHRINK", 0)) if step.args["shrink"] else 0
@@ -305,38 +306,9 @@ class VolumeExecutor(Executor):
                     leftover.delete(0)
             raise failure from None
 
-    def _upload(self, action: str, vol: t.Any, src: str) -> None:
-        size = os.path.getsize(src)
-        stream = self.client.conn.newStream(0)
-        with open(src, "rb") as handle, libvirt_errors(action):
-            vol.upload(stream, 0, size, 0)
-            stream.sendAll(lambda _stream, nbytes, fh: fh.read(nbytes), handle)
-            stream.finish()
-
-    def download(self, pool_name: str, name: str, dest: t.Optional[str]) -> str:
-        """SHA-256 of the volume's content; written to ``dest`` as well when it is given."""
-        vol = self.volume(pool_name, name)
-        digest = hashlib.sha256()
-        stream = self.client.conn.newStream(0)
-        out = open(dest + ".part", "wb") if dest else None  # noqa: SIM115 - closed below, renamed on success
-        try:
-            with libvirt_errors(f"download volume {pool_name}/{name}"):
-                vol.download(stream, 0, 0, 0)
-
-                def sink(_stream: t.Any, data: bytes, _opaque: t.Any) -> int:
-                    digest.update(data)
-                    if out is not None:
-                        out.write(data)
-                    return len(data)
-
-                stream.recvAll(sink, None)
-                stream.finish()
-        finally:
-            if out is not None:
-                out.close()
-        if dest:
-            os.replace(dest + ".part", dest)
-        return digest.hexdigest()
+    def download(self, pool_name: str, name: str, dest: t.Optional[str], mode: int = 0o600) -> str:
+        """SHA-256 of the volume's content; written to ``dest`` (created with ``mode``) as well when given."""
+        return download(self.client, self.volume(pool_name, name), f"{pool_name}/{name}", dest, mode)
 
 
 def _action(plan: Plan, step: Step) -> str:

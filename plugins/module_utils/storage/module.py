@@ -15,7 +15,7 @@ from .._core.errors import AlreadyExists, ConflictError, SpecError, UnsafeOperat
 from .._core.module import LibvirtModule
 from .._core.plan import over_xml
 from .client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
-from .plan import VolumeActual, VolumeRequest, image_problems, plan_volume, volume_facts
+from .plan import Upload, VolumeActual, VolumeRequest, image_problems, plan_volume, volume_facts
 from .pool_model import PoolSpec
 from .pool_plan import PoolRequest, plan_pool, pool_ref
 from .secret_model import SecretSpec
@@ -143,7 +143,7 @@ def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
             plan = plan_volume(desired, request, actual)
             executor.apply(plan)
         if download and any(a.startswith("download volume") for a in plan.actions):
-            executor.download(pool_name, desired.name or "", download["dest"])
+            executor.download(pool_name, desired.name or "", download["dest"], int(download["mode"], 8))
         again = executor.read(pool_name, desired.name or "", read_usage(clients))
         plan.after = volume_facts(again.spec, pool_name, again.users)
     return plan.result(diff=module.diff)
@@ -179,9 +179,9 @@ def _prepare_upload(
                 "set upload.replace=true to overwrite it",
                 consent="upload.replace",
             )
-        request.upload = src
+        request.upload = Upload(src, wanted, replace=True)
         return desired
-    request.upload = src
+    request.upload = Upload(src, wanted)
     return desired.replace(capacity=desired.capacity or os.path.getsize(src))
 
 

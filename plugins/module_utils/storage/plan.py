@@ -28,6 +28,15 @@ class CloneSource:
     mode: str = "linked"
 
 
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    """An image to put into the volume: checked by its SHA-256 before it becomes the volume."""
+
+    src: str
+    sha256: str
+    replace: bool = False  # the volume exists with other content
+
+
 @dataclasses.dataclass
 class VolumeRequest:
     """Volume options that are not part of its definition."""
@@ -38,7 +47,7 @@ class VolumeRequest:
     allocation: str = "thin"
     clone: t.Optional[CloneSource] = None
     allow_shrink: bool = False
-    upload: t.Optional[str] = None
+    upload: t.Optional[Upload] = None
     wipe: t.Optional[str] = None
     flatten: bool = False  # copy the backing file's data in and drop the backing file
 
@@ -88,6 +97,13 @@ def plan_volume(desired: VolumeSpec, request: VolumeRequest, actual: VolumeActua
         _plan_volume_creation(plan, desired, request)
         return plan
     have = actual.spec
+    if request.upload is not None:
+        refuse_in_use(name, "replacing its content", actual.users)
+        plan.add(
+            f"replace the content of volume {name} with {request.upload.src} (checked by SHA-256, then swapped in)",
+            Change("content", None, request.upload.sha256),
+            step=_upload_step(request.upload, have),
+        )
     if request.flatten and have.backing:
         _plan_flatten(plan, have, request, actual.users)
         have = have.replace(backing=None, backing_format=None)
@@ -195,6 +211,13 @@ def _plan_volume_creation(plan: Plan, desired: VolumeSpec, request: VolumeReques
             Change("", None, spec.to_dict()),
             step=Step("clone", {"xml": to_string(spec.to_element()), "pool": clone.pool, "name": clone.name}),
         )
+    elif request.upload is not None:
+        spec = desired.replace(allocation=0)
+        plan.add(
+            f"upload {request.upload.src} into new volume {name} (checked by SHA-256 before it becomes the volume)",
+            Change("", None, spec.to_dict()),
+            step=_upload_step(request.upload, spec),
+        )
     else:
         if desired.capacity is None or desired.format is None:
             raise SpecError("capacity", f"volume {name} does not exist; give format and capacity to create it")
@@ -211,9 +234,15 @@ def _plan_volume_creation(plan: Plan, desired: VolumeSpec, request: VolumeReques
                 },
             ),
         )
-    if request.upload:
-        plan.add(f"upload {request.upload} into volume {name}", step=Step("upload", {"src": request.upload}))
     plan.after = volume_facts(spec, request.pool, [])
+
+
+def _upload_step(upload: Upload, spec: VolumeSpec) -> Step:
+    volume = spec.replace(path=None, allocation=0, backing=None, backing_format=None)
+    return Step(
+        "upload",
+        {"src": upload.src, "sha256": upload.sha256, "replace": upload.replace, "xml": to_string(volume.to_element())},
+    )
 
 
 def image_problems(
