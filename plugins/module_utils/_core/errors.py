@@ -19,6 +19,8 @@ class CollectionError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        # What the run had carried out when this error stopped it (actions in words, in order).
+        self.completed: t.List[str] = []
 
     def details(self) -> t.Dict[str, t.Any]:
         """Extra result keys for ``fail_json`` (JSON-safe)."""

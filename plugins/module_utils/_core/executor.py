@@ -6,6 +6,9 @@
 
 from __future__ import annotations
 
+import typing as t
+
+from .errors import CollectionError
 from .plan import Plan
 
 
@@ -16,9 +19,18 @@ class Executor:
     volumes and domains) calls ``apply(plan)`` on each without knowing its kind.
     """
 
-    def apply(self, plan: Plan) -> None:
+    def apply(self, plan: Plan, completed: t.Optional[t.List[str]] = None) -> None:
+        """Carry out every step; a failure carries what was done before it (``completed``, in order), so the
+        module can report it and a rerun knows where it stands."""
+        done = completed if completed is not None else []
         for step in plan.steps:
             handler = getattr(self, f"_step_{step.op}", None)
             if handler is None:
                 raise ValueError(f"{type(self).__name__} has no step {step.op!r}")
-            handler(plan, step)
+            try:
+                handler(plan, step)
+            except CollectionError as err:
+                err.completed = list(done)
+                raise
+            if step.action and step.action not in done:
+                done.append(step.action)

@@ -66,6 +66,15 @@ class CollectionModule:
         self.close()
         if isinstance(err, MissingLibrary):
             self.ansible.fail_json(msg=missing_required_lib(err.library), exception=traceback.format_exc())
+        if err.completed:
+            # A failed run says what it did: the rerun picks up from there, and the user knows what changed.
+            self.ansible.fail_json(
+                msg=f"{err.message} (done before the failure: {'; '.join(err.completed)})",
+                changed=True,
+                completed_actions=err.completed,
+                exception=traceback.format_exc(),
+                **err.details(),
+            )
         self.ansible.fail_json(msg=err.message, exception=traceback.format_exc(), **err.details())
         raise SystemExit(1)  # fail_json has exited already; this line only states it to type checkers
 

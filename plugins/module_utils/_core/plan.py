@@ -80,6 +80,7 @@ class Step:
 
     op: str
     args: t.Dict[str, t.Any] = dataclasses.field(default_factory=dict)
+    action: t.Optional[str] = None  # the plan's action this step carries out (set by Plan.add)
 
 
 @dataclasses.dataclass
@@ -108,6 +109,7 @@ class Plan:
         self.actions.append(action)
         self.changes.extend(changes)
         if step is not None:
+            step.action = step.action or action
             self.steps.append(step)
 
     def diff(self) -> t.Dict[str, t.Any]:

@@ -90,8 +90,8 @@ class BridgeExecutor(Executor):
             files=owned_files(backend, bridges),
         )
 
-    def apply(self, plan: Plan) -> None:
-        super().apply(plan)
+    def apply(self, plan: Plan, completed: t.Optional[t.List[str]] = None) -> None:
+        super().apply(plan, completed)
         if any(s.op in ("write_file", "remove_file") for s in plan.steps) and _nm_running():
             # NetworkManager reads keyfiles on reload; it applies them at its next activation.
             subprocess.run(["nmcli", "connection", "reload"], capture_output=True, check=False)

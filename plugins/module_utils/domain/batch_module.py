@@ -75,6 +75,7 @@ def run_domains(module: LibvirtModule) -> t.Dict[str, t.Any]:
             # Same error class and details (consent option, libvirt code); the message says which item.
             err.message = f"{label}: {err.message} (changed before it: {', '.join(changed) or 'none'})"
             err.args = (err.message,)
+            err.completed = [a for r in results for a in r["actions"]] + err.completed
             raise
         if results[-1]["changed"]:
             changed.append(str(params.get("name") or results[-1]["domain"].get("name")))

@@ -67,8 +67,10 @@ class DomainExecutor(Executor):
             persistent = bool(dom.isPersistent())
             autostart = bool(dom.autostart()) if persistent else False
             keeps = _what_it_keeps(dom, parse_xml(xml, "current domain XML"))
+            live_xml = dom.XMLDesc(0) if dom.isActive() else None
         spec = DomainSpec.from_xml(xml, "current domain XML")
-        return DomainActual(spec, xml, state, persistent, autostart, keeps=keeps)
+        live = DomainSpec.from_xml(live_xml, "live domain XML") if live_xml else None
+        return DomainActual(spec, xml, state, persistent, autostart, keeps=keeps, live=live)
 
     def all_disks(self) -> t.List[t.Tuple[str, t.List[t.Any], t.List[t.Any]]]:
         """Every domain with its persistent disks and (when running) its live disks."""

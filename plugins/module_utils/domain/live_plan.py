@@ -106,3 +106,30 @@ def _device_xml(devices: t.Any, kind: str, before: t.Dict[str, t.Any]) -> str:
                 el.remove(child)
             return to_string(el)
     raise ValueError(f"{kind} {key} is not in the current definition")
+
+
+def plan_live_repair(plan: Plan, defined: DomainSpec, live: DomainSpec, fields: t.Sequence[str]) -> None:
+    """The running guest catches up with its definition, for the device lists the task declares (``fields``):
+    a disk or NIC the definition has and the guest lacks (a hot-plug that failed, a run that died half way)
+    is plugged, one the guest kept after it left the definition is unplugged. Items this plan plugs or
+    unplugs already are left to it."""
+    planned = {(c.field, c.item) for c in plan.changes if c.whole_item}
+    for field, kind in (("disks", "disk"), ("interfaces", "interface")):
+        if field not in fields:
+            continue
+        want = {item.label(): item for item in getattr(defined, field) or []}
+        have = {item.label(): item for item in getattr(live, field) or []}
+        for label in sorted(set(want) - set(have)):
+            if (field, label) not in planned and label:
+                plan.add(
+                    f"attach {kind} {field}[{label}] to running {plan.name} (its definition has it, the guest not)",
+                    Change(field, None, want[label].to_dict(), item=label),
+                    step=Step("attach", {"xml": to_string(want[label].to_element())}),
+                )
+        for label in sorted(set(have) - set(want)):
+            if (field, label) not in planned and label:
+                plan.add(
+                    f"detach {kind} {field}[{label}] from running {plan.name} (left in the guest)",
+                    Change(field, have[label].to_dict(), None, item=label),
+                    step=Step("detach", {"xml": to_string(have[label].to_element())}),
+                )

@@ -20,7 +20,7 @@ from .._core.xmlutil import parse_xml, to_string
 from ..placement.model import Capacity, GuestLoad, HostLoad
 from ..storage.usage_model import DiskUse, storage_ref
 from .device_model import DiskSpec
-from .live_plan import plan_live
+from .live_plan import plan_live, plan_live_repair
 from .model import DomainSpec, machine_matches
 
 RUNNING = ("running", "blocked", "in shutdown")
@@ -56,6 +56,7 @@ class DomainActual:
     persistent: bool = False
     autostart: bool = False
     running_elsewhere: t.List[str] = dataclasses.field(default_factory=list)  # peers where it runs
+    live: t.Optional[DomainSpec] = None  # the running guest's configuration (None when it does not run)
     keeps: t.FrozenSet[str] = frozenset()  # of DISCARDABLE: what it has besides its disks
 
 
@@ -108,6 +109,9 @@ def plan_domain(
             if request.state == "present" and current in ("running", "paused"):
                 request = dataclasses.replace(request, state="running")
             current = "off"
+        elif actual.live is not None and request.state in ("present", "running", "paused"):
+            declared = tuple(f for f in ("disks", "interfaces") if getattr(desired, f) is not None)
+            plan_live_repair(plan, spec_after, actual.live, declared)
     autostart = actual.autostart if request.autostart is None else request.autostart
     if request.autostart is not None and request.autostart != actual.autostart:
         plan.add(

@@ -40,8 +40,9 @@ def run_shared_disk(module: LibvirtModule) -> t.Dict[str, t.Any]:
     for warning in plan.warnings:
         module.warn(warning)
     if not module.check_mode:
+        completed: t.List[str] = []  # across the volume's and every domain's plan
         for step_plan in plan.plans:
-            (volumes if step_plan.kind == "volume" else domains).apply(step_plan)
+            (volumes if step_plan.kind == "volume" else domains).apply(step_plan, completed)
     return plan.result(diff=module.diff)
 
 

@@ -43,3 +43,24 @@ def test_the_check_sees_a_missing_handler(tmp_path: Path) -> None:
     (tmp_path / "plan.py").write_text('Step("fly", {})\n')
     (tmp_path / "client.py").write_text("class X:\n    def _step_walk(self, plan, step): ...\n")
     assert planned_ops(tmp_path) - handlers(tmp_path) == {"fly"}
+
+
+def test_a_failed_step_carries_what_was_done_before_it() -> None:
+    from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import ConflictError
+    from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.executor import Executor
+    from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.plan import Plan, Step
+
+    class Flaky(Executor):
+        def _step_ok(self, plan: Plan, step: Step) -> None:
+            pass
+
+        def _step_boom(self, plan: Plan, step: Step) -> None:
+            raise ConflictError("the guest did not answer")
+
+    plan = Plan("domain", "vm1")
+    plan.add("define domain vm1", step=Step("ok"))
+    plan.add("attach disk vdb", step=Step("boom"))
+    earlier = ["create volume p/q.raw"]
+    with pytest.raises(ConflictError) as err:
+        Flaky().apply(plan, earlier)
+    assert err.value.completed == ["create volume p/q.raw", "define domain vm1"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import typing as t
 
 import pytest
@@ -303,3 +304,28 @@ def test_a_domain_running_on_a_peer_is_refused_before_it_starts() -> None:
     with pytest.raises(ConflictError, match=r"^domain vm1 runs on qemu\+tcp://hv2/system; starting it here as well"):
         plan({}, state="running", current=stopped)
     assert plan({}, state="present", current=stopped).steps == []  # only a start is refused
+
+
+def running_with_live(live_xml: str) -> DomainActual:
+    current = actual("running")
+    current.live = DomainSpec.from_xml(live_xml)
+    return current
+
+
+def test_a_running_guest_catches_up_with_its_definition() -> None:
+    # The definition has vda and the NIC; the running guest lost the NIC (its hot-plug failed earlier).
+    without_nic = re.sub(r"<interface.*?</interface>", "", XML, flags=re.S)
+    nic = [{"mac": "52:54:00:00:00:01", "source": {"network": "lab"}, "model": "virtio"}]
+    repaired = plan({"interfaces": nic}, current=running_with_live(without_nic))
+    assert [s.op for s in repaired.steps] == ["attach"] and "52:54:00:00:00:01" in repaired.steps[0].args["xml"]
+    assert repaired.changed
+    # Not declared, not compared: a run about memory leaves the live devices alone.
+    assert plan({}, current=running_with_live(without_nic)).steps == []
+    # A disk the guest kept after it left the definition goes.
+    extra = XML.replace(
+        "</devices>",
+        "<disk type='file' device='disk'><source file='/x.raw'/><target dev='vdz' bus='virtio'/></disk></devices>",
+    )
+    disks = [{"target": "vda", "bus": "virtio", "format": "raw", "source": {"file": "/img/a.raw"}}]
+    cleaned = plan({"disks": disks}, current=running_with_live(extra))
+    assert [s.op for s in cleaned.steps] == ["detach"] and "vdz" in cleaned.actions[0]
