@@ -68,7 +68,9 @@ options:
     choices: [present, running, shutdown, paused, restarted, absent]
     default: present
   timeout:
-    description: Seconds to wait for a state change (shut down, start).
+    description:
+      - Seconds to wait for a state change (shut down, start), and for a running guest to take a live device
+        change (a guest whose QEMU does not answer fails the task after this long; the next run picks up).
     type: int
     default: 120
   force:

@@ -152,6 +152,12 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  timeout:
+    description:
+      - Seconds a running domain may take to plug or unplug the disk. A guest whose QEMU does not answer (stopped,
+        hung) fails the task after this long, and the result lists what was done before; the next run picks up.
+    type: int
+    default: 120
   delete_volume:
     description: With O(state=absent), delete the volume too - refused while any domain references it.
     type: bool
@@ -277,6 +283,7 @@ ARGUMENT_SPEC = {
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     "delete_volume": {"type": "bool", "default": False},
     "peers": PEERS,
+    "timeout": {"type": "int", "default": 120},
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import typing as t
 from pathlib import Path
 
@@ -240,3 +242,38 @@ def test_iscsi_lun_passthrough_for_cluster_fencing(lab: Lab, chap_target: iscsi.
         for name in names:
             run_module(domain, {"uri": URI, "name": name, "state": "absent"})
         run_module(secret, {"uri": URI, "usage_type": "iscsi", "usage_id": chap_target.iqn, "state": "absent"})
+
+
+def test_a_guest_that_does_not_answer_fails_the_attach_and_the_next_run_finishes_it(lab: Lab) -> None:
+    """SIGSTOP the QEMU of the second of three guests while shared_disk plugs the disk into all three."""
+    p, _path = dir_pool(lab)
+    names = [f"{lab.prefix}-f{i}" for i in range(3)]
+    guests = [boot(lab, name, i, f"F{i}") for i, name in enumerate(names)]
+    task = {"uri": URI, "volume": {"pool": p, "name": "f.raw"}, "capacity": "16MiB", "target": "vda", "domains": names}
+    qemu = int(Path(f"/run/libvirt/qemu/{names[1]}.pid").read_text().strip())
+    os.kill(qemu, signal.SIGSTOP)
+    try:
+        failed = run_module(shared_disk, dict(task, timeout=5))
+    finally:
+        os.kill(qemu, signal.SIGCONT)
+    # The failure names the guest and says what was done before it: the volume, the first guest, the
+    # second guest's definition.
+    assert failed["failed"] and failed["changed"] is True
+    assert f"attach a device to domain '{names[1]}': no answer within 5 s" in failed["msg"]
+    done = failed["completed_actions"]
+    assert done[0] == f"create volume {p}/f.raw (raw, {16 * MIB} bytes, full)"
+    assert (
+        f"attach disk disks[target=vda] to running {names[0]}" in done
+        and f"update domain {names[1]}: disks[target=vda]" in done
+    )
+    # The next run finishes the job (the third guest, and the second's live disk if it still lacks it) ...
+    finished = run_module(shared_disk, task)
+    assert not finished.get("failed"), finished.get("msg")
+    assert finished["shared_disk"]["domains"] == [{"name": n, "persistent": True, "live": True} for n in names]
+    # ... and the one after it has nothing left to do; all three guests read each other's marks.
+    assert run_module(shared_disk, task)["changed"] is False
+    everyone = "s0=<SVKVM-MARK F0> s1=<SVKVM-MARK F1> s2=<SVKVM-MARK F2>"
+    for name, params in zip(names, guests):
+        wait_for(f"{name} to read all three marks", lambda p=params: sees(p, everyone), 120)  # type: ignore[misc]
+    for name in names:
+        run_module(domain, {"uri": URI, "name": name, "state": "absent", "force": True, "timeout": 30})

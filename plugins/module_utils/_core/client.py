@@ -15,7 +15,7 @@ import threading
 import typing as t
 import xml.etree.ElementTree as ET
 
-from .errors import AlreadyExists, AuthError, ConnectError, LibvirtError, MissingLibrary, NotFoundError
+from .errors import AlreadyExists, AuthError, ConnectError, LibvirtError, MissingLibrary, NotFoundError, WaitTimeout
 
 try:
     import libvirt
@@ -172,6 +172,8 @@ def _connect_hint(uri: str) -> str:
 class LibvirtClient:
     """One libvirt connection with lookups that return None for objects that do not exist."""
 
+    abandoned = False
+
     def __init__(self, conn: t.Any, uri: str, readonly: bool = False) -> None:
         self.conn = conn
         self.uri = uri
@@ -198,8 +200,34 @@ class LibvirtClient:
                 conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
         return cls(conn, target, readonly)
 
+    def bounded(self, action: str, seconds: float, fn: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        """``call`` that gives up after ``seconds``: a QEMU that is stopped or hung never answers, and libvirt
+        waits for it without end. The call itself may still complete later; the error says so."""
+        outcome: t.Dict[str, t.Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["value"] = fn(*args)
+            except BaseException as err:  # handed to the caller's thread
+                outcome["error"] = err
+
+        worker = threading.Thread(target=run, name=action, daemon=True)
+        worker.start()
+        worker.join(seconds)
+        if worker.is_alive():
+            self.abandoned = True  # a call is still in flight: closing would wait for it
+            raise WaitTimeout(
+                f"{action}: no answer within {seconds:g} s (is the guest's QEMU stopped or hung?); the change may "
+                "still happen once it answers - run the task again to see where it stands"
+            )
+        if "error" in outcome:
+            raise translate(outcome["error"], action) from None
+        return outcome.get("value")
+
     def close(self) -> None:
-        """Close the connection (idempotent)."""
+        """Close the connection (idempotent); left to the process exit while a bounded call is in flight."""
+        if self.abandoned:
+            return
         if self.conn is not None:
             with contextlib.suppress(Exception):
                 self.conn.close()

@@ -50,6 +50,8 @@ class DomainExecutor(Executor):
         self.removed_storage: t.List[str] = []
         # Storage paths the peers' domains use (-> "domain X on host"): never "owned" by this domain.
         self.used_on_peers: t.Dict[str, str] = {}
+        # Seconds a live device change may take before the task gives up on the guest's QEMU.
+        self.device_timeout: float = 120
         # Snapshot documents (and whether current) kept across a recreation, oldest first.
         self._carried_snapshots: t.List[t.Tuple[str, bool]] = []
 
@@ -318,32 +320,23 @@ class DomainExecutor(Executor):
     def _step_attach(self, plan: Plan, step: Step) -> None:
         name = plan.name
         dom = self._dom(name)
-        self.client.call(
-            f"attach a device to domain {name!r}",
-            dom.attachDeviceFlags,
-            step.args["xml"],
-            libvirt.VIR_DOMAIN_AFFECT_LIVE,
-        )
+        live = libvirt.VIR_DOMAIN_AFFECT_LIVE
+        action = f"attach a device to domain {name!r}"
+        self.client.bounded(action, self.device_timeout, dom.attachDeviceFlags, step.args["xml"], live)
 
     def _step_detach(self, plan: Plan, step: Step) -> None:
         name = plan.name
         dom = self._dom(name)
-        self.client.call(
-            f"detach a device from domain {name!r}",
-            dom.detachDeviceFlags,
-            step.args["xml"],
-            libvirt.VIR_DOMAIN_AFFECT_LIVE,
-        )
+        live = libvirt.VIR_DOMAIN_AFFECT_LIVE
+        action = f"detach a device from domain {name!r}"
+        self.client.bounded(action, self.device_timeout, dom.detachDeviceFlags, step.args["xml"], live)
 
     def _step_update_device(self, plan: Plan, step: Step) -> None:
         name = plan.name
         dom = self._dom(name)
-        self.client.call(
-            f"update a device of domain {name!r}",
-            dom.updateDeviceFlags,
-            step.args["xml"],
-            libvirt.VIR_DOMAIN_AFFECT_LIVE,
-        )
+        live = libvirt.VIR_DOMAIN_AFFECT_LIVE
+        action = f"update a device of domain {name!r}"
+        self.client.bounded(action, self.device_timeout, dom.updateDeviceFlags, step.args["xml"], live)
 
     def _state(self, name: str) -> t.Optional[str]:
         dom = self.client.domain(name)

@@ -122,6 +122,7 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     # (libvirt shows passwords only to read-write connections).
     passwords = any(g.password for g in desired.graphics or [])
     executor = DomainExecutor(module.client(readonly=module.check_mode and not passwords))
+    executor.device_timeout = request.timeout
     name = desired.name
     actual = executor.read(name)
     if actual.spec is None and desired.type is None and request.state != "absent":

@@ -36,6 +36,7 @@ def run_shared_disk(module: LibvirtModule) -> t.Dict[str, t.Any]:
     request = shared_disk_request(module.params, module.check_mode)
     client = module.client(readonly=module.check_mode)
     volumes, domains = VolumeExecutor(client), DomainExecutor(client)
+    domains.device_timeout = module.params["timeout"]
     plan = plan_shared_disk(request, read_actual(request, volumes, domains, module.peers()))
     for warning in plan.warnings:
         module.warn(warning)
