@@ -46,8 +46,8 @@ class _Item:
         return self.module.peers()
 
     def client(self, readonly: bool = False) -> LibvirtClient:
-        # One connection for all items: read-write, as the first item that writes needs it.
-        return self.module.client(readonly=False)
+        # One connection for all items: read-only in check mode, else read-write (the first item may write).
+        return self.module.client(readonly=self.module.check_mode)
 
 
 def item_params(module: LibvirtModule, index: int, item: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:

@@ -118,10 +118,11 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
         discard=frozenset(params.get("discard") or []),
         **_overcommit(params.get("overcommit")),
     )
-    # Check mode reads over a read-only connection, unless a display password must be compared
-    # (libvirt shows passwords only to read-write connections).
-    passwords = any(g.password for g in desired.graphics or [])
-    executor = DomainExecutor(module.client(readonly=module.check_mode and not passwords))
+    # Check mode reads over a read-only connection, which libvirt never shows display passwords: a declared
+    # password is then reported as changing (the real run compares it).
+    if module.check_mode and any(g.password for g in desired.graphics or []):
+        module.warn("check mode cannot read display passwords over its read-only connection; they show as changing")
+    executor = DomainExecutor(module.client(readonly=module.check_mode))
     executor.device_timeout = request.timeout
     name = desired.name
     actual = executor.read(name)

@@ -95,8 +95,12 @@ class MigrationExecutor:
         return out
 
     def migratable_xml(self, uri: str, name: str) -> str:
-        dom = self.client(uri).domain(name)
-        flags = libvirt.VIR_DOMAIN_XML_MIGRATABLE | (0 if dom.isActive() else libvirt.VIR_DOMAIN_XML_INACTIVE)
+        client = self.client(uri)
+        dom = client.domain(name)
+        # A read-only connection (check mode) may not ask for the migratable form; the plain one has what the
+        # prechecks read (disks, networks, CPU).
+        flags = 0 if client.readonly else libvirt.VIR_DOMAIN_XML_MIGRATABLE
+        flags |= 0 if dom.isActive() else libvirt.VIR_DOMAIN_XML_INACTIVE
         with libvirt_errors(f"read domain {name!r} on {uri}"):
             return str(dom.XMLDesc(flags))
 

@@ -25,7 +25,9 @@ class MigrationModule(LibvirtModule):
     def sources(self) -> t.List[LibvirtClient]:
         if not self._sources:
             for uri in dict.fromkeys(self.params["sources"]):
-                self._sources.append(LibvirtClient.connect(uri, timeout=self.params["connect_timeout"]))
+                self._sources.append(
+                    LibvirtClient.connect(uri, readonly=self.check_mode, timeout=self.params["connect_timeout"])
+                )
         return self._sources
 
     def close(self) -> None:
@@ -37,7 +39,7 @@ class MigrationModule(LibvirtModule):
 
 def run_migration(module: MigrationModule) -> t.Dict[str, t.Any]:
     params = module.params
-    dest = module.client()
+    dest = module.client(readonly=module.check_mode)
     tuning = _tuning(params)  # checked before anything is read: bad figures never reach libvirt
     executor = MigrationExecutor(dest, [c for c in module.sources() if c.uri != dest.uri])
     request = MigrationRequest(

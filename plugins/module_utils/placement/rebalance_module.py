@@ -28,7 +28,9 @@ class RebalanceModule(CollectionModule):
     def clients(self) -> t.Dict[str, LibvirtClient]:
         if not self._clients:
             for uri in dict.fromkeys(self.params["hypervisors"]):
-                self._clients[uri] = LibvirtClient.connect(uri, timeout=self.params["connect_timeout"])
+                self._clients[uri] = LibvirtClient.connect(
+                    uri, readonly=self.check_mode, timeout=self.params["connect_timeout"]
+                )
         return self._clients
 
     def close(self) -> None:

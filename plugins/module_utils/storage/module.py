@@ -45,8 +45,10 @@ def run_secret(module: LibvirtModule) -> t.Dict[str, t.Any]:
         {k: params.get(k) for k in ("usage_type", "usage_id", "uuid", "description", "private", "ephemeral")}
     )
     value = secret_value(params)
-    executor = SecretExecutor(module.client())
+    executor = SecretExecutor(module.client(readonly=module.check_mode))
     actual = executor.read(desired)
+    if module.check_mode and value is not None and actual.spec and not actual.spec.private and actual.value is None:
+        module.warn("check mode cannot read the secret's value over its read-only connection; it shows as changing")
     if params["state"] == "absent" and actual.spec is not None:
         actual.users = executor.users(actual.spec)
     plan = plan_secret(desired, params["state"], actual, value, params["replace_value"], params["force"])
@@ -105,9 +107,7 @@ def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
     params = module.params
     pool_name = params["pool"]
     desired = VolumeSpec.from_params({k: params.get(k) for k in ("name", "format", "capacity")})
-    # Reading a volume's content (to compare an upload or a download) needs a read-write connection.
-    streams = bool(params.get("upload") or params.get("download"))
-    executor = VolumeExecutor(module.client(readonly=module.check_mode and not streams))
+    executor = VolumeExecutor(module.client(readonly=module.check_mode))
     # Users on every hypervisor that sees the pool: a deletion here must not pull a disk from under them.
     clients = [executor.client, *module.peers()]
     actual = executor.read(pool_name, desired.name or "", read_usage(clients))
@@ -130,7 +130,7 @@ def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
     download = params.get("download")
     if download and request.state == "present" and actual.spec is not None:
         dest = download["dest"]
-        if not os.path.exists(dest) or file_sha256(dest) != executor.download(pool_name, desired.name or "", None):
+        if not os.path.exists(dest) or file_sha256(dest) != executor.content_sha256(pool_name, desired.name or ""):
             plan.add(f"download volume {pool_name}/{desired.name} to {dest}")
     if not module.check_mode:
         try:
@@ -171,7 +171,7 @@ def _prepare_upload(
     if problems:
         raise ConflictError(f"refusing to upload {src} into {request.pool}/{desired.name}: {'; '.join(problems)}")
     if actual.spec is not None:
-        if executor.download(request.pool, desired.name or "", None) == wanted:
+        if executor.content_sha256(request.pool, desired.name or "") == wanted:
             return desired
         if not upload.get("replace"):
             raise UnsafeOperation(
