@@ -30,7 +30,7 @@ def run_playbook(
     inventory: str | Path = "localhost,",
 ) -> PlaybookRun:
     """Run ``playbook`` (YAML text, or a file) on localhost (or ``inventory``); ``recap``: localhost's PLAY RECAP."""
-    env = _environment()
+    env = environment()
     with tempfile.TemporaryDirectory(prefix="svkvm-play-") as tmp:
         if isinstance(playbook, Path):
             path = playbook
@@ -69,7 +69,7 @@ def start_playbook(path: Path, new_session: bool = False) -> subprocess.Popen[st
     cmd += ["-e", f"ansible_python_interpreter={sys.executable}", str(path)]
     return subprocess.Popen(
         cmd,
-        env=_environment(),
+        env=environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -77,7 +77,7 @@ def start_playbook(path: Path, new_session: bool = False) -> subprocess.Popen[st
     )
 
 
-def _environment() -> dict[str, str]:
+def environment() -> dict[str, str]:
     link_collection()
     return dict(
         os.environ,
@@ -93,4 +93,4 @@ def _environment() -> dict[str, str]:
 def run_inventory(inventory: str | Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """``ansible-inventory -i inventory --list`` as a user runs it (stdout: the JSON inventory)."""
     cmd = [str(Path(sys.executable).with_name("ansible-inventory")), "-i", str(inventory), "--list"]
-    return subprocess.run(cmd, env=_environment(), capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(cmd, env=environment(), capture_output=True, text=True, timeout=timeout, check=False)

@@ -13,6 +13,7 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 
 from .client import DEFAULT_CONNECT_TIMEOUT, LibvirtClient, resolve_uri
 from .errors import CollectionError, MissingLibrary
+from .xmlutil import secrets_in_xml_options
 
 # Documented once, in doc_fragments/connection.py; set once per play through module_defaults
 # on the action group sharedvirt.kvm.libvirt.
@@ -30,6 +31,8 @@ class CollectionModule:
     def __init__(self, argument_spec: t.Dict[str, t.Any], **kwargs: t.Any) -> None:
         self.ansible = AnsibleModule(argument_spec=argument_spec, **kwargs)
         self.params: t.Dict[str, t.Any] = self.ansible.params
+        # Passwords written into an xml option are as secret as the options marked no_log.
+        self.hide(*secrets_in_xml_options(self.params))
 
     @property
     def check_mode(self) -> bool:

@@ -120,3 +120,30 @@ def toggle(parent: ET.Element, tag: str, present: bool) -> None:
         sub(parent, tag)
     elif not present and node is not None:
         parent.remove(node)
+
+
+# Attributes that hold secrets in libvirt documents: display passwords (<graphics passwd=...>).
+SECRET_ATTRIBUTES = ("passwd",)
+
+
+def secrets_in_xml_options(params: t.Any) -> t.List[str]:
+    """Every secret attribute value inside ``xml`` options, at any depth (``domains`` items carry their own)."""
+    found: t.List[str] = []
+    if isinstance(params, dict):
+        for key, value in params.items():
+            if key == "xml" and isinstance(value, str):
+                found += _secret_attributes(value)
+            else:
+                found += secrets_in_xml_options(value)
+    elif isinstance(params, list):
+        for item in params:
+            found += secrets_in_xml_options(item)
+    return found
+
+
+def _secret_attributes(text: str) -> t.List[str]:
+    try:
+        root = parse_xml(text)
+    except SpecError:
+        return []  # the option's own validation reports it (without echoing the document)
+    return [v for node in root.iter() for k, v in node.attrib.items() if k in SECRET_ATTRIBUTES and v]

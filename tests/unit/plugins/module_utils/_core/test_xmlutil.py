@@ -54,3 +54,13 @@ def test_entities_are_refused() -> None:
     with pytest.raises(SpecError) as err:
         parse_xml('<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', "domain.xml")
     assert str(err.value) == "domain.xml: XML entity declarations are not accepted"
+
+
+def test_passwords_inside_xml_options_are_found_at_any_depth() -> None:
+    from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.xmlutil import secrets_in_xml_options
+
+    one = "<domain><devices><graphics type='vnc' passwd='top-s3cret'/></devices></domain>"
+    two = "<domain><devices><graphics type='spice' passwd='other-s3cret'/></devices></domain>"
+    params = {"xml": one, "domains": [{"name": "a", "xml": two}, {"name": "b"}], "title": "passwd='x'"}
+    assert sorted(secrets_in_xml_options(params)) == ["other-s3cret", "top-s3cret"]
+    assert secrets_in_xml_options({"xml": "<not closed"}) == []
