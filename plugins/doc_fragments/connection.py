@@ -40,6 +40,19 @@ options:
     default: []
 """
 
+    # Modules whose calls can wait on a storage server.
+    STORAGE_TIMEOUT = r"""
+options:
+  timeout:
+    description:
+      - Seconds any storage operation that can wait on a storage server (pool start, build and refresh, volume
+        create, upload, download, resize, wipe and delete, listing a pool's volumes) may take. A server that does
+        not answer (NFS, Gluster, Ceph, iSCSI) fails the task with C(storage <name> did not answer within N s)
+        instead of hanging it; the operation may still finish later, and the next run sees where it stands.
+    type: int
+    default: 120
+"""
+
     # The same options for lookup and inventory plugins, which run on the controller.
     PLUGINS = r"""
 options:

@@ -26,6 +26,7 @@ author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
   - sharedvirt.kvm.connection
+  - sharedvirt.kvm.connection.storage_timeout
   - sharedvirt.kvm.connection.peers
   - sharedvirt.kvm.attributes
   - sharedvirt.kvm.attributes.actiongroup_libvirt
@@ -260,7 +261,7 @@ reboot_required:
   sample: false
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import PEERS
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import PEERS, STORAGE_TIMEOUT
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_pool
 
@@ -280,6 +281,7 @@ POOL_TYPES = [
 ]
 
 ARGUMENT_SPEC = {
+    "timeout": STORAGE_TIMEOUT,
     "name": {"type": "str", "required": True},
     "type": {"type": "str", "choices": POOL_TYPES},
     "source": {

@@ -15,6 +15,7 @@ author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
   - sharedvirt.kvm.connection
+  - sharedvirt.kvm.connection.storage_timeout
   - sharedvirt.kvm.attributes
   - sharedvirt.kvm.attributes.actiongroup_libvirt
   - sharedvirt.kvm.attributes.info_module
@@ -46,12 +47,15 @@ pools:
                          "capacity": 10737418240, "allocation": 196608}]}]
 """
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import STORAGE_TIMEOUT
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_pool_info
 
 
 def main() -> None:
-    module = LibvirtModule(argument_spec={"name": {"type": "str"}}, supports_check_mode=True)
+    module = LibvirtModule(
+        argument_spec={"name": {"type": "str"}, "timeout": STORAGE_TIMEOUT}, supports_check_mode=True
+    )
     module.run(run_pool_info)
 
 

@@ -28,6 +28,7 @@ author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
   - sharedvirt.kvm.connection
+  - sharedvirt.kvm.connection.storage_timeout
   - sharedvirt.kvm.connection.peers
   - sharedvirt.kvm.attributes
   - sharedvirt.kvm.attributes.actiongroup_libvirt
@@ -234,11 +235,12 @@ actions:
   sample: ["create volume images/web1.qcow2 as a linked clone of images/debian12-template.qcow2"]
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import PEERS
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import PEERS, STORAGE_TIMEOUT
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_volume
 
 ARGUMENT_SPEC = {
+    "timeout": STORAGE_TIMEOUT,
     "pool": {"type": "str", "required": True},
     "name": {"type": "str", "required": True},
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},

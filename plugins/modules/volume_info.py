@@ -15,6 +15,7 @@ author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
   - sharedvirt.kvm.connection
+  - sharedvirt.kvm.connection.storage_timeout
   - sharedvirt.kvm.attributes
   - sharedvirt.kvm.attributes.actiongroup_libvirt
   - sharedvirt.kvm.attributes.info_module
@@ -48,12 +49,16 @@ volumes:
             "capacity": 10737418240, "allocation": 196608, "users": [{"domain": "web1", "target": "vda", "active": true}]}]
 """
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import STORAGE_TIMEOUT
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_volume_info
 
 
 def main() -> None:
-    module = LibvirtModule(argument_spec={"pool": {"type": "str"}, "name": {"type": "str"}}, supports_check_mode=True)
+    module = LibvirtModule(
+        argument_spec={"pool": {"type": "str"}, "name": {"type": "str"}, "timeout": STORAGE_TIMEOUT},
+        supports_check_mode=True,
+    )
     module.run(run_volume_info)
 
 

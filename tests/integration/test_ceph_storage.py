@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 from testbed.ceph import MON, Ceph
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
@@ -45,3 +49,47 @@ def test_rbd_pool_with_cephx_secret(lab: Lab, ceph: Ceph) -> None:
             assert key not in str(result)
     finally:
         run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent"})
+
+
+def test_a_storage_server_that_stops_answering_fails_the_task_within_the_bound(lab: Lab, ceph: Ceph) -> None:
+    """SIGSTOP the OSD: creating a volume fails after timeout naming the storage; after SIGCONT a rerun converges."""
+    usage = f"client.libvirt {lab.prefix}"
+    name = f"{lab.prefix}-rbd"
+    lab.pools.append(name)
+    host, port = MON.split(":")
+    try:
+        assert not run_module(
+            secret,
+            {
+                "uri": URI,
+                "usage_type": "ceph",
+                "usage_id": usage,
+                "value": ceph.libvirt_key(),
+                "value_encoding": "base64",
+            },
+        ).get("failed")
+        source = {
+            "name": ceph.pool,
+            "hosts": [{"name": host, "port": int(port)}],
+            "auth": {"username": "libvirt", "secret": {"usage": usage}},
+        }
+        made = run_module(pool, {"uri": URI, "name": name, "type": "rbd", "source": source})
+        assert not made.get("failed"), made.get("msg")
+        vol = {"uri": URI, "pool": name, "name": f"{lab.prefix}-img", "format": "raw", "capacity": "16MiB"}
+        osd = int((ceph.root / "run" / "ceph-osd.0.pid").read_text().strip())
+        os.kill(osd, signal.SIGSTOP)
+        try:
+            started = time.monotonic()
+            stuck = run_module(volume, dict(vol, timeout=5))
+            elapsed = time.monotonic() - started
+        finally:
+            os.kill(osd, signal.SIGCONT)
+        assert stuck["failed"] and stuck["msg"].startswith(f"storage {name} did not answer within 5 s")
+        assert elapsed < 30  # the bound, not libvirt's own wait
+        again = run_module(volume, vol)  # the server answers again: the rerun converges
+        assert not again.get("failed"), again.get("msg")
+        assert run_module(volume, vol)["changed"] is False
+        ladder(volume, dict(vol, state="absent"))
+        ladder(pool, {"uri": URI, "name": name, "state": "absent"})
+    finally:
+        run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent", "force": True})

@@ -30,3 +30,6 @@ DISK_AUTH: t.Dict[str, t.Any] = {
 
 # The other hypervisors of the cluster, asked by every "in use" and "running" check.
 PEERS: t.Dict[str, t.Any] = {"type": "list", "elements": "str", "default": []}
+
+# The bound of calls that can wait on a storage server (documented by the connection.storage_timeout fragment).
+STORAGE_TIMEOUT: t.Dict[str, t.Any] = {"type": "int", "default": 120}

@@ -173,6 +173,7 @@ class LibvirtClient:
     """One libvirt connection with lookups that return None for objects that do not exist."""
 
     abandoned = False
+    storage_timeout: float = 120  # seconds a call that waits on a storage server may take
 
     def __init__(self, conn: t.Any, uri: str, readonly: bool = False) -> None:
         self.conn = conn
@@ -199,6 +200,17 @@ class LibvirtClient:
                 # Local drivers (test:///, embedded) have no keepalive; that is fine.
                 conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
         return cls(conn, target, readonly)
+
+    def storage(self, storage: str, action: str, fn: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
+        """A call that may wait on a storage server (NFS, Gluster, Ceph, iSCSI), bounded by ``storage_timeout``."""
+        try:
+            return self.bounded(action, self.storage_timeout, fn, *args)
+        except WaitTimeout:
+            raise WaitTimeout(
+                f"storage {storage} did not answer within {self.storage_timeout:g} s ({action}); the operation may "
+                "still finish once it answers - run the task again to see where it stands (raise timeout to wait "
+                "longer)"
+            ) from None
 
     def bounded(self, action: str, seconds: float, fn: t.Callable[..., t.Any], *args: t.Any) -> t.Any:
         """``call`` that gives up after ``seconds``: a QEMU that is stopped or hung never answers, and libvirt

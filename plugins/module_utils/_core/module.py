@@ -101,6 +101,9 @@ class LibvirtModule(CollectionModule):
             self._client = LibvirtClient.connect(
                 self.params.get("uri"), readonly=readonly, timeout=self.params["connect_timeout"]
             )
+            # Modules that wait on storage servers take the bound from their timeout option.
+            if isinstance(self.params.get("timeout"), int):
+                self._client.storage_timeout = self.params["timeout"]
         return self._client
 
     def peers(self) -> t.List[LibvirtClient]:

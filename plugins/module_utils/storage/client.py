@@ -17,7 +17,7 @@ import time
 import typing as t
 
 from .._core.client import LibvirtClient, inactive_xml, libvirt, libvirt_errors, translate
-from .._core.errors import AlreadyExists, ConflictError, NotFoundError, WaitTimeout
+from .._core.errors import AlreadyExists, ConflictError, LibvirtError, NotFoundError, WaitTimeout
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
@@ -129,8 +129,10 @@ class PoolExecutor(Executor):
         with libvirt_errors(f"read pool {name!r}"):
             xml = inactive_xml(pool, libvirt.VIR_STORAGE_XML_INACTIVE)
             active = bool(pool.isActive())
-            volumes = sorted(pool.listVolumes()) if active else []
             autostart = bool(pool.autostart())
+        volumes = (
+            sorted(self.client.storage(name, f"list the volumes of pool {name!r}", pool.listVolumes)) if active else []
+        )
         return PoolActual(PoolSpec.from_xml(xml, "current pool XML"), xml, active, autostart, volumes)
 
     def facts(self, name: str) -> t.Optional[t.Dict[str, t.Any]]:
@@ -140,11 +142,13 @@ class PoolExecutor(Executor):
         if out is None:
             return None
         pool = self.client.pool(name)
-        with libvirt_errors(f"read pool {name!r}"):
-            _state, capacity, allocation, available = pool.info()
-            out.update({"capacity": capacity, "allocation": allocation, "available": available})
-            volumes = [_volume_facts(v) for v in pool.listAllVolumes(0)] if actual.active else []
-            out["volumes"] = sorted(volumes, key=lambda v: v["name"])
+        _state, capacity, allocation, available = self.client.storage(name, f"read pool {name!r}", pool.info)
+        out.update({"capacity": capacity, "allocation": allocation, "available": available})
+        volumes = []
+        if actual.active:
+            listed = self.client.storage(name, f"list the volumes of pool {name!r}", pool.listAllVolumes, 0)
+            volumes = [_volume_facts(v) for v in listed]
+        out["volumes"] = sorted(volumes, key=lambda v: v["name"])
         return out
 
     def _pool(self, plan: Plan) -> t.Any:
@@ -159,7 +163,7 @@ class PoolExecutor(Executor):
         self._build(pool, plan.name, kind, bool(step.args["overwrite"]))
 
     def _step_start(self, plan: Plan, step: Step) -> None:
-        self.client.call(f"start pool {plan.name!r}", self._pool(plan).create, 0)
+        self.client.storage(plan.name, f"start pool {plan.name!r}", self._pool(plan).create, 0)
 
     def _step_stop(self, plan: Plan, step: Step) -> None:
         self.client.call(f"stop pool {plan.name!r}", self._pool(plan).destroy)
@@ -184,7 +188,7 @@ class PoolExecutor(Executor):
         if kind in ("dir", "netfs"):
             # Building these pools only makes the target directory: nothing to overwrite, and
             # libvirt reads the overwrite flags as a request to format a (missing) device.
-            self.client.call(f"build pool {name!r}", pool.build, 0)
+            self.client.storage(name, f"build pool {name!r}", pool.build, 0)
             return
         flag = "VIR_STORAGE_POOL_BUILD_OVERWRITE" if overwrite else "VIR_STORAGE_POOL_BUILD_NO_OVERWRITE"
         try:
@@ -256,7 +260,9 @@ class VolumeExecutor(Executor):
 
     def _step_resize(self, plan: Plan, step: Step) -> None:
         flags = int(getattr(libvirt, "VIR_STORAGE_VOL_RESIZE_SHRINK", 0)) if step.args["shrink"] else 0
-        self.client.call(_action(plan, step), self._volume(plan).resize, int(step.args["bytes"]), flags)
+        self.client.storage(
+            plan.locator["pool"], _action(plan, step), self._volume(plan).resize, int(step.args["bytes"]), flags
+        )
 
     def _step_block_resize(self, plan: Plan, step: Step) -> None:
         action = _action(plan, step)
@@ -268,10 +274,10 @@ class VolumeExecutor(Executor):
 
     def _step_wipe(self, plan: Plan, step: Step) -> None:
         algorithm = int(getattr(libvirt, f"VIR_STORAGE_VOL_WIPE_ALG_{step.args['algorithm'].upper()}"))
-        self.client.call(_action(plan, step), self._volume(plan).wipePattern, algorithm, 0)
+        self.client.storage(plan.locator["pool"], _action(plan, step), self._volume(plan).wipePattern, algorithm, 0)
 
     def _step_delete(self, plan: Plan, step: Step) -> None:
-        self.client.call(_action(plan, step), self._volume(plan).delete, 0)
+        self.client.storage(plan.locator["pool"], _action(plan, step), self._volume(plan).delete, 0)
 
     def _step_block_pull(self, plan: Plan, step: Step) -> None:
         """Pull the backing chain's data into the running guest's disk; wait for the job, bounded."""
@@ -303,25 +309,24 @@ class VolumeExecutor(Executor):
     def _refresh(self, plan: Plan) -> None:
         # libvirt caches a volume's backing store until its pool is refreshed.
         pool = self.pool(plan.locator["pool"])
-        self.client.call(f"refresh pool {plan.locator['pool']!r}", pool.refresh, 0)
+        self.client.storage(plan.locator["pool"], f"refresh pool {plan.locator['pool']!r}", pool.refresh, 0)
 
     def _volume(self, plan: Plan) -> t.Any:
         return self.volume(plan.locator["pool"], plan.locator["name"])
 
     def _create(self, action: str, pool_name: str, name: str, fn: t.Callable[..., t.Any], *args: t.Any) -> None:
         try:
-            fn(*args)
-        except libvirt.libvirtError as err:
-            failure = translate(err, action)
+            self.client.storage(pool_name, action, fn, *args)
+        except LibvirtError as failure:
             if isinstance(failure, AlreadyExists):
-                raise failure from None  # another run made it: never ours to delete; the caller re-plans
+                raise  # another run made it: never ours to delete; the caller re-plans
             # A failed create (no space left...) may leave a partial file behind: remove it, so
             # that the next run starts clean instead of adopting half a volume.
             leftover = self.client.volume(self.pool(pool_name), name)
             if leftover is not None:
                 with contextlib.suppress(libvirt.libvirtError):
                     leftover.delete(0)
-            raise failure from None
+            raise
 
     def content_sha256(self, pool_name: str, name: str) -> t.Optional[str]:
         """SHA-256 of the volume's content: read from the file itself where this machine holds it (a read-only
@@ -336,7 +341,11 @@ class VolumeExecutor(Executor):
 
     def download(self, pool_name: str, name: str, dest: t.Optional[str], mode: int = 0o600) -> str:
         """SHA-256 of the volume's content; written to ``dest`` (created with ``mode``) as well when given."""
-        return download(self.client, self.volume(pool_name, name), f"{pool_name}/{name}", dest, mode)
+        vol = self.volume(pool_name, name)
+        action = f"download volume {pool_name}/{name}"
+        return str(
+            self.client.storage(pool_name, action, download, self.client, vol, f"{pool_name}/{name}", dest, mode)
+        )
 
 
 def _action(plan: Plan, step: Step) -> str:

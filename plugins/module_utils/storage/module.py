@@ -85,7 +85,7 @@ def run_pool(module: LibvirtModule) -> t.Dict[str, t.Any]:
         executor.apply(plan)
         if params.get("refresh") and executor.read(desired.name or "").active:
             pool = executor.client.pool(desired.name or "")
-            executor.client.call(f"refresh pool {desired.name!r}", pool.refresh, 0)
+            executor.client.storage(desired.name or "", f"refresh pool {desired.name!r}", pool.refresh, 0)
         plan.after = executor.facts(desired.name or "")
     for note in executor.notes:
         module.warn(note)

@@ -35,8 +35,8 @@ def upload_verified(client: LibvirtClient, pool: t.Any, name: str, args: t.Mappi
     xml.find("name").text = temp  # type: ignore[union-attr]
     vol = client.call(action, pool.createXML, to_string(xml), 0)
     try:
-        _send(client, vol, args["src"], action)
-        got = download(client, vol, f"{pool.name()}/{temp}", None)
+        client.storage(pool.name(), action, _send, client, vol, args["src"], action)
+        got = client.storage(pool.name(), f"read back {pool.name()}/{temp}", download, client, vol, temp, None)
         if got != args["sha256"]:
             raise ConflictError(
                 f"{action}: the uploaded content has SHA-256 {got}, not {args['sha256']}; nothing was replaced"
