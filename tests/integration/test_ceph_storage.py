@@ -48,7 +48,7 @@ def test_rbd_pool_with_cephx_secret(lab: Lab, ceph: Ceph) -> None:
         for result in made + created + grown:
             assert key not in str(result)
     finally:
-        run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent"})
+        run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent", "force": True})
 
 
 def test_a_storage_server_that_stops_answering_fails_the_task_within_the_bound(lab: Lab, ceph: Ceph) -> None:

@@ -42,7 +42,7 @@ def test_ceph_key_ladder_and_never_shown(system_conn: t.Any, prefix: str) -> Non
         )
         ladder(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent"})
     finally:
-        run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent"})
+        run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent", "force": True})
 
 
 def test_readable_secret_value_is_compared(system_conn: t.Any, prefix: str) -> None:
@@ -59,7 +59,7 @@ def test_readable_secret_value_is_compared(system_conn: t.Any, prefix: str) -> N
             bad["failed"] and bad["msg"] == "value: is not valid base64; set value_encoding=plain for a plain password"
         )
     finally:
-        run_module(secret, {"uri": URI, "usage_type": "iscsi", "usage_id": target, "state": "absent"})
+        run_module(secret, {"uri": URI, "usage_type": "iscsi", "usage_id": target, "state": "absent", "force": True})
 
 
 def test_key_never_in_verbose_logs(system_conn: t.Any, prefix: str) -> None:
@@ -86,4 +86,4 @@ def test_key_never_in_verbose_logs(system_conn: t.Any, prefix: str) -> None:
         assert CEPH_KEY not in run.output
         assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in run.output
     finally:
-        run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent"})
+        run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent", "force": True})

@@ -199,11 +199,14 @@ def test_three_guests_share_an_iscsi_lun_cold_attached(lab: Lab, chap_target: is
     finally:
         for name in names:
             run_module(domain, {"uri": URI, "name": name, "state": "absent"})
-        run_module(secret, {"uri": URI, "usage_type": "iscsi", "usage_id": chap_target.iqn, "state": "absent"})
+        run_module(
+            secret, {"uri": URI, "usage_type": "iscsi", "usage_id": chap_target.iqn, "state": "absent", "force": True}
+        )
 
 
-def test_iscsi_lun_passthrough_for_cluster_fencing(lab: Lab, chap_target: iscsi.Target) -> None:
-    """device=lun on a virtio-scsi bus: SCSI passthrough (reservations go to the target); two guests share it."""
+def test_iscsi_lun_passthrough_shared_by_two_guests(lab: Lab, chap_target: iscsi.Target) -> None:
+    """device=lun on a virtio-scsi bus: both guests read and write the passed-through LUN, and the result says how
+    SCSI reservations would reach the target. No reservation command is sent: the test guest has no sg_persist."""
     names = [f"{lab.prefix}-l{i}" for i in range(2)]
     try:
         chap = {"uri": URI, "usage_type": "iscsi", "usage_id": chap_target.iqn, "value": chap_target.password}
@@ -241,7 +244,9 @@ def test_iscsi_lun_passthrough_for_cluster_fencing(lab: Lab, chap_target: iscsi.
     finally:
         for name in names:
             run_module(domain, {"uri": URI, "name": name, "state": "absent"})
-        run_module(secret, {"uri": URI, "usage_type": "iscsi", "usage_id": chap_target.iqn, "state": "absent"})
+        run_module(
+            secret, {"uri": URI, "usage_type": "iscsi", "usage_id": chap_target.iqn, "state": "absent", "force": True}
+        )
 
 
 def test_a_guest_that_does_not_answer_fails_the_attach_and_the_next_run_finishes_it(lab: Lab) -> None:

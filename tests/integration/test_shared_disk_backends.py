@@ -92,7 +92,7 @@ def test_rbd_image_on_ceph(lab: Lab, ceph: Ceph) -> None:
         run_module(volume, {"uri": URI, "pool": name, "name": image, "state": "absent"})
         run_module(pool, {"uri": URI, "name": name, "state": "absent"})
     finally:
-        run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent"})
+        run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent", "force": True})
 
 
 def test_nfs_file_through_qemu(lab: Lab, nfs: Nfs) -> None:

@@ -65,7 +65,7 @@ def test_secret_examples(system_conn: t.Any, prefix: str) -> None:
         )
     finally:
         for kind, name in (("ceph", f"client.libvirt {prefix}"), ("iscsi", usage)):
-            run_module(secret, {"uri": URI, "usage_type": kind, "usage_id": name, "state": "absent"})
+            run_module(secret, {"uri": URI, "usage_type": kind, "usage_id": name, "state": "absent", "force": True})
 
 
 def test_pool_examples(lab: Lab) -> None:
