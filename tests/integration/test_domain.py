@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -321,3 +322,41 @@ def test_domains_module_runs_guests_in_one_task(lab: Lab) -> None:
     names = [g["name"] for g in guests]
     assert gone["actions"] == [f"{verb} domain {name}" for name in names for verb in ("destroy", "undefine")]
     assert not [d for d in lab.conn.listAllDomains() if d.name().startswith(f"{lab.prefix}-many")]
+
+
+def test_recreate_shuts_down_cleanly_and_keeps_nvram_and_tpm(lab: Lab) -> None:
+    """A UEFI guest with a vTPM (swtpm): recreate powers it off through ACPI, and its variables and TPM stay."""
+    name = f"{lab.prefix}-tpm"
+    xml = (
+        f"<domain type='qemu'><name>{name}</name><features><acpi/><apic/></features><devices>"
+        "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm></devices></domain>"
+    )
+    params = guest_params(lab, name, None, firmware="efi", machine="q35", xml=xml, state="running")
+    made = run_module(domain, params)
+    assert made["changed"] and not made.get("failed"), made.get("msg")
+    serial = serial_path_of(params)
+    wait_for_marker(serial, r"SVKVM-READY", 240)
+    uuid = lab.conn.lookupByName(name).UUIDString()
+    nvram = Path(f"/var/lib/libvirt/qemu/nvram/{name}_VARS.fd")
+    tpm = Path(f"/var/lib/libvirt/swtpm/{uuid}/tpm2/tpm2-00.permall")
+    assert nvram.exists() and tpm.exists()
+
+    recreated = run_module(domain, dict(params, recreate="always", state="shutdown"))
+    assert not recreated.get("failed"), recreated.get("msg")
+    assert recreated["actions"][:2] == [
+        f"shut down domain {name} to recreate it",
+        f"recreate domain {name}: recreate=always",
+    ]
+    assert "SVKVM-POWEROFF" in serial.read_text(errors="replace")  # the guest powered itself off: not destroyed
+    assert nvram.exists() and tpm.exists() and lab.conn.lookupByName(name).UUIDString() == uuid
+    kept = (digest(nvram), digest(tpm))
+    # Recreated once more while off: the files come through byte for byte.
+    assert run_module(domain, dict(params, recreate="always", state="shutdown"))["changed"]
+    assert (digest(nvram), digest(tpm)) == kept
+    # Only when discard names them do they go.
+    gone = run_module(domain, {"uri": URI, "name": name, "state": "absent", "discard": ["nvram", "tpm"]})
+    assert gone["changed"] and not nvram.exists() and not tpm.exists()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
