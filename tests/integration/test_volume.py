@@ -5,15 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
-import signal
 import subprocess
 import typing as t
 from pathlib import Path
 
 import libvirt
 import libvirt_qemu
-from testbed.ansible import run_playbook, start_playbook
+from testbed.ansible import kill_tree, run_playbook, start_playbook
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
@@ -250,10 +248,10 @@ def test_a_killed_upload_never_leaves_half_an_image(lab: Lab, tmp_path: Path) ->
     play.write_text(
         json.dumps([{"hosts": "localhost", "gather_facts": False, "tasks": [{"sharedvirt.kvm.volume": task}]}])
     )
-    run = start_playbook(play, new_session=True)
+    run = start_playbook(play)
     temp = path / ".big.raw.upload"
     wait_for("the upload to start", lambda: temp.exists() or run.poll() is not None, 120, interval=0.02)
-    os.killpg(run.pid, signal.SIGKILL)  # the playbook and the module's own process, mid-upload
+    kill_tree(run.pid)  # the playbook and the module's own process, mid-upload
     run.wait()
     lab.conn.storagePoolLookupByName(p).refresh(0)
     # Killed before the swap, the volume does not exist; after it, it is whole. Never half an image.
@@ -328,7 +326,7 @@ def test_upload_from_the_controller(lab: Lab, tmp_path: Path) -> None:
           - first is changed
           - second is not changed
           # the action plugin copied the image from the controller to the host's temporary directory
-          - first.actions[-1] is search('^upload /.*/upload-image into volume ')
+          - first.actions[-1] is search('^upload /.*/upload-image into new volume ')
 """
     run = run_playbook(play)
     assert run.rc == 0, run.output

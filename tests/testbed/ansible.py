@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -62,9 +64,8 @@ def run_playbook(
     return PlaybookRun(done.returncode, output, recap)
 
 
-def start_playbook(path: Path, new_session: bool = False) -> subprocess.Popen[str]:
-    """ansible-playbook on localhost, started and not waited for (runs at the same time; ``new_session`` lets a
-    test kill it with every process it started)."""
+def start_playbook(path: Path) -> subprocess.Popen[str]:
+    """ansible-playbook on localhost, started and not waited for (runs at the same time as the test)."""
     cmd = [str(Path(sys.executable).with_name("ansible-playbook")), "-i", "localhost,", "-c", "local"]
     cmd += ["-e", f"ansible_python_interpreter={sys.executable}", str(path)]
     return subprocess.Popen(
@@ -73,8 +74,33 @@ def start_playbook(path: Path, new_session: bool = False) -> subprocess.Popen[st
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        start_new_session=new_session,
     )
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and every process below it. Ansible's workers start sessions of their own, so a process
+    group kill would miss the module: each process is frozen first, so none can start another meanwhile."""
+    frozen: list[int] = []
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(current, signal.SIGSTOP)
+            frozen.append(current)
+            pending.extend(_children(current))
+    for each in frozen:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(each, signal.SIGKILL)
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # The command name (field 2) may hold spaces; the parent PID follows its closing parenthesis.
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
 
 
 def environment() -> dict[str, str]:

@@ -328,6 +328,20 @@ class VolumeExecutor(Executor):
                     leftover.delete(0)
             raise
 
+    def refresh(self, pool_name: str) -> None:
+        """Rescan the pool, so that files another run left (a killed upload's) are volumes here too. libvirt
+        refuses while a stream of a run that just died is still being torn down: wait for that, bounded."""
+        pool = self.pool(pool_name)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.client.storage(pool_name, f"refresh pool {pool_name!r}", pool.refresh, 0)
+                return
+            except LibvirtError as err:
+                if "asynchronous jobs" not in err.libvirt_message or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
     def content_sha256(self, pool_name: str, name: str) -> t.Optional[str]:
         """SHA-256 of the volume's content: read from the file itself where this machine holds it (a read-only
         connection may not stream it), else streamed; None when neither is possible (check mode, remote)."""

@@ -108,6 +108,8 @@ def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
     pool_name = params["pool"]
     desired = VolumeSpec.from_params({k: params.get(k) for k in ("name", "format", "capacity")})
     executor = VolumeExecutor(module.client(readonly=module.check_mode))
+    if params.get("upload") and params["state"] == "present" and not module.check_mode:
+        executor.refresh(pool_name)  # an earlier, killed upload may have left the volume's file unannounced
     # Users on every hypervisor that sees the pool: a deletion here must not pull a disk from under them.
     clients = [executor.client, *module.peers()]
     actual = executor.read(pool_name, desired.name or "", read_usage(clients))
