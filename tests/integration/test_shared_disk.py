@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import typing as t
 from pathlib import Path
@@ -11,7 +12,7 @@ from testbed import iscsi
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
-from testbed.wait import wait_for, wait_for_marker
+from testbed.wait import wait_for_marker
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, secret, shared_disk
 
@@ -39,10 +40,6 @@ def boot(lab: Lab, name: str, sector: int, marker: str) -> dict[str, t.Any]:
     return params
 
 
-def sees(params: dict[str, t.Any], text: str) -> bool:
-    return text in serial_path_of(params).read_text(errors="replace")
-
-
 def test_two_running_guests_share_a_disk(lab: Lab) -> None:
     p, path = dir_pool(lab)
     a, b = f"{lab.prefix}-a", f"{lab.prefix}-b"
@@ -67,8 +64,8 @@ def test_two_running_guests_share_a_disk(lab: Lab) -> None:
     assert "<shareable/>" in xml and "cache='none'" in xml and "snapshot='no'" in xml and "QUORUM01" in xml
 
     both = "s0=<SVKVM-MARK A> s1=<SVKVM-MARK B>"
-    wait_for("guest A to read B's marker", lambda: sees(guest_a, both), 90)
-    wait_for("guest B to read A's marker", lambda: sees(guest_b, both), 90)
+    wait_for_marker(serial_path_of(guest_a), re.escape(both), 90)
+    wait_for_marker(serial_path_of(guest_b), re.escape(both), 90)
 
     # The guests' own domain tasks, rerun with a complete (empty) disk list, leave the disk shared_disk
     # attached: no change in check mode or for real, and both guests still read a new marker.
@@ -79,8 +76,8 @@ def test_two_running_guests_share_a_disk(lab: Lab) -> None:
     with (path / "quorum.raw").open("r+b") as handle:
         handle.seek(1024)
         handle.write(b"SVKVM-MARK D\n")
-    wait_for("guest A to read marker D", lambda: sees(guest_a, "s2=<SVKVM-MARK D>"), 30)
-    wait_for("guest B to read marker D", lambda: sees(guest_b, "s2=<SVKVM-MARK D>"), 30)
+    wait_for_marker(serial_path_of(guest_a), re.escape("s2=<SVKVM-MARK D>"), 30)
+    wait_for_marker(serial_path_of(guest_b), re.escape("s2=<SVKVM-MARK D>"), 30)
 
     # Refusals: specific errors, nothing changed, no marker lost.
     refused = run_module(shared_disk, dict(task, format="qcow2"))
@@ -135,7 +132,7 @@ def test_two_running_guests_share_a_disk(lab: Lab) -> None:
     with (path / "quorum.raw").open("r+b") as handle:
         handle.seek(1024)
         handle.write(b"SVKVM-MARK C\n")
-    wait_for("guest A to still read the disk", lambda: sees(guest_a, "s2=<SVKVM-MARK C>"), 30)
+    wait_for_marker(serial_path_of(guest_a), re.escape("s2=<SVKVM-MARK C>"), 30)
 
     # state=absent for a listed domain: check mode reports what the real run then reports.
     predicted = run_module(shared_disk, dict(task, domains=[a], state="absent"), check_mode=True)
@@ -193,8 +190,8 @@ def test_three_guests_share_an_iscsi_lun_cold_attached(lab: Lab, chap_target: is
         for params in guests:
             assert run_module(domain, dict(params, state="running"))["changed"]
         everyone = "s0=<SVKVM-MARK N0> s1=<SVKVM-MARK N1> s2=<SVKVM-MARK N2>"
-        for name, params in zip(names, guests):
-            wait_for(f"{name} to read all three markers", lambda p=params: sees(p, everyone), 120)  # type: ignore[misc]
+        for params in guests:
+            wait_for_marker(serial_path_of(params), re.escape(everyone), 120)
         assert chap_target.backing.read_bytes()[1024:1037] == b"SVKVM-MARK N2"
     finally:
         for name in names:
@@ -278,7 +275,7 @@ def test_a_guest_that_does_not_answer_fails_the_attach_and_the_next_run_finishes
     # ... and the one after it has nothing left to do; all three guests read each other's marks.
     assert run_module(shared_disk, task)["changed"] is False
     everyone = "s0=<SVKVM-MARK F0> s1=<SVKVM-MARK F1> s2=<SVKVM-MARK F2>"
-    for name, params in zip(names, guests):
-        wait_for(f"{name} to read all three marks", lambda p=params: sees(p, everyone), 120)  # type: ignore[misc]
+    for params in guests:
+        wait_for_marker(serial_path_of(params), re.escape(everyone), 120)
     for name in names:
         run_module(domain, {"uri": URI, "name": name, "state": "absent", "force": True, "timeout": 30})

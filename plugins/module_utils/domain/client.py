@@ -69,20 +69,30 @@ class DomainExecutor(Executor):
             persistent = bool(dom.isPersistent())
             autostart = bool(dom.autostart()) if persistent else False
             keeps = _what_it_keeps(dom, parse_xml(xml, "current domain XML"))
+            if dom.isActive():
+                self._settled(dom, name)
             live_xml = dom.XMLDesc(0) if dom.isActive() else None
         spec = DomainSpec.from_xml(xml, "current domain XML")
         live = DomainSpec.from_xml(live_xml, "live domain XML") if live_xml else None
         return DomainActual(spec, xml, state, persistent, autostart, keeps=keeps, live=live)
 
-    def all_disks(self) -> t.List[t.Tuple[str, t.List[t.Any], t.List[t.Any]]]:
-        """Every domain with its persistent disks and (when running) its live disks."""
-        out = []
-        with libvirt_errors("list the disks of all domains"):
-            for dom in self.conn.listAllDomains(0):
-                persistent = DomainSpec.from_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).disks or []
-                live = DomainSpec.from_xml(dom.XMLDesc(0)).disks or [] if dom.isActive() else []
-                out.append((dom.name(), persistent, live))
-        return out
+    def _settled(self, dom: t.Any, name: str) -> None:
+        """Wait while the guest's monitor is busy with an earlier call (an attach an earlier run gave up on, whose
+        QEMU answers only now): the live definition read after it is the one the next change meets."""
+        occupied = _flag("VIR_DOMAIN_CONTROL_OCCUPIED")
+        deadline = time.monotonic() + self.device_timeout
+        while dom.controlInfo(0)[0] == occupied:
+            if time.monotonic() > deadline:
+                raise WaitTimeout(
+                    f"read domain {name!r}: its QEMU has been busy with an earlier call for over "
+                    f"{self.device_timeout:g} s (is it stopped or hung?); run again once it answers"
+                )
+            time.sleep(0.2)
+
+    def names(self) -> t.List[str]:
+        """The names of every domain on this hypervisor."""
+        with libvirt_errors("list domains"):
+            return [dom.name() for dom in self.conn.listAllDomains(0)]
 
     def host_cpus(self) -> int:
         """Number of host CPUs (for pinning checks and CPU maps)."""

@@ -338,7 +338,7 @@ def refuse_shared_writers(name: str, disks: t.Sequence[DiskSpec], others: t.Sequ
         if disk.shareable or disk.readonly or disk.device == "cdrom" or disk.source is None:
             continue
         ref = storage_ref(disk.source)
-        for use in others:
+        for use in sorted(others, key=lambda use: (use.host or "", use.domain)):  # the same name on every run
             if use.domain != name and use.layers and ref.same(use.layers[0]):
                 where = f" on {use.host}" if use.host else ""
                 raise ConflictError(

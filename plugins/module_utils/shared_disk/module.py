@@ -78,7 +78,9 @@ def read_actual(
     usage = read_usage([volumes.client, *peers])
     volume = volumes.read(*request.volume, usage) if request.volume else None
     carriers = {}
-    for name, _persistent, live in domains.all_disks():
-        carriers[name] = Carrier(domains.read(name), list(live))
+    for name in domains.names():
+        # The live disks come from the read that first waits out a call an earlier run left in flight.
+        actual = domains.read(name)
+        carriers[name] = Carrier(actual, list(actual.live.disks or []) if actual.live else [])
     peer_disks = [d for d in usage.disks if d.host != domains.client.uri]
     return SharedDiskActual(domains.client.uri, carriers, volume, peer_disks)
