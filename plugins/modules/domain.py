@@ -239,6 +239,15 @@ options:
     description: V(bios) or V(efi); V(efi) lets libvirt pick the UEFI firmware and create the NVRAM store.
     type: str
     choices: [bios, efi]
+  secure_boot:
+    description:
+      - With O(firmware=efi), whether libvirt picks a UEFI firmware with Secure Boot on and Microsoft's keys enrolled
+        (V(true)) or one without Secure Boot (V(false)). Unset, libvirt picks, which is usually Secure Boot.
+      - V(false) is what an unsigned kernel or a direct kernel boot (O(kernel)) needs. Without hardware
+        virtualization (TCG) and with the qemu64 CPU model, Debian 12's Secure Boot firmware faults before it boots.
+      - Changing it needs the domain recreated (O(recreate)); the UEFI variables were made from the other firmware's
+        template, so add V(nvram) to O(discard) to start from the new one's.
+    type: bool
   kernel:
     description: Kernel for direct kernel boot (a path on the hypervisor).
     type: str

@@ -85,6 +85,7 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
     "arch": {"type": "str"},
     "machine": {"type": "str"},
     "firmware": {"type": "str", "choices": ["bios", "efi"]},
+    "secure_boot": {"type": "bool"},
     "kernel": {"type": "str"},
     "initrd": {"type": "str"},
     "cmdline": {"type": "str"},

@@ -18,6 +18,7 @@ from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
 from ..host.model import uri_is_local
+from .config_store import with_stored_passwords
 from .metadata_model import METADATA_NS, METADATA_PREFIX, metadata_element
 from .model import LEASE_LOCKSPACE, DomainSpec
 from .plan import DomainActual, runtime
@@ -65,6 +66,8 @@ class DomainExecutor(Executor):
             if not self.client.readonly:
                 flags |= libvirt.VIR_DOMAIN_XML_SECURE  # graphics passwords compare, never shown
             xml = dom.XMLDesc(flags)
+            if self.client.readonly:
+                xml = with_stored_passwords(self.client.uri, name, xml) or xml
             state = STATE_NAMES.get(dom.state()[0], "nostate")
             persistent = bool(dom.isPersistent())
             autostart = bool(dom.autostart()) if persistent else False

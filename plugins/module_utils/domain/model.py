@@ -23,6 +23,7 @@ from .._core.spec import XmlSpec, in_range, join_path, option
 from .._core.units import from_libvirt, to_bytes
 from .._core.xmlutil import child, element, parse_xml, set_size, set_text, sub, text_of
 from .device_model import DiskSpec, GraphicsSpec, InterfaceSpec, SerialSpec
+from .firmware_model import read_firmware, read_secure_boot, render_firmware
 from .metadata_model import (
     METADATA_NS,
     SHARED_DISKS_NS,
@@ -108,6 +109,7 @@ class DomainSpec(XmlSpec):
     arch: t.Optional[str] = option()
     machine: t.Optional[str] = option()
     firmware: t.Optional[str] = option()
+    secure_boot: t.Optional[bool] = option()
     kernel: t.Optional[str] = option()
     initrd: t.Optional[str] = option()
     cmdline: t.Optional[str] = option()
@@ -123,7 +125,7 @@ class DomainSpec(XmlSpec):
     shared_disks: t.Optional[t.List[str]] = option(generated=True)
 
     # Fields whose change cannot be applied by redefining: the domain must be recreated.
-    IMMUTABLE: t.ClassVar[t.Tuple[str, ...]] = ("type", "arch", "machine", "firmware")
+    IMMUTABLE: t.ClassVar[t.Tuple[str, ...]] = ("type", "arch", "machine", "firmware", "secure_boot")
 
     def validate(self, path: str) -> None:
         memory = self.memory
@@ -133,6 +135,8 @@ class DomainSpec(XmlSpec):
             raise SpecError(join_path(path, "memory"), "is larger than max_memory; raise max_memory or lower memory")
         if self.vcpus is not None and self.max_vcpus is not None and self.vcpus > self.max_vcpus:
             raise SpecError(join_path(path, "vcpus"), f"{self.vcpus} is more than max_vcpus {self.max_vcpus}")
+        if self.secure_boot is not None and self.firmware != "efi":
+            raise SpecError(join_path(path, "secure_boot"), "is a UEFI setting: set firmware=efi with it")
         _unique(path, "disks", [d.target for d in self.disks or []])
         _unique(path, "interfaces", [i.mac for i in self.interfaces or [] if i.mac])
         pins = (self.cputune.vcpupin if self.cputune else None) or []
@@ -183,7 +187,8 @@ class DomainSpec(XmlSpec):
             memballoon=None if balloon is None else balloon.get("model"),
             arch=None if os_type is None else os_type.get("arch"),
             machine=None if os_type is None else os_type.get("machine"),
-            firmware=_read_firmware(os_el),
+            firmware=read_firmware(os_el),
+            secure_boot=read_secure_boot(os_el),
             kernel=None if os_el is None else text_of(os_el, "kernel"),
             initrd=None if os_el is None else text_of(os_el, "initrd"),
             cmdline=None if os_el is None else text_of(os_el, "cmdline"),
@@ -218,6 +223,7 @@ class DomainSpec(XmlSpec):
             "shared_disks": root.find(f"metadata/{{{SHARED_DISKS_NS}}}disks") is not None,
             "lease": bool(spec.lease),
             "firmware": root.find("os/loader") is not None or root.find("os[@firmware]") is not None,
+            "secure_boot": root.find("os/firmware") is not None or root.find("os/loader") is not None,
         }
         return spec.replace(**{name: None for name, given in present.items() if not given})
 
@@ -299,15 +305,6 @@ def _unique(path: str, field: str, keys: t.List[t.Optional[str]]) -> None:
         seen.add(key)
 
 
-def _read_firmware(os_el: t.Optional[ET.Element]) -> t.Optional[str]:
-    if os_el is None:
-        return None
-    if os_el.get("firmware"):
-        return os_el.get("firmware")
-    loader = os_el.find("loader")
-    return "efi" if loader is not None and loader.get("type") == "pflash" else "bios"
-
-
 def _agent_channel(devices: ET.Element) -> t.Optional[ET.Element]:
     for channel in devices.findall("channel"):
         target = channel.find("target")
@@ -364,11 +361,7 @@ def _render_os(root: ET.Element, spec: DomainSpec) -> None:
         os_type.set("arch", spec.arch)
     if spec.machine and not machine_matches(spec.machine, os_type.get("machine")):
         os_type.set("machine", spec.machine)
-    if spec.firmware:
-        if spec.firmware == "efi":
-            os_el.set("firmware", "efi")
-        elif "firmware" in os_el.attrib:
-            del os_el.attrib["firmware"]
+    render_firmware(os_el, spec.firmware, spec.secure_boot)
     for tag in ("kernel", "initrd", "cmdline"):
         value = getattr(spec, tag)
         if value is not None:

@@ -23,6 +23,7 @@ from ..placement.model import Capacity
 from ..storage.usage_client import read_disks, read_usage
 from ..storage.usage_model import storage_ref
 from .client import DomainExecutor, running_on
+from .config_store import passwords_readable
 from .device_model import DiskSpec
 from .model import DomainSpec
 from .plan import DomainActual, DomainRequest, facts, plan_domain, refuse_shared_writers, runtime
@@ -118,14 +119,15 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
         discard=frozenset(params.get("discard") or []),
         **_overcommit(params.get("overcommit")),
     )
-    # Check mode reads over a read-only connection, which libvirt never shows display passwords: a declared
-    # password is then reported as changing (the real run compares it).
-    if module.check_mode and any(g.password for g in desired.graphics or []):
-        module.warn("check mode cannot read display passwords over its read-only connection; they show as changing")
     executor = DomainExecutor(module.client(readonly=module.check_mode))
     executor.device_timeout = request.timeout
     name = desired.name
     actual = executor.read(name)
+    # Check mode reads over a read-only connection, which libvirt never shows display passwords; only on the
+    # hypervisor itself does libvirt's stored definition answer instead.
+    declares_password = any(g.password for g in desired.graphics or [])
+    if module.check_mode and declares_password and actual.spec and not passwords_readable(executor.client.uri, name):
+        module.warn("check mode cannot read display passwords over its read-only connection; they show as changing")
     if actual.spec is None and desired.type is None and request.state != "absent":
         desired = dataclasses.replace(desired, type=host_domain_type(executor.client))
     if request.state != "absent":
