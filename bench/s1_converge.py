@@ -47,6 +47,7 @@ def guests(count: int) -> t.Tuple[t.List[t.Dict[str, t.Any]], Path, t.List[Path]
                 "cmdline": f"{image.cmdline} sv_hostname={name}",
                 "serial": {"type": "file", "path": str(serial)},
                 "memballoon": "virtio",
+                "allowed_paths": [str(Path(image.kernel).parent), str(serial.parent)],
                 "state": "running",
             }
         )

@@ -80,6 +80,16 @@ options:
         after O(timeout) and the guest keeps running.
     type: bool
     default: false
+  allowed_paths:
+    description:
+      - Directories on the hypervisor, besides the directories of its storage pools, that the host files this task
+        names may lie in. A file outside both is refused before anything changes.
+      - The files are O(kernel), O(initrd), each O(disks[].source.file) and O(serial.path), declared through options
+        or O(xml). Paths must be absolute and without V(..). Block devices (O(disks[].source.dev)) are not confined.
+      - Kernels are usually kept in V(/var/lib/libvirt/boot), which is not a pool.
+    type: list
+    elements: str
+    default: []
   autostart:
     description: Start the domain when libvirtd starts. Unset leaves it as it is.
     type: bool

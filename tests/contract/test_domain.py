@@ -20,7 +20,7 @@ def base(prefix: str, **extra: t.Any) -> dict[str, t.Any]:
         "memory": "256MiB",
         "vcpus": 1,
         "max_vcpus": 2,
-        "disks": [{"target": "vda", "bus": "virtio", "source": {"file": f"/guest/{prefix}.img"}}],
+        "disks": [{"target": "vda", "bus": "virtio", "source": {"file": f"/default-pool/{prefix}.img"}}],
         "interfaces": [{"source": {"network": "default"}, "model": "virtio"}],
     }
     params.update(extra)
@@ -178,7 +178,7 @@ def test_immutable_change_obeys_recreate(test_conn: t.Any, prefix: str) -> None:
 def test_domain_info_filters_and_query(test_conn: t.Any, prefix: str) -> None:
     try:
         run_module(domain, base(prefix, metadata={"group": "db"}))
-        web_disk = [{"target": "vda", "bus": "virtio", "source": {"file": f"/guest/{prefix}-web.img"}}]
+        web_disk = [{"target": "vda", "bus": "virtio", "source": {"file": f"/default-pool/{prefix}-web.img"}}]
         web = dict(base(prefix), name=f"{prefix}-web", metadata={"group": "web"}, state="running", disks=web_disk)
         assert not run_module(domain, web).get("failed")
         found = run_module(domain_info, {"uri": URI, "name": f"{prefix}-*"}, check_mode=True)
@@ -274,7 +274,9 @@ def test_a_disk_another_domain_writes_is_refused_without_shareable(test_conn: t.
             )
         assert f"{prefix}-two" not in [d.name() for d in test_conn.listAllDomains()]
         # Read-only, the same image may serve both (an installer ISO, a golden image).
-        readonly = [{"target": "vda", "bus": "virtio", "readonly": True, "source": {"file": f"/guest/{prefix}.img"}}]
+        readonly = [
+            {"target": "vda", "bus": "virtio", "readonly": True, "source": {"file": f"/default-pool/{prefix}.img"}}
+        ]
         assert run_module(domain, dict(second, disks=readonly))["changed"] is True
     finally:
         for name in (f"{prefix}-vm", f"{prefix}-two"):

@@ -27,6 +27,7 @@ URI = "qemu:///system"
 NAME = "svt-badinput"
 GUEST = {"uri": URI, "name": NAME, "memory": "64MiB"}
 NUL, BELL, ESC = "\x00", "\x07", "\x1b"
+ETC_PASSWD_LOG = {"type": "file", "path": "/etc/passwd"}
 
 # (module, options, the option the error must name)
 CASES: list[tuple[types.ModuleType, dict[str, t.Any], str]] = [
@@ -88,6 +89,15 @@ CASES: list[tuple[types.ModuleType, dict[str, t.Any], str]] = [
         {"uri": URI, "volume": {"pool": "p", "name": "q"}, "target": "vdb", "domains": [], "cache": "unsafe"},
         "cache",
     ),  # fmt: skip
+    # Host files outside every pool directory and allowed_paths: QEMU would read or overwrite them as root.
+    (domain, dict(GUEST, kernel="/etc/shadow"), "kernel"),
+    (domain, dict(GUEST, initrd="/var/lib/libvirt/images/../../../../etc/shadow"), "initrd"),
+    (domain, dict(GUEST, serial=ETC_PASSWD_LOG), "serial.path"),
+    (domain, dict(GUEST, disks=[{"target": "vda", "source": {"file": "/root/.ssh/id_rsa"}}]), "disks[0].source.file"),
+    (domain, dict(GUEST, kernel="vmlinuz"), "kernel"),
+    (domain, dict(GUEST, xml="<domain><os><kernel>/etc/shadow</kernel></os></domain>"), "kernel"),
+    (domain, dict(GUEST, kernel="/boot/vmlinuz", allowed_paths=["boot"]), "allowed_paths[0]"),
+    (domains, {"uri": URI, "domains": [{"name": NAME, "serial": ETC_PASSWD_LOG}]}, "serial.path"),
     (snapshot, {"uri": URI, "domain": NAME, "name": f"s{NUL}"}, "name"),
     (migration, {"uri": URI, "name": NAME, "sources": [URI], "bandwidth": -1}, "bandwidth"),
     (bridge, {"name": "way-too-long-a-bridge-name"}, "name"),

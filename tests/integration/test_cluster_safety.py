@@ -89,6 +89,7 @@ def test_a_volume_a_guest_on_another_host_uses_is_not_deleted(bed: HostBed, pref
             "memory": "128MiB",
             "kernel": guest.kernel,
             "initrd": guest.initrd,
+            "allowed_paths": [str(Path(guest.kernel).parent)],
             "disks": [{"target": "vda", "format": "raw", "source": {"pool": pool_name, "volume": image}}],
             "state": "running",
         }
@@ -143,6 +144,7 @@ def test_one_vm_one_writer_on_a_network_disk(bed: HostBed, bed_ceph: Ceph, prefi
         "initrd": guest.initrd,
         "cmdline": f"{guest.cmdline} sv_disk=/dev/vda sv_write=A sv_tick=1",
         "serial": {"type": "file", "path": str(serial_a)},
+        "allowed_paths": [str(Path(guest.kernel).parent), str(serial_a.parent), str(serial_b.parent)],
         "lease": str(leases),
         "disks": [
             {

@@ -31,6 +31,8 @@ def guest_params(lab: Lab, name: str, network: str | None, cmdline: str = "", **
         "serial": {"type": "file", "path": str(serial)},
         "guest_agent": True,
         "memballoon": "virtio",
+        # Where the guest's kernel, initrd and serial log live: no storage pool holds them.
+        "allowed_paths": [str(Path(image.kernel).parent), str(serial.parent)],
     }
     params.update(extra)
     return params

@@ -30,6 +30,7 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
     },
     "timeout": {"type": "int", "default": 120},
     "force": {"type": "bool", "default": False},
+    "allowed_paths": {"type": "list", "elements": "str", "default": []},
     "autostart": {"type": "bool"},
     "recreate": {"type": "str", "default": "never", "choices": ["never", "options-changed", "always"]},
     "remove_storage": {"type": "str", "default": "none", "choices": ["none", "owned"]},

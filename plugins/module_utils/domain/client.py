@@ -97,6 +97,12 @@ class DomainExecutor(Executor):
         with libvirt_errors("list domains"):
             return [dom.name() for dom in self.conn.listAllDomains(0)]
 
+    def pool_dirs(self) -> t.List[str]:
+        """The target directory of every storage pool defined here (where host files of guests belong)."""
+        with libvirt_errors(f"list the storage pools of {self.client.uri}"):
+            targets = [parse_xml(p.XMLDesc(0)).findtext("target/path") for p in self.conn.listAllStoragePools(0)]
+        return [path for path in targets if path]
+
     def host_cpus(self) -> int:
         """Number of host CPUs (for pinning checks and CPU maps)."""
         with libvirt_errors("read host CPUs"):

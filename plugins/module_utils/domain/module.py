@@ -25,6 +25,7 @@ from ..storage.usage_model import storage_ref
 from .client import DomainExecutor, running_on
 from .config_store import passwords_readable
 from .device_model import DiskSpec
+from .host_paths import allowed_roots, confine_paths
 from .model import DomainSpec
 from .plan import DomainActual, DomainRequest, facts, plan_domain, refuse_shared_writers, runtime
 
@@ -121,6 +122,9 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     )
     executor = DomainExecutor(module.client(readonly=module.check_mode))
     executor.device_timeout = request.timeout
+    if request.state != "absent":
+        allowed = allowed_roots("allowed_paths", params.get("allowed_paths") or [])
+        confine_paths(desired, executor.pool_dirs(), allowed)
     name = desired.name
     actual = executor.read(name)
     # Check mode reads over a read-only connection, which libvirt never shows display passwords; only on the
