@@ -16,7 +16,8 @@ description:
   - External snapshots of a running guest are quiesced through the guest agent when it is connected.
   - O(state=current) reverts the domain to the snapshot unless it is the current one already. Reverting a
     running domain to a snapshot taken while it was off stops it, which needs O(force=true).
-  - O(state=absent) deletes the snapshot; libvirt merges its data into the chain, which stays consistent.
+  - O(state=absent) deletes the snapshot; libvirt merges its data into the chain, which stays consistent (for an
+    external snapshot, the overlay's writes are committed into the image below it and the overlay goes).
 author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
@@ -47,7 +48,10 @@ options:
     description:
       - V(internal) (inside qcow2 images), V(external) (overlay files next to the images), or V(auto) - internal,
         unless the domain has a shared disk to leave out (libvirt takes internal snapshots of all disks or none).
-      - libvirt 9.0 cannot revert to external snapshots (9.9 can); reverting one reports libvirt's refusal.
+      - libvirt 9.0 cannot revert to external snapshots; the module does it itself for disk-only ones on the
+        hypervisor (a local O(uri)) - each disk gets a new, empty overlay on the image the snapshot froze, and the
+        writes made since are dropped. It refuses while a later snapshot was taken on top of that overlay, and
+        for snapshots that saved the memory in a file.
     type: str
     choices: [auto, internal, external]
     default: auto

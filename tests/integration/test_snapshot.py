@@ -8,11 +8,13 @@ import typing as t
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from testbed.agent import agent, guest_sh
 from testbed.guest import Disk
 from testbed.lab import Guest, Lab
 from testbed.modules import run_module
 from testbed.params import URI
 from testbed.paths import RUN_DIR
+from testbed.wait import wait_for
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import snapshot, snapshot_info
 
@@ -125,3 +127,78 @@ def test_a_shared_disk_stays_out_of_the_snapshot(lab: Lab, prefix: str) -> None:
     overlay, still_shared = active[0].get("file", ""), active[1].get("file", "")
     lab.files.append(Path(overlay))
     assert overlay != str(system) and still_shared == disks[1].path  # vda got an overlay, vdb did not
+
+
+def sector(image: Path, number: int) -> bytes:
+    with image.open("rb") as handle:
+        handle.seek(512 * number)
+        return handle.read(512)
+
+
+def test_an_external_snapshot_reverts_and_deletes_on_libvirt_9_0(lab: Lab, prefix: str) -> None:
+    """libvirt 9.0 refuses to revert external snapshots: the module's own revert brings marker A back on the
+    system disk, leaves the shared disk alone, and the deletion afterwards commits the newer data down."""
+    system, disks = make_disks(prefix, lab, shared_disk=True)
+    shared = Path(disks[1].path)
+    guest = lab.guest("x", start=False, disks=disks, cmdline="sv_disk=/dev/vda sv_write=A")
+    boot_and_write(lab, guest, "A")
+    made = snap(guest, "s1")
+    assert made["snapshot"]["kind"] == "external" and made["snapshot"]["excluded_disks"] == ["vdb"]
+    overlay = Path(ET.fromstring(guest.dom.XMLDesc(0)).findall("devices/disk/source")[0].get("file", ""))
+    lab.files.append(overlay)
+    shared.write_bytes(b"SVKVM-MARK SHARED".ljust(512, b"\0") * 2)  # other guests' data, after the snapshot
+    boot_and_write(lab, guest, "B")
+    assert b"SVKVM-MARK B" in first_sector(overlay)
+
+    # Running, the revert would drop the guest's state as well: only with force.
+    guest.dom.create()
+    refused = snap(guest, "s1", state="reverted")
+    assert refused["failed"] and refused["consent_option"] == "force" and guest.dom.isActive()
+    predicted = snap(guest, "s1", state="reverted", force=True, check=True)
+    reverted = snap(guest, "s1", state="reverted", force=True)
+    assert not reverted.get("failed"), reverted.get("msg")
+    assert (
+        reverted["actions"]
+        == predicted["actions"]
+        == [f"revert {guest.name} to snapshot s1 (external: new empty overlays for vda on {system})"]
+    )
+    assert not guest.dom.isActive() and reverted["snapshot"]["current"] is True
+    assert b"SVKVM-MARK A" in first_sector(overlay) and b"SVKVM-MARK B" not in first_sector(overlay)
+    assert sector(shared, 1).startswith(b"SVKVM-MARK SHARED")  # the shared disk was not rolled back
+    again = snap(guest, "s1", state="reverted")  # the rollback reverts on every run
+    assert again["changed"] and b"SVKVM-MARK A" in first_sector(overlay)
+
+    # The guest boots from the reverted disk and writes C; deleting s1 keeps C (committed into the base).
+    boot_and_write(lab, guest, "C")
+    deleted = snap(guest, "s1", state="absent")
+    assert not deleted.get("failed"), deleted.get("msg")
+    assert deleted["actions"] == [f"delete snapshot s1 of {guest.name}"]
+    assert b"SVKVM-MARK C" in first_sector(system) and not overlay.exists()
+    assert ET.fromstring(guest.dom.XMLDesc(0)).findall("devices/disk/source")[0].get("file") == str(system)
+    check = subprocess.run(["qemu-img", "check", "-U", str(system)], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_a_running_guest_rolls_back_with_its_memory(lab: Lab, prefix: str) -> None:
+    """The documented rollback on a running guest: snapshot with memory, the guest writes marker B and leaves a
+    file in RAM, then state=reverted - the guest runs on, reads marker A from its disk, and the file is gone."""
+    _system, disks = make_disks(prefix, lab, shared_disk=False)
+    guest = lab.guest("m", disks=disks, cmdline="sv_disk=/dev/vda sv_write=A")
+    guest.wait_for(r"SVKVM-WROTE /dev/vda sector=0 mark=A")
+    wait_for("the guest agent", lambda: agent(guest.dom, {"execute": "guest-ping"}) is not None, 90)
+    read_mark = "dd if=/dev/vda bs=512 count=1 iflag=direct 2>/dev/null | head -c 14"
+    assert guest_sh(guest.dom, read_mark)[1].startswith("SVKVM-MARK A")
+
+    made = snap(guest, "live", memory=True)
+    assert not made.get("failed"), made.get("msg")
+    assert made["snapshot"]["memory"] is True and made["snapshot"]["state"] == "running"
+    write_b = "echo 'SVKVM-MARK B' | dd of=/dev/vda bs=512 count=1 conv=sync,fsync oflag=direct 2>/dev/null"
+    assert guest_sh(guest.dom, f"{write_b} && touch /run/after-snapshot")[0] == 0
+    assert guest_sh(guest.dom, read_mark)[1].startswith("SVKVM-MARK B")
+
+    rolled_back = snap(guest, "live", state="reverted")  # taken running: no force needed, the guest runs on
+    assert not rolled_back.get("failed"), rolled_back.get("msg")
+    assert rolled_back["actions"] == [f"revert {guest.name} to snapshot live"] and guest.dom.isActive()
+    wait_for("the guest agent after the revert", lambda: agent(guest.dom, {"execute": "guest-ping"}) is not None, 60)
+    assert guest_sh(guest.dom, read_mark)[1].startswith("SVKVM-MARK A")  # the disk, as the guest reads it
+    assert guest_sh(guest.dom, "test -e /run/after-snapshot")[0] == 1  # the memory: the file never existed

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import subprocess
 import typing as t
 from pathlib import Path
 
-import libvirt
-import libvirt_qemu
+from testbed.agent import agent, guest_read
 from testbed.ansible import kill_tree, run_playbook, start_playbook
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
@@ -165,31 +163,14 @@ def test_live_grow_reaches_the_guest(lab: Lab) -> None:
     params = guest_params(lab, name, None, disks=disks, state="running")
     assert run_module(domain, params)["changed"]
     dom = lab.conn.lookupByName(name)
-    wait_for("the guest agent", lambda: _agent(dom, {"execute": "guest-ping"}) is not None, 90)
+    wait_for("the guest agent", lambda: agent(dom, {"execute": "guest-ping"}) is not None, 90)
     grown = ladder(volume, vol(p, "data.raw", capacity="48MiB"))
     assert grown[0]["actions"] == [f"grow volume {p}/data.raw to {48 * MIB} bytes live in domain {name} (vdb)"]
     assert dom.blockInfo("vdb")[0] == 48 * MIB
     # The guest names its only virtio disk vda, whatever libvirt's target name.
     sectors = str(48 * MIB // 512)
-    wait_for("the guest kernel to see 48 MiB", lambda: _guest_read(dom, "/sys/block/vda/size") == sectors, 30)
+    wait_for("the guest kernel to see 48 MiB", lambda: guest_read(dom, "/sys/block/vda/size") == sectors, 30)
     run_module(domain, {"uri": URI, "name": name, "state": "absent"})
-
-
-def _agent(dom: t.Any, command: dict[str, t.Any]) -> t.Any:
-    try:
-        return json.loads(libvirt_qemu.qemuAgentCommand(dom, json.dumps(command), 10, 0))["return"]
-    except libvirt.libvirtError:
-        return None
-
-
-def _guest_read(dom: t.Any, path: str) -> str | None:
-    """A file's content in the guest, through the agent's guest-file-* commands."""
-    handle = _agent(dom, {"execute": "guest-file-open", "arguments": {"path": path}})
-    if handle is None:
-        return None
-    data = _agent(dom, {"execute": "guest-file-read", "arguments": {"handle": handle}})
-    _agent(dom, {"execute": "guest-file-close", "arguments": {"handle": handle}})
-    return None if data is None else base64.b64decode(data["buf-b64"]).decode().strip()
 
 
 def test_upload_download_and_untrusted_images(lab: Lab, tmp_path: Path) -> None:

@@ -25,8 +25,8 @@ from ..storage.usage_model import storage_ref
 from .client import DomainExecutor, running_on
 from .config_store import passwords_readable
 from .device_model import DiskSpec
-from .host_paths import allowed_roots, confine_paths
 from .model import DomainSpec
+from .paths_model import allowed_roots, confine_paths
 from .plan import DomainActual, DomainRequest, facts, plan_domain, refuse_shared_writers, runtime
 
 try:

@@ -18,6 +18,7 @@ from .._core.errors import ConflictError, SpecError, UnsafeOperation
 from .._core.names import validate_name
 from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml, sub
+from .external_model import ExternalSnapshot, built_on
 
 
 @dataclasses.dataclass
@@ -124,6 +125,7 @@ class SnapshotActual:
     agent_connected: bool = False
     snapshots: t.Dict[str, str] = dataclasses.field(default_factory=dict)  # name -> state it was taken in
     current: t.Optional[str] = None
+    files: t.Dict[str, ExternalSnapshot] = dataclasses.field(default_factory=dict)  # name -> its overlays, bases
 
 
 def plan_snapshot(request: SnapshotRequest, actual: SnapshotActual) -> Plan:
@@ -175,4 +177,31 @@ def _plan_revert(plan: Plan, request: SnapshotRequest, actual: SnapshotActual) -
             f"{taken}) stops it and loses its current memory; set force: true, or shut it down first",
             "force",
         )
+    external = actual.files.get(request.name)
+    if external is not None and external.layers:
+        _plan_external_revert(plan, request, actual, external)
+        return
     plan.add(f"revert {request.domain} to snapshot {request.name}", step=Step("revert", {"force": request.force}))
+
+
+def _plan_external_revert(
+    plan: Plan, request: SnapshotRequest, actual: SnapshotActual, external: ExternalSnapshot
+) -> None:
+    """libvirt 9.0 refuses this revert: each disk gets a new, empty overlay on the snapshot's base instead."""
+    name, domain = request.name, request.domain
+    if external.memory:
+        raise ConflictError(
+            f"snapshot {name!r} of {domain!r} saved the guest's memory in a file, which libvirt 9.0 cannot restore; "
+            "reverting only the disks would not give back that snapshot - revert to a disk-only snapshot"
+        )
+    later = built_on(name, actual.files)
+    if later:
+        raise ConflictError(
+            f"snapshot {later[0]!r} of {domain!r} was taken on top of snapshot {name!r}; reverting to {name!r} "
+            f"would throw away the overlay {later[0]!r} is built on - revert to {later[0]!r} or delete it first"
+        )
+    overlays = ", ".join(f"{layer.target} on {layer.base}" for layer in external.layers)
+    plan.add(
+        f"revert {domain} to snapshot {name} (external: new empty overlays for {overlays})",
+        step=Step("revert_external", {"layers": [dataclasses.asdict(layer) for layer in external.layers]}),
+    )

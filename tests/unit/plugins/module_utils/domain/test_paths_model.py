@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import SpecError
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.host_paths import (
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import DomainSpec
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.paths_model import (
     allowed_roots,
     confine_paths,
     declared_paths,
 )
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import DomainSpec
 
 POOLS = ["/var/lib/libvirt/images", "/dev/disk/by-path", "relative-is-ignored"]
 
