@@ -76,7 +76,7 @@ def opened(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     return seen
 
 
-IDS = [f"{m.__name__.rsplit('.', 1)[-1]}-{i}" for i, (m, _) in enumerate(CASES)]
+IDS = [f"{m.__name__.rsplit('.', 1)[-1]}-{i}" for i, (m, *_rest) in enumerate(CASES)]
 
 
 @pytest.mark.parametrize(("module", "params"), CASES, ids=IDS)

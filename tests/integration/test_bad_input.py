@@ -111,7 +111,7 @@ def test_there_are_at_least_forty_cases() -> None:
 @pytest.mark.parametrize(
     ("module", "params", "option"),
     CASES,
-    ids=[f"{m.__name__.rsplit('.', 1)[-1]}-{i}" for i, (m, _, _) in enumerate(CASES)],
+    ids=[f"{m.__name__.rsplit('.', 1)[-1]}-{i}" for i, (m, *_rest) in enumerate(CASES)],
 )
 def test_bad_input_is_a_clear_error_and_changes_nothing(
     system_conn: t.Any, module: types.ModuleType, params: dict[str, t.Any], option: str

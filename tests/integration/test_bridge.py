@@ -194,15 +194,17 @@ def test_vlan_bridges_without_8021q_fail_clearly_and_change_nothing(netns: NetNs
     if kernel_has_8021q(netns):
         pytest.skip("this kernel has 8021q; the real eth0.10 -> brvlan10 path runs in test_vlan_bridges_for_real")
     netns.ip("link", "add", "eth0", "type", "veth", "peer", "name", "eth0p")
+    before = netns.ip("-o", "link", "show")
     with netns.inside():
         result = run_module(
             bridge, {"name": "br0", "ports": ["eth0"], "vlans": {"uplink": "eth0", "ids": [10]}, "persist": "none"}
         )
-    assert result["failed"] is True
+    assert result["failed"] is True and result["changed"] is False
     assert result["msg"] == (
         "create VLAN interface eth0.10 (VLAN 10 on eth0): this kernel has no 802.1Q VLAN support (8021q module); "
         "tag VLANs in an Open vSwitch bridge (type=ovs, ports with tag/trunks) instead"
     )
+    assert netns.ip("-o", "link", "show") == before  # no bridge br0, no brvlan10: refused before the first step
 
 
 def test_vlan_bridges_for_real(netns: NetNs) -> None:

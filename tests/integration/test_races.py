@@ -50,7 +50,7 @@ def playbook(pool_name: str, prefix: str, tmp_path: Path) -> Path:
 
 
 def run_together(path: Path) -> list[tuple[int, str]]:
-    procs = [start_playbook(path) for _ in range(2)]
+    procs = [start_playbook(path) for _copy in range(2)]
     return [(proc.wait(timeout=600), proc.communicate()[0]) for proc in procs]
 
 

@@ -18,7 +18,7 @@ URI = "qemu:///system"
 
 def test_secrets_appear_nowhere(lab: Lab, tmp_path: Path) -> None:
     chap = f"svt-secret-{secrets.token_hex(6)}"
-    vnc_option, vnc_xml, vnc_item = (f"Q{secrets.token_hex(3)}Z" for _ in range(3))  # VNC: at most 8 characters
+    vnc_option, vnc_xml, vnc_item = (f"Q{secrets.token_hex(3)}Z" for _secret in range(3))  # VNC: at most 8 characters
     name = f"{lab.prefix}-sweep"
     lab.domains += [name, f"{name}-x", f"{name}-i"]
     usage = f"{lab.prefix}-chap"

@@ -78,7 +78,7 @@ class CollectionModule:
                 exception=traceback.format_exc(),
                 **err.details(),
             )
-        self.ansible.fail_json(msg=err.message, exception=traceback.format_exc(), **err.details())
+        self.ansible.fail_json(msg=err.message, changed=False, exception=traceback.format_exc(), **err.details())
         raise SystemExit(1)  # fail_json has exited already; this line only states it to type checkers
 
     def close(self) -> None:

@@ -14,8 +14,8 @@ import typing as t
 
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
-from .host_model import HostNet
-from .netlink import NetlinkClient
+from .host_model import HostNet, vlan_action
+from .netlink import NetlinkClient, require_8021q
 from .ovs import OvsClient, port_settings
 from .persist import DIRS, HEADER, detect_backend, file_mode
 
@@ -91,6 +91,9 @@ class BridgeExecutor(Executor):
         )
 
     def apply(self, plan: Plan, completed: t.Optional[t.List[str]] = None) -> None:
+        vlan = next((s.args for s in plan.steps if s.op == "vlan_add"), None)
+        if vlan is not None:
+            require_8021q(vlan_action(vlan["name"], vlan["parent"], vlan["vlan"]))
         super().apply(plan, completed)
         if any(s.op in ("write_file", "remove_file") for s in plan.steps) and _nm_running():
             # NetworkManager reads keyfiles on reload; it applies them at its next activation.

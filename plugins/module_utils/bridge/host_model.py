@@ -67,3 +67,8 @@ class HostNet:
         link = self.links.get(port)
         # A guest's tap: a tap a running process (QEMU) holds open, or one libvirt named vnetN.
         return link is not None and link.kind == "tun" and (link.carrier or bool(_LIBVIRT_TAP.match(port)))
+
+
+def vlan_action(name: str, parent: str, vlan: int) -> str:
+    """How creating VLAN interface ``name`` reads in plans and errors."""
+    return f"create VLAN interface {name} (VLAN {vlan} on {parent})"

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import errno
 import os
+import subprocess
 import typing as t
 
 from .._core.errors import CollectionError, MissingLibrary
-from .host_model import HostLink
+from .host_model import HostLink, vlan_action
 
 try:
     from pyroute2 import IPRoute
@@ -45,14 +46,27 @@ class NetlinkFailure(CollectionError):
     """A netlink request the kernel refused."""
 
 
+NO_8021Q = (
+    "this kernel has no 802.1Q VLAN support (8021q module); tag VLANs in an Open vSwitch bridge "
+    "(type=ovs, ports with tag/trunks) instead"
+)
+
+
+def require_8021q(action: str) -> None:
+    """Fail before anything changes when VLAN interfaces cannot be made here (the kernel would refuse the
+    first one only after the bridges before it exist). /proc/net/vlan exists once 8021q is loaded."""
+    if os.path.isdir("/proc/net/vlan"):
+        return
+    subprocess.run(["modprobe", "-q", "8021q"], capture_output=True, check=False)  # what the kernel would load
+    if not os.path.isdir("/proc/net/vlan"):
+        raise NetlinkFailure(f"{action}: {NO_8021Q}")
+
+
 def explain(err: BaseException, action: str) -> NetlinkFailure:
     """A kernel refusal as a message naming the action, the cause and the fix."""
     code = getattr(err, "code", 0)
     if code == errno.EOPNOTSUPP and "VLAN interface" in action:
-        hint = (
-            "this kernel has no 802.1Q VLAN support (8021q module); tag VLANs in an Open vSwitch bridge "
-            "(type=ovs, ports with tag/trunks) instead"
-        )
+        hint = NO_8021Q
     elif code == errno.EOPNOTSUPP and "vlan_filtering" in action:
         hint = (
             "this kernel's bridge has no VLAN filtering (CONFIG_BRIDGE_VLAN_FILTERING); use VLAN sub-interfaces or OVS"
@@ -155,7 +169,7 @@ class NetlinkClient:
 
     def add_vlan(self, name: str, parent: str, vlan: int) -> None:
         self.call(
-            f"create VLAN interface {name} (VLAN {vlan} on {parent})",
+            vlan_action(name, parent, vlan),
             self.ipr.link,
             "add",
             ifname=name,

@@ -18,7 +18,7 @@ import typing as t
 from .._core.errors import ConflictError, SpecError, UnsafeOperation
 from .._core.plan import Change, Plan, Step, compare, match_items, overlay
 from .._core.spec import facts_of
-from .host_model import HostNet, OvsPort
+from .host_model import HostNet, OvsPort, vlan_action
 from .model import BridgePort, BridgeSpec
 from .persist import persist_files
 
@@ -258,7 +258,7 @@ def _plan_new_port(plan: Plan, bridge: str, kind: str, port: BridgePort, request
             )
         if link is None:
             plan.add(
-                f"create VLAN interface {pname} (VLAN {port.vlan} on {parent})",
+                vlan_action(pname, parent, port.vlan),
                 step=Step("vlan_add", {"name": pname, "parent": parent, "vlan": port.vlan}),
             )
         elif link.vlan != (parent, port.vlan):
