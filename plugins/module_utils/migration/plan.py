@@ -103,7 +103,8 @@ def disks_of(xml: str) -> t.List[DiskUse]:
 
 def networks_of(xml: str) -> t.List[str]:
     root = parse_xml(xml, "domain XML")
-    names = [s.get("network", "") for s in root.findall("devices/interface[@type='network']/source")]
+    # A running domain's plain XML shows a network interface as type='bridge', its network kept in the source.
+    names = [s.get("network", "") for s in root.findall("devices/interface/source[@network]")]
     return list(dict.fromkeys(n for n in names if n))
 
 

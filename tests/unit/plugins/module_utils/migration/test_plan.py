@@ -10,6 +10,7 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils.migration.plan impo
     MigrationRequest,
     Placement,
     disks_of,
+    networks_of,
     plan_migration,
 )
 
@@ -96,3 +97,12 @@ def test_unsafe_cache_needs_consent() -> None:
         plan_migration(request(), RUNNING_ON_A, writeback, SEES_ALL)
     assert refused.value.consent == "allow_unsafe"
     assert plan_migration(request(allow_unsafe=True), RUNNING_ON_A, writeback, SEES_ALL).unsafe is True
+
+
+def test_networks_are_read_from_the_definition_and_from_a_running_domain() -> None:
+    # A running domain's plain XML (what a read-only connection gets) shows the NIC as a bridge.
+    xml = """<domain><devices>
+      <interface type='network'><source network='lan'/></interface>
+      <interface type='bridge'><source network='only-a' portid='cb69' bridge='virbr7'/></interface>
+      <interface type='bridge'><source bridge='br0'/></interface></devices></domain>"""
+    assert networks_of(xml) == ["lan", "only-a"]
