@@ -162,6 +162,31 @@ options:
       - Key/value pairs kept in the collection's own XML namespace of the domain's metadata; used for
         groups and placement. Setting it replaces all keys (an empty dict removes them). Changes apply live.
     type: dict
+  cluster:
+    description:
+      - How the cluster treats the VM, kept in the definition (a metadata namespace of its own, so every
+        hypervisor that holds it reads the same policy). Only the fields given are compared and changed;
+        changes apply live.
+    type: dict
+    suboptions:
+      ha:
+        description: Restart the VM on a surviving hypervisor when its host fails. Unset is V(false).
+        type: bool
+      priority:
+        description: Restart order after a host failure, highest first, from 0 (the default) to 1000.
+        type: int
+      maintenance_policy:
+        description:
+          - What draining the VM's host for maintenance does with it when it runs. V(migrate) (the
+            default) - live migration to another host; V(shutdown) - a clean shutdown, started again on restore;
+            V(stay) - the drain is refused unless forced.
+        type: str
+        choices: [migrate, shutdown, stay]
+      anti_affinity:
+        description:
+          - The VM's anti-affinity group - placement, rebalance and maintenance keep members on different hosts.
+          - A C(anti_affinity) key in O(metadata) is read as well, when this is unset.
+        type: str
   memory:
     description: Memory at boot, with a unit (V(512MiB), V(2GiB)); a bare number means MiB.
     type: raw

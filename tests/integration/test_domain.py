@@ -17,6 +17,8 @@ from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for, wait_for_marker
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.cluster_model import ClusterPolicy
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import DomainSpec
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, domains
 
 URI = "qemu:///system"
@@ -64,6 +66,16 @@ def test_running_guest_lifecycle(lab: Lab, tmp_path: Path) -> None:
     assert pinned[2]["reboot_required"] is False
     assert pin_of(dom, 0) == [1]
     assert [c for c, on in enumerate(dom.emulatorPinInfo(libvirt.VIR_DOMAIN_AFFECT_LIVE)) if on] == [0]
+
+    # The cluster policy, live and in the definition; a second field leaves the first alone.
+    policy = ladder(domain, dict(params, cluster={"ha": True, "priority": 40}))
+    assert policy[2]["actions"][-1] == f"set live cluster policy of {name}" and policy[2]["reboot_required"] is False
+    ladder(domain, dict(params, cluster={"maintenance_policy": "shutdown"}))
+    tagged = ladder(domain, dict(params, metadata={"tier": "front"}))
+    assert f"set live metadata of {name}" in tagged[2]["actions"]
+    for flags in (libvirt.VIR_DOMAIN_XML_INACTIVE, 0):
+        live_or_not = DomainSpec.from_xml(dom.XMLDesc(flags))
+        assert live_or_not.cluster == ClusterPolicy(True, 40, "shutdown") and live_or_not.metadata == {"tier": "front"}
 
     # Hot-plug a disk and a second NIC, then unplug them.
     disk = Path("/var/tmp/sharedvirt-kvm") / f"{lab.prefix}-hot.raw"
@@ -175,7 +187,9 @@ def test_every_option_round_trips_through_libvirt(lab: Lab) -> None:
         "type": local_domain_type(lab.conn),
         "title": "rich <guest> & co",
         "description": "every option",
+        "allowed_paths": ["/var/tmp/sharedvirt-kvm"],
         "metadata": {"group": "db", "tier": "back"},
+        "cluster": {"ha": True, "priority": 10, "maintenance_policy": "shutdown", "anti_affinity": "db"},
         "memory": "256MiB",
         "current_memory": "192MiB",
         "vcpus": 2,

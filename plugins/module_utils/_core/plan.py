@@ -299,15 +299,16 @@ def over_xml(
     """The ``xml`` escape hatch: its object is the base and the structured options override it.
 
     The one merge of every module with an ``xml`` option. The XML must name the same object as the
-    ``name`` option (or give the name when the option is unset); the merged declaration is validated
-    again, as the options alone were. ``parse`` reads the XML (default: the spec's ``from_xml``).
+    ``name`` option, give the name when the option is unset, or leave it to the option; the merged
+    declaration is validated again, as the options alone were. ``parse`` reads the XML (default: the
+    spec's ``from_xml``).
     """
     if not xml:
         return desired
     base = (parse or type(desired).from_xml)(xml, "xml")
-    name = getattr(desired, "name", None)
-    if name is not None and getattr(base, "name", None) != name:
-        raise SpecError("xml", f"names {kind} {getattr(base, 'name', None)!r} but the name option is {name!r}")
+    name, named = getattr(desired, "name", None), getattr(base, "name", None)
+    if name is not None and named is not None and named != name:
+        raise SpecError("xml", f"names {kind} {named!r} but the name option is {name!r}")
     merged = overlay(base, desired)
     merged.validate("")
     return merged

@@ -69,6 +69,17 @@ def to_string(root: ET.Element) -> str:
     return ET.tostring(copy, encoding="unicode")
 
 
+def local_xml(root: ET.Element) -> str:
+    """``root`` as text with its namespaces taken off: virDomainSetMetadata puts the element into the namespace
+    it is given, and refuses one that declares it already."""
+    copy = ET.fromstring(ET.tostring(root))
+    for node in copy.iter():
+        node.tag = node.tag.rsplit("}", 1)[-1]
+        for key in [k for k in node.attrib if k.startswith("{")]:
+            node.attrib[key.rsplit("}", 1)[-1]] = node.attrib.pop(key)
+    return ET.tostring(copy, encoding="unicode")
+
+
 def canonical(root: ET.Element) -> str:
     """C14N form without insignificant whitespace: equal for semantically equal documents."""
     return ET.canonicalize(ET.tostring(root, encoding="unicode"), strip_text=True)

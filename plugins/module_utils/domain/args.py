@@ -85,6 +85,15 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
     "memballoon": {"type": "str"},
     "arch": {"type": "str"},
     "machine": {"type": "str"},
+    "cluster": {
+        "type": "dict",
+        "options": {
+            "ha": {"type": "bool"},
+            "priority": {"type": "int"},
+            "maintenance_policy": {"type": "str", "choices": ["migrate", "shutdown", "stay"]},
+            "anti_affinity": {"type": "str"},
+        },
+    },
     "firmware": {"type": "str", "choices": ["bios", "efi"]},
     "secure_boot": {"type": "bool"},
     "kernel": {"type": "str"},

@@ -16,8 +16,9 @@ from .._core.cpuset import parse_cpuset
 from .._core.errors import WaitTimeout
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
-from .._core.xmlutil import parse_xml
+from .._core.xmlutil import local_xml, parse_xml
 from ..host.model import uri_is_local
+from .cluster_model import CLUSTER_NS, CLUSTER_PREFIX, ClusterPolicy, cluster_policy_element
 from .config_store import with_stored_passwords
 from .metadata_model import METADATA_NS, METADATA_PREFIX, metadata_element
 from .model import LEASE_LOCKSPACE, DomainSpec
@@ -316,25 +317,19 @@ class DomainExecutor(Executor):
         self.client.call(f"pin emulator of domain {name!r}", dom.pinEmulator, cpumap, libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
     def _step_set_metadata(self, plan: Plan, step: Step) -> None:
-        name = plan.name
-        dom = self._dom(name)
-        kind = step.args["kind"]
-        live = libvirt.VIR_DOMAIN_AFFECT_LIVE
-        action = f"set live {kind} of domain {name!r}"
-        if kind == "title":
-            self.client.call(
-                action, dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_TITLE, step.args["value"], None, None, live
-            )
-        elif kind == "description":
-            self.client.call(
-                action, dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, step.args["value"], None, None, live
-            )
+        dom = self._dom(plan.name)
+        kind, value = step.args["kind"], step.args["value"]
+        if kind in ("title", "description"):
+            which = libvirt.VIR_DOMAIN_METADATA_TITLE if kind == "title" else libvirt.VIR_DOMAIN_METADATA_DESCRIPTION
+            args: t.Tuple[t.Any, ...] = (which, value, None, None)
+        elif kind == "cluster":
+            element = cluster_policy_element(ClusterPolicy.from_params(value))
+            args = (libvirt.VIR_DOMAIN_METADATA_ELEMENT, local_xml(element), CLUSTER_PREFIX, CLUSTER_NS)
         else:
-            values = step.args["value"] or {}
-            inner = ET.tostring(metadata_element(values), encoding="unicode") if values else None
-            self.client.call(
-                action, dom.setMetadata, libvirt.VIR_DOMAIN_METADATA_ELEMENT, inner, METADATA_PREFIX, METADATA_NS, live
-            )
+            payload = local_xml(metadata_element(value)) if value else None  # None removes the element
+            args = (libvirt.VIR_DOMAIN_METADATA_ELEMENT, payload, METADATA_PREFIX, METADATA_NS)
+        action = f"set live {kind} of domain {plan.name!r}"
+        self.client.call(action, dom.setMetadata, *args, libvirt.VIR_DOMAIN_AFFECT_LIVE)
 
     def _step_attach(self, plan: Plan, step: Step) -> None:
         name = plan.name

@@ -11,17 +11,26 @@ import typing as t
 from .._core.errors import SpecError
 from .._core.plan import Change, Plan, Step, overlay
 from .._core.xmlutil import to_string
+from .cluster_model import ClusterPolicy
 from .model import DomainSpec
 
 
 def plan_live(plan: Plan, desired: DomainSpec, actual: DomainSpec, base: t.Any, changes: t.List[Change]) -> None:
     """Live operations for changes libvirt can apply to a running guest; the rest need a reboot."""
-    pins_done = False
+    pins_done = policy_done = False
     for change in changes:
         if change.field == "cputune" and change.sub.startswith("vcpupin"):
             if not pins_done:
                 pins_done = True
                 _pin_vcpus(plan, desired, actual)
+        elif change.field == "cluster":
+            if not policy_done:  # one metadata element: set whole, once for all its changed fields
+                policy_done = True
+                policy = overlay(actual.cluster or ClusterPolicy(), desired.cluster or ClusterPolicy())
+                plan.add(
+                    f"set live cluster policy of {plan.name}",
+                    step=Step("set_metadata", {"kind": "cluster", "value": policy.to_dict()}),
+                )
         elif not _plan_live_change(plan, desired, actual, base, change):
             plan.reboot_required = True
 

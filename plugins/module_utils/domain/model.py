@@ -22,6 +22,7 @@ from .._core.names import validate_name
 from .._core.spec import XmlSpec, in_range, join_path, option
 from .._core.units import from_libvirt, to_bytes
 from .._core.xmlutil import child, element, parse_xml, set_size, set_text, sub, text_of
+from .cluster_model import CLUSTER_NS, ClusterPolicy, read_cluster_policy, write_cluster_policy
 from .device_model import DiskSpec, GraphicsSpec, InterfaceSpec, SerialSpec
 from .firmware_model import read_firmware, read_secure_boot, render_firmware
 from .metadata_model import (
@@ -96,6 +97,7 @@ class DomainSpec(XmlSpec):
     title: t.Optional[str] = option(live=True)
     description: t.Optional[str] = option(live=True)
     metadata: t.Optional[t.Dict[str, str]] = option(live=True)
+    cluster: t.Optional[ClusterPolicy] = option(spec=ClusterPolicy, live=True)
     memory: t.Optional[int] = option(normalize=_mib)
     current_memory: t.Optional[int] = option(normalize=_mib, live=True)
     max_memory: t.Optional[int] = option(normalize=_mib)
@@ -175,6 +177,7 @@ class DomainSpec(XmlSpec):
             title=root.findtext("title"),
             description=root.findtext("description"),
             metadata=read_metadata(root),
+            cluster=read_cluster_policy(root),
             memory=None if memory is None else from_libvirt(memory.text, memory.get("unit")),
             current_memory=None if current is None else from_libvirt(current.text, current.get("unit")),
             max_memory=None if max_mem is None else from_libvirt(max_mem.text, max_mem.get("unit")),
@@ -220,6 +223,7 @@ class DomainSpec(XmlSpec):
             "cputune": root.find("cputune") is not None,
             "memory_backing": root.find("memoryBacking") is not None,
             "metadata": root.find(f"metadata/{{{METADATA_NS}}}metadata") is not None,
+            "cluster": root.find(f"metadata/{{{CLUSTER_NS}}}policy") is not None,
             "shared_disks": root.find(f"metadata/{{{SHARED_DISKS_NS}}}disks") is not None,
             "lease": bool(spec.lease),
             "firmware": root.find("os/loader") is not None or root.find("os[@firmware]") is not None,
@@ -256,6 +260,8 @@ class DomainSpec(XmlSpec):
         set_text(root, "description", self.description, after=("name", "uuid", "title"))
         if self.metadata is not None:
             write_metadata(root, self.metadata)
+        if self.cluster is not None:
+            write_cluster_policy(root, self.cluster)
         if self.shared_disks is not None:
             write_shared_disks(root, self.shared_disks)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .._core.client import LibvirtClient, libvirt_errors
 from .._core.xmlutil import parse_xml
+from ..domain.cluster_model import read_cluster_policy
 from ..domain.metadata_model import read_metadata
 from .model import GuestLoad, HostLoad
 
@@ -17,8 +18,8 @@ ANTI_AFFINITY_KEY = "anti_affinity"
 def read_host_load(client: LibvirtClient, group_key: str = ANTI_AFFINITY_KEY) -> HostLoad:
     """The host's RAM, CPUs and free memory, and every domain with its memory, vCPUs and group.
 
-    The group is the value of ``group_key`` in the domain's sharedvirt metadata (the domain module's
-    ``metadata`` option).
+    The group is the domain's cluster policy's ``anti_affinity`` (the domain module's ``cluster`` option), else
+    the value of ``group_key`` in its sharedvirt metadata (the ``metadata`` option).
     """
     conn = client.conn
     with libvirt_errors(f"read the domains and figures of {client.uri}"):
@@ -26,13 +27,14 @@ def read_host_load(client: LibvirtClient, group_key: str = ANTI_AFFINITY_KEY) ->
         guests = []
         for dom in conn.listAllDomains():
             state = dom.info()  # [state, max KiB, current KiB, vCPUs, cpu time]
-            metadata = read_metadata(parse_xml(dom.XMLDesc(0), f"XML of domain {dom.name()!r}"))
+            root = parse_xml(dom.XMLDesc(0), f"XML of domain {dom.name()!r}")
+            group = read_cluster_policy(root).anti_affinity or read_metadata(root).get(group_key)
             guests.append(
                 GuestLoad(
                     name=dom.name(),
                     memory=int(state[2]) * 1024,
                     vcpus=int(state[3]),
-                    group=metadata.get(group_key) or None,
+                    group=group or None,
                     active=bool(dom.isActive()),
                     movable=bool(dom.isPersistent()),
                 )
