@@ -14,9 +14,10 @@ Kernel command line parameters read by /init:
   sv_tick=1               with sv_write: rewrite the mark every second as "SVKVM-MARK TEXT N" (N counts up)
   sv_ignore_poweroff=1    do not react to the ACPI power button
   sv_ip=10.0.0.5/24       a static address on eth0 instead of DHCP (networks without a DHCP server)
+  sv_watchdog=SECONDS     feed /dev/watchdog (5 s timeout) for SECONDS, then stop without closing it cleanly
   sv_ping=IP1,IP2         ping each every 2 s; print each result that differs from the last, and every 5th
 Serial console markers: SVKVM-BOOT, SVKVM-NIC, SVKVM-IP, SVKVM-AGENT, SVKVM-READY, SVKVM-WROTE,
-SVKVM-READ, SVKVM-TICK, SVKVM-PING, SVKVM-POWEROFF.
+SVKVM-READ, SVKVM-TICK, SVKVM-PING, SVKVM-WATCHDOG, SVKVM-POWEROFF.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import shutil
 import subprocess
 import typing as t
 
-BUILDER_VERSION = "3"
+BUILDER_VERSION = "4"
 DEFAULT_CACHE = "/var/cache/sharedvirt-kvm/guest"
 DEFAULT_CMDLINE = "console=ttyS0 quiet"
 MARKER_READY = "SVKVM-READY"
@@ -53,7 +54,8 @@ BOOT_MODULES = (
     "evdev",
 )
 # Shipped for tests that configure VLANs or bridges inside the guest (sv_load=8021q,bridge).
-OPTIONAL_MODULES = ("8021q", "bridge")
+# i6300esb: the watchdog a test lets starve (sv_load=i6300esb sv_watchdog=SECONDS).
+OPTIONAL_MODULES = ("8021q", "bridge", "i6300esb")
 
 INIT = r"""#!/bin/busybox sh
 /bin/busybox mkdir -p /proc /sys /dev /run /tmp /var /bin /sbin
@@ -68,7 +70,8 @@ for p in $(cat /proc/cmdline); do
 done
 HN=${sv_hostname:-svkvm}
 hostname "$HN"
-for m in $(cat /etc/modules.boot) $(echo "$sv_load" | tr ',' ' '); do
+# /etc/modules.need/NAME lists an optional module with its dependencies, dependencies first.
+for m in $(cat /etc/modules.boot) $(for o in $(echo "$sv_load" | tr ',' ' '); do cat "/etc/modules.need/$o"; done); do
   grep -q "^${m%.ko} " /proc/modules || insmod "/lib/modules/$m.ko" || echo "SVKVM-INSMOD-FAIL $m"
 done
 ip link set lo up
@@ -96,6 +99,16 @@ for port in /sys/class/virtio-ports/*; do
     /usr/sbin/qemu-ga -m virtio-serial -p "$AG" -d -f /run/qemu-ga.pid -t /run && echo "SVKVM-AGENT $AG"
   fi
 done
+if [ -n "$sv_watchdog" ]; then
+  (
+    n=0; while [ ! -c /dev/watchdog ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n+1)); done
+    watchdog -F -T 5 -t 1 /dev/watchdog & feeder=$!
+    echo "SVKVM-WATCHDOG feeding for ${sv_watchdog}s"
+    sleep "$sv_watchdog"
+    kill -9 "$feeder"  # gone without the magic close: the device keeps counting down
+    echo "SVKVM-WATCHDOG stopped feeding"
+  ) &
+fi
 if [ -n "$sv_disk" ]; then
   (
     n=0; while [ ! -b "$sv_disk" ] && [ $n -lt 300 ]; do sleep 1; n=$((n+1)); done
@@ -342,6 +355,9 @@ def _inputs(busybox: str, agent: t.Optional[str]) -> t.Tuple[str, str, t.Dict[st
         files[f"lib/modules/{name}.ko"] = _module_bytes(os.path.join(tree, rel))
     for rel in module_order(dep_text, builtin, BOOT_MODULES):
         boot_names.append(_module_name(rel))
+    for optional in OPTIONAL_MODULES:
+        chain = [_module_name(rel) for rel in module_order(dep_text, builtin, [optional])]
+        files[f"etc/modules.need/{optional}"] = "".join(f"{name}\n" for name in chain).encode()
     if not os.path.isfile(busybox):
         raise GuestImageError(f"{busybox} not found; install the Debian package busybox-static")
     files["bin/busybox"] = _read(busybox)

@@ -225,6 +225,8 @@ class HostBed:
         self.down()
 
     def up(self) -> None:
+        if Path(f"/sys/class/net/{self.bridge}").exists():
+            self.down()  # leftovers of an interrupted run of the same name would make every step below fail
         self.root.mkdir(parents=True, exist_ok=True)
         if not self.key.exists():
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(self.key)], check=True)
