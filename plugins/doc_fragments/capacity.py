@@ -10,8 +10,9 @@ class ModuleDocFragment:
 options:
   anti_affinity_key:
     description:
-      - The key of a domain's C(metadata) (as M(sharedvirt.kvm.domain) sets it) whose value names its
-        anti-affinity group.
+      - A domain's anti-affinity group is its C(cluster.anti_affinity) (an option of M(sharedvirt.kvm.domain));
+        when that is unset, the value of this key in the domain's C(metadata).
+      - Hypervisors in maintenance (M(sharedvirt.kvm.maintenance)) never take a domain.
     type: str
     default: anti_affinity
   anti_affinity_mode:

@@ -187,6 +187,13 @@ options:
           - The VM's anti-affinity group - placement, rebalance and maintenance keep members on different hosts.
           - A C(anti_affinity) key in O(metadata) is read as well, when this is unset.
         type: str
+      record_pool:
+        description:
+          - A storage pool on storage every hypervisor of the cluster sees, with the same name on each. The VM's
+            definition, its host and whether it should run are kept there as the volume C(<name>.sharedvirt.xml),
+            and every module that defines, starts, stops or moves the VM keeps it current - so that the VM can
+            be restarted elsewhere when its host fails. O(state=absent) removes it.
+        type: str
   memory:
     description: Memory at boot, with a unit (V(512MiB), V(2GiB)); a bare number means MiB.
     type: raw
@@ -270,6 +277,21 @@ options:
   machine:
     description: Machine type such as V(pc), V(q35) or a versioned one; V(pc) and V(q35) match libvirt's versioned names.
     type: str
+  watchdog:
+    description:
+      - A hardware watchdog. A guest that opens it and stops feeding it (hung) gets O(watchdog.action) from QEMU -
+        the way a cluster VM recovers from a hang without anyone watching. Adding or removing one takes effect
+        at the next boot.
+    type: dict
+    suboptions:
+      model:
+        description: The device; V(i6300esb) (PCI, any x86 machine) is the usual choice, V(none) removes it.
+        type: str
+        choices: [i6300esb, ib700, diag288, itco, none]
+      action:
+        description: What QEMU does when it fires; V(reset) restarts the guest.
+        type: str
+        choices: [reset, shutdown, poweroff, pause, none, dump, inject-nmi]
   firmware:
     description: V(bios) or V(efi); V(efi) lets libvirt pick the UEFI firmware and create the NVRAM store.
     type: str

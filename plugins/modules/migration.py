@@ -76,7 +76,11 @@ options:
     description: Where the destination QEMU listens for the stream (C(tcp://ADDR)), when its hostname does not resolve.
     type: str
   allow_unsafe:
-    description: Migrate disks on shared storage with a caching mode that can lose writes (libvirt's UNSAFE flag).
+    description:
+      - Migrate disks on shared storage with a caching mode that can lose writes (libvirt's UNSAFE flag).
+      - Also vouches for shared storage that libvirt does not recognize as shared - it knows NFS, GlusterFS,
+        CephFS, GPFS and other cluster file systems by their type, and refuses a disk on any other file system
+        as local even when every host sees the same files.
     type: bool
     default: false
   timeout:

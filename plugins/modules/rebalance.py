@@ -148,10 +148,8 @@ unmovable:
   type: dict
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.rebalance_module import (
-    RebalanceModule,
-    run_rebalance,
-)
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import ClusterModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.placement.rebalance_module import run_rebalance
 
 ARGUMENT_SPEC = {
     "hypervisors": {"type": "list", "elements": "str", "required": True},
@@ -175,7 +173,7 @@ ARGUMENT_SPEC = {
 
 
 def main() -> None:
-    RebalanceModule(ARGUMENT_SPEC, supports_check_mode=True).run(run_rebalance)
+    ClusterModule(ARGUMENT_SPEC, supports_check_mode=True).run(run_rebalance)
 
 
 if __name__ == "__main__":

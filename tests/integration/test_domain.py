@@ -6,6 +6,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import time
 import typing as t
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from testbed.wait import wait_for, wait_for_marker
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.cluster_model import ClusterPolicy
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import DomainSpec
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.single_devices_model import WatchdogSpec
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, domains
 
 URI = "qemu:///system"
@@ -377,3 +379,24 @@ def test_recreate_shuts_down_cleanly_and_keeps_nvram_and_tpm(lab: Lab) -> None:
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_guest_that_stops_feeding_its_watchdog_is_reset(lab: Lab) -> None:
+    """Both guests feed /dev/watchdog for 6 s, then stop; QEMU resets only the one with a watchdog device."""
+    cmdline = "sv_load=i6300esb sv_watchdog=6"
+    watched = guest_params(lab, f"{lab.prefix}-wd", None, cmdline, watchdog={"model": "i6300esb", "action": "reset"})
+    unwatched = guest_params(lab, f"{lab.prefix}-nowd", None, cmdline)
+    ladder(domain, dict(watched, state="running"))
+    defined = DomainSpec.from_xml(lab.conn.lookupByName(watched["name"]).XMLDesc(0))
+    assert defined.watchdog == WatchdogSpec("i6300esb", "reset")
+    assert run_module(domain, dict(unwatched, state="running"))["changed"]
+    serial = serial_path_of(watched)
+    wait_for_marker(serial, r"SVKVM-WATCHDOG stopped feeding", 120)
+    wait_for("QEMU to reset the starved guest", lambda: serial.read_text(errors="replace").count("SVKVM-BOOT") >= 2, 60)
+    # The negative control: the same guest without the device stops "feeding" as well, and is never reset -
+    # given three times the 5 s watchdog timeout after it stopped.
+    wait_for_marker(serial_path_of(unwatched), r"SVKVM-WATCHDOG stopped feeding", 120)
+    time.sleep(15)
+    assert serial_path_of(unwatched).read_text(errors="replace").count("SVKVM-BOOT") == 1
+    for params in (watched, unwatched):
+        run_module(domain, {"uri": URI, "name": params["name"], "state": "absent", "force": True, "timeout": 10})

@@ -136,3 +136,40 @@ class LibvirtModule(CollectionModule):
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+class ClusterModule(CollectionModule):
+    """A module over several hypervisors (its ``hypervisors`` option): one connection to each, read-only in
+    check mode."""
+
+    def __init__(self, argument_spec: t.Dict[str, t.Any], **kwargs: t.Any) -> None:
+        super().__init__(argument_spec, **kwargs)
+        self._clients: t.Dict[str, LibvirtClient] = {}
+
+    def clients(self) -> t.Dict[str, LibvirtClient]:
+        if not self._clients:
+            for uri in dict.fromkeys(self.params["hypervisors"]):
+                self._clients[uri] = LibvirtClient.connect(
+                    uri, readonly=self.check_mode, timeout=self.params["connect_timeout"]
+                )
+        return self._clients
+
+    def reachable(self) -> t.Tuple[t.Dict[str, LibvirtClient], t.List[str]]:
+        """Connections to the hypervisors that answer within ``connect_timeout``, and the URIs of the others
+        (a failed host is what the caller looks for, not an error)."""
+        failed = []
+        for uri in dict.fromkeys(self.params["hypervisors"]):
+            if uri in self._clients:
+                continue
+            try:
+                self._clients[uri] = LibvirtClient.connect(
+                    uri, readonly=self.check_mode, timeout=self.params["connect_timeout"]
+                )
+            except CollectionError:
+                failed.append(uri)
+        return dict(self._clients), failed
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients = {}

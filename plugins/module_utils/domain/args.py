@@ -92,6 +92,17 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
             "priority": {"type": "int"},
             "maintenance_policy": {"type": "str", "choices": ["migrate", "shutdown", "stay"]},
             "anti_affinity": {"type": "str"},
+            "record_pool": {"type": "str"},
+        },
+    },
+    "watchdog": {
+        "type": "dict",
+        "options": {
+            "model": {"type": "str", "choices": ["i6300esb", "ib700", "diag288", "itco", "none"]},
+            "action": {
+                "type": "str",
+                "choices": ["reset", "shutdown", "poweroff", "pause", "none", "dump", "inject-nmi"],
+            },
         },
     },
     "firmware": {"type": "str", "choices": ["bios", "efi"]},

@@ -21,8 +21,9 @@ from ..host.model import uri_is_local
 from .cluster_model import CLUSTER_NS, CLUSTER_PREFIX, ClusterPolicy, cluster_policy_element
 from .config_store import with_stored_passwords
 from .metadata_model import METADATA_NS, METADATA_PREFIX, metadata_element
-from .model import LEASE_LOCKSPACE, DomainSpec
+from .model import DomainSpec
 from .plan import DomainActual, runtime
+from .single_devices_model import LEASE_LOCKSPACE
 
 STATE_NAMES = {
     0: "nostate",

@@ -32,6 +32,7 @@ _ATTRIBUTES = {
     "priority": "priority",
     "maintenance_policy": "maintenance",
     "anti_affinity": "anti-affinity",
+    "record_pool": "record-pool",
 }
 
 
@@ -43,6 +44,8 @@ class ClusterPolicy(Spec):
     priority: t.Optional[int] = option(normalize=in_range(0, 1000))
     maintenance_policy: t.Optional[str] = option(normalize=choice(MAINTENANCE_POLICIES))
     anti_affinity: t.Optional[str] = option()
+    # The storage pool (seen by every hypervisor) that keeps a copy of the definition for recovery.
+    record_pool: t.Optional[str] = option()
 
     @property
     def drain(self) -> str:
@@ -59,6 +62,7 @@ def read_cluster_policy(root: ET.Element) -> ClusterPolicy:
         priority=None if raw["priority"] is None else int(raw["priority"]),
         maintenance_policy=raw["maintenance_policy"],
         anti_affinity=raw["anti_affinity"],
+        record_pool=raw["record_pool"],
     )
 
 

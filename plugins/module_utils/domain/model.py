@@ -33,6 +33,16 @@ from .metadata_model import (
     write_metadata,
     write_shared_disks,
 )
+from .single_devices_model import (
+    WatchdogSpec,
+    agent_channel,
+    read_lease,
+    read_watchdog,
+    render_agent,
+    render_balloon,
+    render_lease,
+    render_watchdog,
+)
 from .tuning_model import (
     CpuSpec,
     CputuneSpec,
@@ -47,7 +57,6 @@ from .tuning_model import (
     render_vcpus,
 )
 
-AGENT_CHANNEL = "org.qemu.guest_agent.0"
 # libvirt stores the versioned machine type; the short names users write are aliases of them.
 MACHINE_ALIASES = {"pc": "pc-i440fx-", "q35": "pc-q35-"}
 
@@ -67,9 +76,6 @@ def _mib(value: t.Any, path: str) -> int:
 
 def _name(value: t.Any, path: str) -> str:
     return validate_name(value, path, "domain")
-
-
-LEASE_LOCKSPACE = "sharedvirt"
 
 
 def _lease_dir(value: t.Any, path: str) -> str:
@@ -123,6 +129,7 @@ class DomainSpec(XmlSpec):
     guest_agent: t.Optional[bool] = option()
     # The directory (on storage every hypervisor of the cluster sees) of the domain's lock manager lease.
     lease: t.Optional[str] = option(normalize=_lease_dir)
+    watchdog: t.Optional[WatchdogSpec] = option(spec=WatchdogSpec)
     # Set by shared_disk only; carried over (never compared) for everyone else.
     shared_disks: t.Optional[t.List[str]] = option(generated=True)
 
@@ -200,8 +207,9 @@ class DomainSpec(XmlSpec):
             interfaces=[InterfaceSpec.from_element(i) for i in devices.findall("interface")],
             graphics=[GraphicsSpec.from_element(g) for g in devices.findall("graphics")],
             serial=None if serial is None else SerialSpec.from_element(serial),
-            guest_agent=_agent_channel(devices) is not None,
-            lease=_read_lease(devices),
+            guest_agent=agent_channel(devices) is not None,
+            lease=read_lease(devices),
+            watchdog=read_watchdog(devices),
             shared_disks=read_shared_disks(root),
         )
 
@@ -226,6 +234,7 @@ class DomainSpec(XmlSpec):
             "cluster": root.find(f"metadata/{{{CLUSTER_NS}}}policy") is not None,
             "shared_disks": root.find(f"metadata/{{{SHARED_DISKS_NS}}}disks") is not None,
             "lease": bool(spec.lease),
+            "watchdog": root.find("devices/watchdog") is not None,
             "firmware": root.find("os/loader") is not None or root.find("os[@firmware]") is not None,
             "secure_boot": root.find("os/firmware") is not None or root.find("os/loader") is not None,
         }
@@ -293,11 +302,13 @@ class DomainSpec(XmlSpec):
                     devices.remove(old)
             devices.append(self.serial.to_element())
         if self.guest_agent is not None:
-            _render_agent(devices, self.guest_agent)
+            render_agent(devices, self.guest_agent)
         if self.memballoon is not None:
-            _render_balloon(devices, self.memballoon)
+            render_balloon(devices, self.memballoon)
         if self.lease is not None:
-            _render_lease(devices, self.name or "", self.lease)
+            render_lease(devices, self.name or "", self.lease)
+        if self.watchdog is not None:
+            render_watchdog(devices, self.watchdog)
 
 
 def _unique(path: str, field: str, keys: t.List[t.Optional[str]]) -> None:
@@ -309,51 +320,6 @@ def _unique(path: str, field: str, keys: t.List[t.Optional[str]]) -> None:
             what = "target" if field == "disks" else "mac"
             raise SpecError(join_path(path, f"{field}[{i}].{what}"), f"{key} is used twice in this domain")
         seen.add(key)
-
-
-def _agent_channel(devices: ET.Element) -> t.Optional[ET.Element]:
-    for channel in devices.findall("channel"):
-        target = channel.find("target")
-        if target is not None and target.get("name") == AGENT_CHANNEL:
-            return channel
-    return None
-
-
-def _read_lease(devices: ET.Element) -> str:
-    for lease in devices.findall("lease"):
-        if lease.findtext("lockspace") == LEASE_LOCKSPACE:
-            target = lease.find("target")
-            return "" if target is None else target.get("path", "")
-    return ""
-
-
-def _render_lease(devices: ET.Element, name: str, directory: str) -> None:
-    """One lease, key = the domain's name, in the lockspace <directory>/sharedvirt ('' removes it)."""
-    for old in devices.findall("lease"):
-        if old.findtext("lockspace") == LEASE_LOCKSPACE:
-            devices.remove(old)
-    if directory:
-        lease = sub(devices, "lease")
-        sub(lease, "lockspace", LEASE_LOCKSPACE)
-        sub(lease, "key", name)
-        sub(lease, "target", path=directory)
-
-
-def _render_agent(devices: ET.Element, wanted: bool) -> None:
-    channel = _agent_channel(devices)
-    if wanted and channel is None:
-        channel = sub(devices, "channel", type="unix")
-        sub(channel, "target", type="virtio", name=AGENT_CHANNEL)
-    elif not wanted and channel is not None:
-        devices.remove(channel)
-
-
-def _render_balloon(devices: ET.Element, model: str) -> None:
-    balloon = devices.find("memballoon")
-    if balloon is None or balloon.get("model") != model:
-        if balloon is not None:
-            devices.remove(balloon)
-        sub(devices, "memballoon", model=model)
 
 
 def _render_os(root: ET.Element, spec: DomainSpec) -> None:

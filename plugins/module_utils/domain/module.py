@@ -14,15 +14,17 @@ import typing as t
 from .._core.client import LibvirtClient
 from .._core.errors import MissingLibrary, SpecError
 from .._core.module import LibvirtModule
-from .._core.plan import Plan, over_xml
+from .._core.plan import Plan, over_xml, overlay
 from .._core.spec import SECRET_MASK
 from .._core.xmlutil import parse_xml, to_string
 from ..host.client import host_domain_type
 from ..placement.client import read_host_load
 from ..placement.model import Capacity
+from ..recovery.record_client import drop_record, has_record, sync_record
 from ..storage.usage_client import read_disks, read_usage
 from ..storage.usage_model import storage_ref
 from .client import DomainExecutor, running_on
+from .cluster_model import ClusterPolicy
 from .config_store import passwords_readable
 from .device_model import DiskSpec
 from .model import DomainSpec
@@ -132,13 +134,8 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     declares_password = any(g.password for g in desired.graphics or [])
     if module.check_mode and declares_password and actual.spec and not passwords_readable(executor.client.uri, name):
         module.warn("check mode cannot read display passwords over its read-only connection; they show as changing")
-    if actual.spec is None and desired.type is None and request.state != "absent":
-        desired = dataclasses.replace(desired, type=host_domain_type(executor.client))
     if request.state != "absent":
-        _check_references(module, desired, executor)
-        added = _added_disks(desired, actual)
-        if added:
-            refuse_shared_writers(name or "", added, read_usage([executor.client, *module.peers()]).disks)
+        desired = _checked(module, desired, actual, executor)
     if request.state in ("running", "restarted", "paused") and runtime(actual.state) in ("absent", "off"):
         uuid = actual.spec.uuid if actual.spec is not None else desired.uuid
         actual.running_elsewhere = running_on(module.peers(), name or "", uuid)
@@ -155,10 +152,50 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     for warning in plan.warnings + executor.warnings:
         module.warn(warning)
     result = plan.result(diff=False)
+    recorded = _record(module, executor.client, name or "", desired, actual, request.state, plan.changed)
+    if recorded:
+        result["actions"].append(recorded)
+        result["changed"] = True
     result["removed_storage"] = executor.removed_storage
     if module.diff:
         result["diff"] = _diff(plan, actual.xml)
     return result
+
+
+def _checked(module: DomainRun, desired: DomainSpec, actual: DomainActual, executor: DomainExecutor) -> DomainSpec:
+    """The declaration as it will be applied (a new domain gets the type the host runs), after the checks of
+    what it refers to and of the disks it adds."""
+    if actual.spec is None and desired.type is None:
+        desired = dataclasses.replace(desired, type=host_domain_type(executor.client))
+    _check_references(module, desired, executor)
+    added = _added_disks(desired, actual)
+    if added:
+        refuse_shared_writers(desired.name or "", added, read_usage([executor.client, *module.peers()]).disks)
+    return desired
+
+
+def _record(
+    module: DomainRun,
+    client: LibvirtClient,
+    name: str,
+    desired: DomainSpec,
+    actual: DomainActual,
+    state: str,
+    changed: bool,
+) -> t.Optional[str]:
+    """Keep the recovery record (cluster.record_pool) in step with the domain; check mode predicts it."""
+    had = actual.spec.cluster if actual.spec is not None and actual.spec.cluster else ClusterPolicy()
+    pool = overlay(had, desired.cluster or ClusterPolicy()).record_pool
+    if not pool:
+        return None
+    if state == "absent":
+        if module.check_mode:
+            return f"remove the record of {name} from pool {pool}" if has_record(client, pool, name) else None
+        return drop_record(client, pool, name)
+    if module.check_mode:
+        missing = not has_record(client, pool, name)
+        return f"record the definition of {name} in pool {pool}" if changed or missing else None
+    return sync_record(client, name)
 
 
 def _added_disks(desired: DomainSpec, actual: DomainActual) -> t.List[DiskSpec]:

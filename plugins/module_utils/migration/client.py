@@ -15,7 +15,8 @@ import typing as t
 from .._core.client import LibvirtClient, libvirt, libvirt_errors
 from .._core.errors import CollectionError, WaitTimeout
 from .._core.xmlutil import parse_xml
-from .plan import Destination, MigrationPlan, Placement, cpu_model_xml, disks_of
+from ..recovery.record_client import sync_record
+from .plan import Destination, MigrationPlan, MigrationRequest, Placement, cpu_model_xml, disks_of, plan_migration
 
 POLL_SECONDS = 0.5
 
@@ -153,7 +154,9 @@ class MigrationExecutor:
                 done = moved.jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
             except libvirt.libvirtError:
                 done = {}
+        recorded = sync_record(self.dest, name)  # the recovery record follows the VM to its new host
         return {
+            "recorded": bool(recorded),
             "duration": round(time.monotonic() - started, 3),
             "job_ms": done.get("time_elapsed"),
             "downtime_ms": done.get("downtime"),
@@ -214,3 +217,14 @@ class MigrationExecutor:
         if dom is not None and not dom.isActive():
             with libvirt_errors(f"undefine the stopped copy of {name!r} on {uri}"):
                 dom.undefineFlags(getattr(libvirt, "VIR_DOMAIN_UNDEFINE_NVRAM", 0))
+
+
+def prepare_migration(
+    clients: t.Mapping[str, LibvirtClient], domain: str, source: str, destination: str, params: t.Mapping[str, t.Any]
+) -> t.Tuple[MigrationExecutor, MigrationPlan]:
+    """The migration module's own prechecks for one move another module planned (raises their refusals), and
+    who carries it out. ``params`` has the migration options ``allow_unsafe`` and ``mode``."""
+    executor = MigrationExecutor(clients[destination], [clients[source]])
+    request = MigrationRequest(domain, destination, allow_unsafe=params["allow_unsafe"], mode=params["mode"])
+    xml = executor.migratable_xml(source, domain)
+    return executor, plan_migration(request, executor.placements(domain), xml, executor.destination(xml))

@@ -187,6 +187,10 @@ def _check(request: MigrationRequest, xml: str, dest: Destination, live: bool) -
                     f"{what} would be copied to {disk.path}, but no pool on {uri} has the directory {directory}; "
                     "define one there so libvirt can create the copy"
                 )
+        if shared and live and not disk.network and not disk.readonly and request.allow_unsafe:
+            # libvirt knows shared file systems by type (NFS, GlusterFS, CephFS, GPFS, ...); one it does not know
+            # passes only on the operator's word.
+            unsafe = True
         # Ceph keeps RBD caches coherent itself (libvirt agrees); any other shared disk must bypass the page cache.
         coherent = disk.protocol == "rbd" or (disk.cache or "default") in COHERENT_CACHE_MODES
         if shared and live and not disk.readonly and not coherent:

@@ -10,6 +10,7 @@ from .._core.client import LibvirtClient, libvirt_errors
 from .._core.xmlutil import parse_xml
 from ..domain.cluster_model import read_cluster_policy
 from ..domain.metadata_model import read_metadata
+from ..maintenance.record_client import host_record
 from .model import GuestLoad, HostLoad
 
 ANTI_AFFINITY_KEY = "anti_affinity"
@@ -42,4 +43,6 @@ def read_host_load(client: LibvirtClient, group_key: str = ANTI_AFFINITY_KEY) ->
         memory = int(info[1]) * 2**20
         # Drivers that do not measure free memory report 0; count what the guests do not hold then.
         free = int(conn.getFreeMemory()) or memory - sum(g.memory for g in guests if g.active)
-        return HostLoad(client.uri, memory, int(info[2]), free, sorted(guests, key=lambda g: g.name))
+        record = host_record(client)
+        guests.sort(key=lambda g: g.name)
+        return HostLoad(client.uri, memory, int(info[2]), free, guests, record.describe() if record else None)

@@ -38,6 +38,7 @@ class HostLoad:
     cpus: int
     free_memory: int
     guests: t.List[GuestLoad] = dataclasses.field(default_factory=list)
+    maintenance: t.Optional[str] = None  # why the host takes no domains ("in maintenance since ..."); None: in service
 
     @property
     def committed_memory(self) -> int:
@@ -64,6 +65,7 @@ class HostLoad:
             "committed_memory": self.committed_memory,
             "committed_vcpus": self.committed_vcpus,
             "running": sorted(g.name for g in self.guests if g.active),
+            "maintenance": self.maintenance,
         }
 
 
@@ -125,6 +127,8 @@ class Capacity:
 
     def refusal(self, host: HostLoad, guest: GuestLoad) -> t.Optional[str]:
         """Why ``guest`` cannot run on ``host`` (None: it can)."""
+        if host.maintenance:
+            return f"is {host.maintenance}"
         if host.members(guest.group) and self.anti_affinity == "hard":
             return f"already runs a domain of anti-affinity group {guest.group!r}"
         problems = self.overcommit(host, guest)

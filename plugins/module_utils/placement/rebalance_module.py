@@ -8,35 +8,12 @@ from __future__ import annotations
 
 import typing as t
 
-from .._core.client import LibvirtClient
 from .._core.errors import CollectionError, ConflictError, UnsafeOperation
-from .._core.module import CollectionModule
-from ..migration.client import MigrationExecutor, Tuning
-from ..migration.plan import MigrationPlan, MigrationRequest, plan_migration
+from .._core.module import ClusterModule
+from ..migration.client import Tuning, prepare_migration
 from .client import read_host_load
 from .model import Capacity
-from .rebalance_plan import Move, RebalancePlan, Spread, plan_rebalance
-
-
-class RebalanceModule(CollectionModule):
-    """A module with one connection per hypervisor."""
-
-    def __init__(self, argument_spec: t.Dict[str, t.Any], **kwargs: t.Any) -> None:
-        super().__init__(argument_spec, **kwargs)
-        self._clients: t.Dict[str, LibvirtClient] = {}
-
-    def clients(self) -> t.Dict[str, LibvirtClient]:
-        if not self._clients:
-            for uri in dict.fromkeys(self.params["hypervisors"]):
-                self._clients[uri] = LibvirtClient.connect(
-                    uri, readonly=self.check_mode, timeout=self.params["connect_timeout"]
-                )
-        return self._clients
-
-    def close(self) -> None:
-        for client in self._clients.values():
-            client.close()
-        self._clients = {}
+from .rebalance_plan import RebalancePlan, Spread, plan_rebalance
 
 
 def _spreads(params: t.Mapping[str, t.Any]) -> t.List[Spread]:
@@ -44,27 +21,19 @@ def _spreads(params: t.Mapping[str, t.Any]) -> t.List[Spread]:
     return [Spread.parse(resource, params[key], key) for resource, key in wanted if params.get(key) not in (None, "")]
 
 
-def _prepare(
-    clients: t.Mapping[str, LibvirtClient], move: Move, params: t.Mapping[str, t.Any]
-) -> t.Tuple[MigrationExecutor, MigrationPlan]:
-    """The migration module's own prechecks for one planned move (raises its refusals), and who carries it out."""
-    executor = MigrationExecutor(clients[move.destination], [clients[move.source]])
-    request = MigrationRequest(move.domain, move.destination, allow_unsafe=params["allow_unsafe"], mode=params["mode"])
-    xml = executor.migratable_xml(move.source, move.domain)
-    return executor, plan_migration(request, executor.placements(move.domain), xml, executor.destination(xml))
-
-
-def _checked_plan(module: RebalanceModule) -> t.Tuple[RebalancePlan, t.Dict[str, str]]:
+def _checked_plan(module: ClusterModule) -> t.Tuple[RebalancePlan, t.Dict[str, str]]:
     """Plan; a domain whose move the prechecks refuse is pinned with the reason and the plan made again."""
     params, clients = module.params, module.clients()
+    # A host in maintenance is out of the balance: nothing moves to it, and its emptiness is no imbalance.
     hosts = [read_host_load(client, params["anti_affinity_key"]) for client in clients.values()]
+    hosts = [host for host in hosts if not host.maintenance]
     pinned = {name: "excluded by the exclude option" for name in params["exclude"]}
     capacity = Capacity.from_options(params.__getitem__)
     while True:
         plan = plan_rebalance(hosts, _spreads(params), capacity, params["max_migrations"], pinned)
         for move in plan.moves:
             try:
-                _prepare(clients, move, params)
+                prepare_migration(clients, move.domain, move.source, move.destination, params)
             except (ConflictError, UnsafeOperation) as err:
                 pinned[move.domain] = err.message
                 break
@@ -72,7 +41,7 @@ def _checked_plan(module: RebalanceModule) -> t.Tuple[RebalancePlan, t.Dict[str,
             return plan, {name: why for name, why in pinned.items() if name not in params["exclude"]}
 
 
-def run_rebalance(module: RebalanceModule) -> t.Dict[str, t.Any]:
+def run_rebalance(module: ClusterModule) -> t.Dict[str, t.Any]:
     params = module.params
     plan, refused = _checked_plan(module)
     result: t.Dict[str, t.Any] = {
@@ -97,7 +66,7 @@ def run_rebalance(module: RebalanceModule) -> t.Dict[str, t.Any]:
     for done, move in enumerate(plan.moves):
         try:
             # Checked again right before it runs: an earlier migration of this run may have changed things.
-            executor, migration = _prepare(clients, move, params)
+            executor, migration = prepare_migration(clients, move.domain, move.source, move.destination, params)
             result["migrations"][done].update(executor.migrate(move.domain, migration, tuning))
         except CollectionError as err:
             finished = ", ".join(f"{m.domain} to {m.destination}" for m in plan.moves[:done]) or "none"

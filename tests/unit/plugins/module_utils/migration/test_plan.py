@@ -97,6 +97,10 @@ def test_unsafe_cache_needs_consent() -> None:
         plan_migration(request(), RUNNING_ON_A, writeback, SEES_ALL)
     assert refused.value.consent == "allow_unsafe"
     assert plan_migration(request(allow_unsafe=True), RUNNING_ON_A, writeback, SEES_ALL).unsafe is True
+    # Coherent caches on shared storage need no consent; given, it vouches for storage libvirt does not
+    # recognize as shared (it refuses a disk on, say, ext4 that every host sees).
+    assert plan_migration(request(), RUNNING_ON_A, XML, SEES_ALL).unsafe is False
+    assert plan_migration(request(allow_unsafe=True), RUNNING_ON_A, XML, SEES_ALL).unsafe is True
 
 
 def test_networks_are_read_from_the_definition_and_from_a_running_domain() -> None:

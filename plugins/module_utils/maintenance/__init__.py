@@ -1,0 +1,5 @@
+"""Host maintenance: the host's own record that it is drained, and the drain and restore of its VMs."""
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.

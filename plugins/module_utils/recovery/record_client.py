@@ -1,0 +1,129 @@
+"""Keep and read VM recovery records in a shared storage pool through libvirt (I/O).
+
+The records travel through libvirt's storage streams, so a module reaching a hypervisor over a remote URI
+keeps them as well as one running on it, and any surviving hypervisor can read them back.
+"""
+
+# Copyright: sharedvirt.kvm contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Note: this module util is PRIVATE to the sharedvirt.kvm collection; its API may change at any time.
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import typing as t
+
+from .._core.client import LibvirtClient, libvirt, libvirt_errors
+from .._core.errors import ConflictError
+from .._core.xmlutil import element, parse_xml, sub, to_string
+from ..domain.cluster_model import read_cluster_policy
+from ..storage.transfer import FILE_POOLS, download, upload_verified
+from .record_model import RECORD_SUFFIX, VmRecord, read_vm_record, record_document, record_volume
+
+
+def record_pool_of(dom: t.Any) -> t.Optional[str]:
+    """The pool the domain's cluster policy keeps its record in, or None."""
+    return read_cluster_policy(parse_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))).record_pool
+
+
+def sync_record(client: LibvirtClient, name: str) -> t.Optional[str]:
+    """Write the domain's record when its policy names a pool and the record differs; the action, or None."""
+    dom = client.domain(name)
+    if dom is None or not dom.isPersistent():
+        return None
+    pool_name = record_pool_of(dom)
+    if not pool_name:
+        return None
+    text = record_document(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), client.uri, bool(dom.isActive()))
+    pool = _pool(client, pool_name, name)
+    if read_text(client, pool, record_volume(name)) == text:
+        return None
+    _write(client, pool, record_volume(name), text.encode())
+    return f"record the definition of {name} in pool {pool_name}"
+
+
+def drop_record(client: LibvirtClient, pool_name: str, name: str) -> t.Optional[str]:
+    pool = _pool(client, pool_name, name)
+    vol = client.volume(pool, record_volume(name))
+    if vol is None:
+        return None
+    client.call(f"remove the record of {name} from pool {pool_name}", vol.delete, 0)
+    return f"remove the record of {name} from pool {pool_name}"
+
+
+def has_record(client: LibvirtClient, pool_name: str, name: str) -> bool:
+    pool = client.pool(pool_name)
+    return pool is not None and client.volume(pool, record_volume(name)) is not None
+
+
+def read_records(client: LibvirtClient, pool_name: str) -> t.List[VmRecord]:
+    """Every VM record in the pool, as this hypervisor sees it."""
+    pool = client.pool(pool_name)
+    if pool is None:
+        raise ConflictError(f"record_pool: no storage pool {pool_name!r} on {client.uri}; the records are kept there")
+    if client.readonly:
+        # Check mode may not rescan the pool, and this hypervisor's list misses the records other hypervisors
+        # wrote since its last scan: where the pool's directory is mounted here as well, read it directly.
+        local = _records_in_directory(pool)
+        if local is not None:
+            return local
+    else:
+        client.storage(pool_name, f"refresh pool {pool_name!r}", pool.refresh, 0)
+    with libvirt_errors(f"list the records in pool {pool_name!r}"):
+        names = [v.name() for v in pool.listAllVolumes(0) if v.name().endswith(RECORD_SUFFIX)]
+    records = []
+    for volume in sorted(names):
+        text = read_text(client, pool, volume)
+        if text:
+            records.append(read_vm_record(text))
+    return records
+
+
+def _records_in_directory(pool: t.Any) -> t.Optional[t.List[VmRecord]]:
+    root = parse_xml(pool.XMLDesc(0), "pool XML")
+    directory = root.findtext("target/path") or ""
+    if root.get("type") not in FILE_POOLS or not os.path.isdir(directory):
+        return None
+    records = []
+    for entry in sorted(os.listdir(directory)):
+        if entry.endswith(RECORD_SUFFIX) and not entry.startswith("."):
+            with open(os.path.join(directory, entry), encoding="utf-8") as handle:
+                records.append(read_vm_record(handle.read()))
+    return records
+
+
+def read_text(client: LibvirtClient, pool: t.Any, volume: str) -> t.Optional[str]:
+    """A volume's content as text, or None without it."""
+    vol = client.volume(pool, volume)
+    if vol is None:
+        return None
+    with tempfile.TemporaryDirectory() as scratch:
+        path = os.path.join(scratch, "record")
+        client.storage(pool.name(), f"read {volume}", download, client, vol, volume, path)
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+
+
+def _write(client: LibvirtClient, pool: t.Any, volume: str, data: bytes) -> None:
+    xml = element("volume")
+    sub(xml, "name", volume)
+    sub(xml, "capacity", len(data), unit="bytes")
+    sub(sub(xml, "target"), "format", type="raw")
+    with tempfile.TemporaryDirectory() as scratch:
+        path = os.path.join(scratch, volume)
+        with open(path, "wb") as handle:
+            handle.write(data)
+        args = {"src": path, "sha256": hashlib.sha256(data).hexdigest(), "xml": to_string(xml), "replace": True}
+        upload_verified(client, pool, volume, args)
+
+
+def _pool(client: LibvirtClient, pool_name: str, name: str) -> t.Any:
+    pool = client.pool(pool_name)
+    if pool is None:
+        raise ConflictError(
+            f"cluster.record_pool of {name}: no storage pool {pool_name!r} on {client.uri}; define the shared pool "
+            "there (every hypervisor of the cluster needs it)"
+        )
+    return pool
