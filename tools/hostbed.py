@@ -33,9 +33,10 @@ def up(name: str, count: int) -> Path:
     state, inventory = paths(name)
     if state.exists():
         bed = HostBed.from_state(json.loads(state.read_text()))
-        if all(host.answers() for host in bed.hosts):
-            print(f"hostbed: {name} already up ({len(bed.hosts)} hosts)")
+        if len(bed.hosts) == count and all(host.answers() for host in bed.hosts):
+            print(f"hostbed: {name} already up ({count} hosts)")
             return inventory
+        print(f"hostbed: {name} has {len(bed.hosts)} hosts (or one does not answer); building it anew with {count}")
         bed.down()
     services.ensure()  # the hosts copy the root libvirt configuration and need its daemons' binaries
     bed = HostBed(name, count, BED_ROOT / name)

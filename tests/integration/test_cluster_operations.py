@@ -231,7 +231,9 @@ def test_recovery_is_refused_while_a_frozen_host_holds_its_locks(bed: HostBed, p
         params = {"hypervisors": list(conns), "record_pool": pool, "fenced": True, "connect_timeout": 5,
                   "lockspace_dir": str(b.lockspace / "sharedvirt")}  # fmt: skip
         assert run_module(recover, params)["failed_hosts"] == []  # all answer: nothing to do
-        pids = subprocess.run(["ip", "netns", "pids", b.name], capture_output=True, text=True).stdout.split()
+        pids = subprocess.run(
+            ["ip", "netns", "pids", b.name], capture_output=True, text=True, check=True
+        ).stdout.split()
         for pid in pids:
             os.kill(int(pid), signal.SIGSTOP)
         refused = run_module(recover, params)
@@ -264,7 +266,9 @@ def test_a_dead_host_is_fenced_and_its_ha_vms_restart_by_priority(bed: HostBed, 
         guests = ha_guests(lab, b.uri, shared, pool)
         for name in ("h1", "h2"):
             write_sector_1(conns[b.uri].lookupByName(f"{prefix}-{name}"), f"BEFORE-{name}")
-        pids = subprocess.run(["ip", "netns", "pids", b.name], capture_output=True, text=True).stdout.split()
+        pids = subprocess.run(
+            ["ip", "netns", "pids", b.name], capture_output=True, text=True, check=True
+        ).stdout.split()
         for pid in pids:  # b dies: its QEMUs, libvirtd and virtlockd at once
             os.kill(int(pid), signal.SIGKILL)
         wait_for("b's processes to die", lambda: not any(Path(f"/proc/{p}").exists() for p in pids), 10)

@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 def namespace_of(address: str) -> str | None:
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
     for name in (line.split()[0] for line in listed.splitlines() if line.strip()):
-        shown = subprocess.run(["ip", "-n", name, "-4", "-o", "addr", "show"], capture_output=True, text=True)
+        shown = subprocess.run(
+            ["ip", "-n", name, "-4", "-o", "addr", "show"], capture_output=True, text=True, check=False
+        )
         if f" {address}/" in shown.stdout:
             return name
     return None
