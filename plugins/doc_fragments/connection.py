@@ -85,8 +85,7 @@ options:
         V(agent) asks the QEMU guest agent of a running domain (needs a read-write connection and the
         C(org.qemu.guest_agent.0) channel); loopback and link-local addresses are skipped.
         V(arp) reads the hypervisor's neighbour table, which also knows guests on plain host bridges
-        whose DHCP server is elsewhere; for a local URI the controller reads its own table, for a remote
-        one libvirt's ARP source is used.
+        whose DHCP server is elsewhere (see O(neighbours) for remote hypervisors).
     type: list
     elements: str
     choices: [reservation, lease, agent, arp]
@@ -97,4 +96,41 @@ options:
     type: str
     choices: [ipv4, ipv6, any]
     default: ipv4
+"""
+
+    # How plugins on the controller read a remote hypervisor's neighbour table and sweep its bridges.
+    NEIGHBOURS = r"""
+options:
+  neighbours:
+    description:
+      - How the neighbour table of a remote hypervisor is read (a local URI always reads this host's own).
+      - V(auto) - over SSH for SSH URIs (V(qemu+ssh://)), else through libvirt. V(ssh) - always over SSH; other
+        URIs fail the V(arp) source with the reason. V(libvirt) - libvirt's ARP source, per running domain,
+        without probing (it fails with C(wrong nlmsg len) on some kernels).
+      - Over SSH the controller runs the collection's neighbour reader with C(python3) on the hypervisor, as the
+        URI's user, with the URI's port, C(keyfile), C(known_hosts) and C(no_verify) - one call per hypervisor
+        and read, the sweep of O(probe) included, its limits applied there.
+    type: str
+    choices: [auto, ssh, libvirt]
+    default: auto
+"""
+
+    # The bounded sweep of a guest's bridge (vm_ip lookup, vm_ip_info module, inventory).
+    PROBE = r"""
+options:
+  probe:
+    description:
+      - When the neighbour table does not know the MAC of a running guest, send one datagram to every address of
+        the subnet of the bridge that NIC is on (only that bridge, at most O(probe_max_addresses) addresses,
+        O(probe_rate) per second), then read the table again. The sweep runs on the hypervisor.
+    type: bool
+    default: false
+  probe_rate:
+    description: Datagrams per second during a probe.
+    type: int
+    default: 200
+  probe_max_addresses:
+    description: A bridge subnet with more addresses than this is not swept (the error says so).
+    type: int
+    default: 1024
 """

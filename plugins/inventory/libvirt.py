@@ -14,6 +14,10 @@ description:
     (or UUID, see O(hostname)).
   - C(ansible_host) comes from the same address chain as the P(sharedvirt.kvm.vm_ip#lookup) lookup
     (O(sources), O(family)); the inventory never waits for a guest to boot.
+  - For guests on plain host bridges (a DHCP server outside libvirt, no guest agent) the V(arp) source reads
+    each remote hypervisor's neighbour table over SSH (O(neighbours)), and with O(probe) sweeps the bridges of
+    the guests the table does not know yet - one SSH call per hypervisor and bridge, not per VM. With O(cache),
+    later runs read none of it again until the cache times out.
   - Host variables (all prefixed C(libvirt_)) hold the state, the hypervisor, MACs, all addresses with
     their sources, vCPUs, memory and the collection's domain metadata. Every value that comes from a
     hypervisor or a guest is marked unsafe, so it is never templated.
@@ -51,6 +55,8 @@ extends_documentation_fragment:
   - inventory_cache
   - sharedvirt.kvm.connection.plugins
   - sharedvirt.kvm.connection.addresses
+  - sharedvirt.kvm.connection.neighbours
+  - sharedvirt.kvm.connection.probe
 requirements:
   - jmespath (for O(filter))
 """
@@ -62,6 +68,9 @@ uri:
   - qemu+ssh://root@hv1/system
   - qemu+ssh://root@hv2/system
 filter: "libvirt_state == 'running' && starts_with(libvirt_name, 'web')"
+# guests on host bridges with an outside DHCP server: their hypervisors' tables are read (and swept) over SSH
+sources: [lease, agent, arp]
+probe: true
 keyed_groups:
   - key: libvirt_metadata.cluster
     prefix: cluster
@@ -147,10 +156,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def read_all(self) -> t.List[t.Dict[str, t.Any]]:
         """Records of every hypervisor; an unreachable one becomes a record with ``error``."""
-        chain = Chain(sources=self.get_option("sources"), family=self.get_option("family"), first=False)
+        opt = self.get_option
+        chain = Chain(sources=opt("sources"), family=opt("family"), first=False, probe=opt("probe"))
         with ansible_errors(AnsibleParserError):
             opened = open_hypervisors(
-                self.get_option("uri"), self.get_option("connect_timeout"), "agent" in chain.sources
+                opt("uri"),
+                opt("connect_timeout"),
+                "agent" in chain.sources,
+                opt("probe_max_addresses"),
+                opt("probe_rate"),
+                opt("neighbours"),
             )
             try:
                 records = [read_hypervisor(k, chain) for k in opened.knowledge]

@@ -18,8 +18,9 @@ description:
     so that silent guests on plain host bridges are found too.
   - Many terms in one call share one connection per hypervisor and one read of each source.
   - When a term finds nothing, the error names every source tried and why it gave nothing.
-  - Runs on the controller. A local URI (V(qemu:///system)) means the controller is the hypervisor, so
-    its own neighbour table is read and probing is possible.
+  - Runs on the controller. For a local URI (V(qemu:///system)) the controller is the hypervisor and reads
+    its own neighbour table; for an SSH URI it reads the hypervisor's table, and sweeps there, over SSH (see
+    O(neighbours)). The P(sharedvirt.kvm.vm_ip_info#module) module does the same as a task on the hypervisor.
 options:
   _terms:
     description: Domain names, UUIDs or MAC addresses.
@@ -46,21 +47,6 @@ options:
     description: Seconds between polls with O(wait=true).
     type: float
     default: 2
-  probe:
-    description:
-      - When the neighbour table does not know a MAC, send one datagram to every address of the subnet of
-        the bridge that NIC is on (only that bridge, at most O(probe_max_addresses) addresses, O(probe_rate)
-        per second), then read the table again. Only for local URIs.
-    type: bool
-    default: false
-  probe_rate:
-    description: Datagrams per second during a probe.
-    type: int
-    default: 200
-  probe_max_addresses:
-    description: A bridge subnet with more addresses than this is not swept (the error says so).
-    type: int
-    default: 1024
   on_missing:
     description:
       - What to do with a term that has no address. V(error) fails with the reasons, V(warn) warns and
@@ -72,9 +58,11 @@ options:
 extends_documentation_fragment:
   - sharedvirt.kvm.connection.plugins
   - sharedvirt.kvm.connection.addresses
+  - sharedvirt.kvm.connection.neighbours
+  - sharedvirt.kvm.connection.probe
 notes:
   - On this collection's test platform (libvirt 9.0 on a new kernel) libvirt's own ARP reader fails with
-    C(wrong nlmsg len); for local URIs the plugin reads the neighbour table itself.
+    C(wrong nlmsg len); the plugin reads the neighbour table itself, locally or over SSH.
 """
 
 EXAMPLES = r"""
@@ -103,6 +91,10 @@ EXAMPLES = r"""
 - name: A VM on a host bridge with an outside DHCP server that has not sent a packet yet
   ansible.builtin.debug:
     msg: "{{ lookup('sharedvirt.kvm.vm_ip', 'appliance', sources=['arp'], probe=true) }}"
+
+- name: The same from a controller - the table is read, and the bridge swept, on hv1 over SSH
+  ansible.builtin.debug:
+    msg: "{{ lookup('sharedvirt.kvm.vm_ip', 'win7', uri='qemu+ssh://root@hv1/system', sources=['arp'], probe=true) }}"
 """
 
 RETURN = r"""
@@ -144,6 +136,7 @@ class LookupModule(LookupBase):
                 "agent" in chain.sources,
                 opt("probe_max_addresses"),
                 opt("probe_rate"),
+                opt("neighbours"),
             )
             try:
                 if not opened.knowledge:

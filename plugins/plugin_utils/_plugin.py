@@ -70,6 +70,7 @@ def open_hypervisors(
     agent: bool,
     probe_limit: int = 1024,
     probe_rate: float = 200.0,
+    neighbour_route: str = "auto",
 ) -> Hypervisors:
     """Connect to every URI. The agent source needs read-write; without that right we read only."""
     opened = Hypervisors([], {})
@@ -84,5 +85,13 @@ def open_hypervisors(
         except CollectionError as err:
             opened.unreachable[resolve_uri(uri)] = str(to_ansible_error(err))
             continue
-        opened.knowledge.append(LibvirtKnowledge(client, probe_limit=probe_limit, probe_rate=probe_rate))
+        opened.knowledge.append(
+            LibvirtKnowledge(
+                client,
+                probe_limit=probe_limit,
+                probe_rate=probe_rate,
+                neighbour_route=neighbour_route,
+                connect_timeout=int(timeout),
+            )
+        )
     return opened

@@ -8,13 +8,19 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from ansible.errors import AnsibleError
+from testbed.netns import NetNs
 from testbed.plugins import lookup
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.client import LibvirtClient
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses import neighbours
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.client import LibvirtKnowledge
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.model import Neighbour
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.resolve import Chain, resolve_all
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.remote import SshNeighbours
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.resolve import (
+    Chain,
+    SourceUnavailable,
+    resolve_all,
+)
 
 from .conftest import TEST_URI, libvirt
 
@@ -107,11 +113,11 @@ def test_many_terms_read_each_source_once(test_conn: t.Any) -> None:
 
 def test_a_probe_makes_the_next_read_see_the_filled_neighbour_table(test_conn: t.Any, monkeypatch: t.Any) -> None:
     found = Neighbour(ip="10.9.0.7", mac="52:54:00:00:20:01", device="br0")
-    table: list[Neighbour] = []
-    monkeypatch.setattr(neighbours, "read_neighbours", lambda ipv6=True: list(table))
+    table: list[list[t.Any]] = []
+    monkeypatch.setattr(neighbours, "read_table", lambda ipv6=True: {"netlink": list(table)})
 
     def sweep(bridge: str, limit: int, rate: float) -> str:
-        table.append(found)  # what the real sweep achieves: the guests answer ARP
+        table.append([found.ip, found.mac, 0x02, found.device])  # what the real sweep achieves: guests answer ARP
         return "swept"
 
     monkeypatch.setattr(neighbours, "sweep", sweep)
@@ -119,3 +125,29 @@ def test_a_probe_makes_the_next_read_see_the_filled_neighbour_table(test_conn: t
     assert knowledge.neighbours(None, ipv6=False) == [] and knowledge.neighbours(None, ipv6=True) == []
     assert knowledge.probe("br0") == "swept"
     assert knowledge.neighbours(None, ipv6=False) == [found] and knowledge.neighbours(None, ipv6=True) == [found]
+
+
+def test_the_remote_reader_runs_on_the_other_side_and_reads_its_table() -> None:
+    """SshNeighbours with ``ip netns exec NS sh -c`` in place of ``ssh host``: the program it ships runs there
+    and answers with that side's table, its sweep refusals and its failures."""
+    ns = NetNs("svt-remote-nb")
+    try:
+        ns.ip("link", "add", "svt-br", "type", "bridge")
+        ns.ip("link", "set", "svt-br", "up")
+        ns.ip("neigh", "add", "10.9.9.9", "lladdr", "52:54:00:AA:BB:CC", "dev", "svt-br", "nud", "permanent")
+        there = SshNeighbours("qemu+ssh://hv1/system", ["ip", "netns", "exec", ns.name, "sh", "-c"], 5, 100, 500)
+        assert there.read(False) == ([Neighbour("10.9.9.9", "52:54:00:aa:bb:cc", "svt-br")], {})
+        assert Neighbour("10.9.9.9", "52:54:00:aa:bb:cc", "svt-br") in there.read(True)[0]
+        with pytest.raises(SourceUnavailable) as refused:
+            there.read(False, ["svt-br"])  # no address on the bridge: the other side refuses to sweep
+        assert str(refused.value).startswith("bridge svt-br has no IPv4 address on this host, so the host cannot")
+        assert str(refused.value).endswith(" (on qemu+ssh://hv1/system)")
+    finally:
+        ns.delete()
+    failing = ["sh", "-c", "echo 'ssh: connect to host hv1 port 22: Connection refused' >&2; exit 255"]
+    with pytest.raises(SourceUnavailable) as failed:
+        SshNeighbours("qemu+ssh://hv1/system", failing, 5, 100, 500).read(True)
+    assert str(failed.value) == (
+        "reading the neighbour table of qemu+ssh://hv1/system over SSH failed (exit 255): "
+        "ssh: connect to host hv1 port 22: Connection refused"
+    )

@@ -16,7 +16,8 @@ from testbed.guest import Disk
 from testbed.lab import Guest, Lab, Network
 from testbed.wait import wait_for
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.neighbours import read_neighbours
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.model import neighbours_from_table
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.neighbours import read_table
 
 SOURCES = {
     "lease": libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE,
@@ -78,7 +79,7 @@ def test_guest_gets_a_lease_and_every_address_source_reports_it(booted_guest: tu
     poke(ip)
     neighbour = wait_for(
         f"{mac} in the host neighbour table",
-        lambda: [n for n in read_neighbours() if n.mac == mac],
+        lambda: [n for n in neighbours_from_table(read_table()) if n.mac == mac],
         10,
     )
     assert [(n.ip, n.device) for n in neighbour] == [(ip, net.name[:15])]

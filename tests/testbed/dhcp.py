@@ -16,10 +16,14 @@ from .netns import NetNs
 
 
 class OutsideDhcp:
-    """Bridge ``<prefix>-br`` with ``subnet``'s first address, and dnsmasq in netns ``<prefix>-dhcp``."""
+    """Bridge ``<prefix>-br`` with ``subnet``'s first address, and dnsmasq in netns ``<prefix>-dhcp``.
 
-    def __init__(self, prefix: str, subnet: ipaddress.IPv4Network) -> None:
+    The bridge is this machine's, or with ``host_ns`` one inside that namespace (a namespace hypervisor's).
+    """
+
+    def __init__(self, prefix: str, subnet: ipaddress.IPv4Network, host_ns: str | None = None) -> None:
         self.bridge = f"{prefix}-br"
+        self._ip = ["ip", "-n", host_ns] if host_ns else ["ip"]
         self.subnet = subnet
         hosts = list(subnet.hosts())
         self.host_address, self.server_address = str(hosts[0]), str(hosts[1])
@@ -35,10 +39,10 @@ class OutsideDhcp:
             raise
 
     def _build(self, prefix: str) -> None:
-        run = ["ip", "link"]
+        run = [*self._ip, "link"]
         subprocess.run([*run, "add", self.bridge, "type", "bridge", "stp_state", "0"], check=True)
         subprocess.run(
-            ["ip", "addr", "add", f"{self.host_address}/{self.subnet.prefixlen}", "dev", self.bridge], check=True
+            [*self._ip, "addr", "add", f"{self.host_address}/{self.subnet.prefixlen}", "dev", self.bridge], check=True
         )
         subprocess.run([*run, "set", self.bridge, "up"], check=True)
         subprocess.run(
@@ -69,5 +73,5 @@ class OutsideDhcp:
             self._dnsmasq.terminate()
             self._dnsmasq.wait(10)
         self.ns.delete()
-        subprocess.run(["ip", "link", "del", self.bridge], check=False, capture_output=True)
+        subprocess.run([*self._ip, "link", "del", self.bridge], check=False, capture_output=True)
         subprocess.run(["rm", "-rf", str(self._tmp)], check=False)

@@ -37,8 +37,15 @@ class NetNs:
 
     @contextlib.contextmanager
     def inside(self) -> t.Iterator[None]:
+        with self.entered(self.name):
+            yield
+
+    @staticmethod
+    @contextlib.contextmanager
+    def entered(name: str) -> t.Iterator[None]:
+        """This thread inside namespace ``name`` (one made elsewhere, a bed host's) for the ``with`` block."""
         own = os.open("/proc/self/ns/net", os.O_RDONLY)
-        target = os.open(f"/run/netns/{self.name}", os.O_RDONLY)
+        target = os.open(f"/run/netns/{name}", os.O_RDONLY)
         try:
             _setns(target)
             yield
@@ -46,6 +53,12 @@ class NetNs:
             _setns(own)
             os.close(own)
             os.close(target)
+
+    @staticmethod
+    def run_in(name: str, *command: str) -> str:
+        """Run ``command`` inside namespace ``name``."""
+        done = subprocess.run(["ip", "netns", "exec", name, *command], capture_output=True, text=True, check=True)
+        return done.stdout
 
     def delete(self) -> None:
         self.remove(self.name)

@@ -21,11 +21,18 @@ from .model import (
     Reservation,
     agent_reply_neighbours,
     domain_view,
+    neighbours_from_table,
     parse_agent_reply,
     parse_leases,
     parse_reservations,
+    ssh_argv,
 )
+from .remote import SshNeighbours
 from .resolve import SourceUnavailable
+
+# How a remote hypervisor's neighbour table is read: over SSH where the URI is an SSH one (auto), or
+# through libvirt's ARP source (per running domain; no probing).
+NEIGHBOUR_ROUTES = ("auto", "ssh", "libvirt")
 
 STATES = {
     "VIR_DOMAIN_NOSTATE": "nostate",
@@ -55,6 +62,8 @@ class LibvirtKnowledge:
         probe_limit: int = 1024,
         probe_rate: float = 200.0,
         clock: t.Callable[[], float] = time.time,
+        neighbour_route: str = "auto",
+        connect_timeout: int = 30,
     ) -> None:
         self.client = client
         self.uri = client.uri
@@ -65,6 +74,13 @@ class LibvirtKnowledge:
         self._cache: t.Dict[str, t.Any] = {}
         self._probed: t.Dict[str, str] = {}
         self._handles: t.Dict[str, t.Any] = {}
+        argv = None if self.local or neighbour_route == "libvirt" else ssh_argv(client.uri, connect_timeout)
+        self.ssh = SshNeighbours(self.uri, argv, connect_timeout, probe_limit, probe_rate) if argv else None
+        self._no_ssh = (
+            f"neighbours=ssh needs an SSH URI (qemu+ssh://...), and {self.uri} is not one"
+            if neighbour_route == "ssh" and argv is None and not self.local
+            else ""
+        )
 
     def refresh(self) -> None:
         """Forget what was read (and probed), for the next pass of a wait."""
@@ -137,10 +153,15 @@ class LibvirtKnowledge:
         return parse_agent_reply(reply)
 
     def neighbours(self, domain: t.Optional[DomainView], ipv6: bool = True) -> t.List[Neighbour]:
+        if self._no_ssh:
+            raise SourceUnavailable(self._no_ssh)
         if self.local:
-            read = functools.partial(neighbours.read_neighbours, ipv6=ipv6)
+            read = functools.partial(_local_table, ipv6)
             return t.cast(t.List[Neighbour], self._once(f"neighbours:{ipv6}", read))
-        # A remote host's table is only reachable through libvirt, per running domain.
+        if self.ssh is not None:
+            ssh = self.ssh
+            return t.cast(t.List[Neighbour], self._once(f"neighbours:{ipv6}", lambda: ssh.read(ipv6)[0]))
+        # Without SSH a remote host's table is only reachable through libvirt, per running domain.
         if domain is None:
             raise SourceUnavailable(
                 f"no domain on {self.uri} has this MAC, and the controller cannot read that host's neighbour table"
@@ -159,12 +180,20 @@ class LibvirtKnowledge:
         return agent_reply_neighbours(reply)
 
     def probe(self, bridge: str) -> str:
-        if not self.local:
+        if not self.local and self.ssh is None:
             raise SourceUnavailable(
-                f"probing sweeps from the hypervisor itself, and {self.uri} is not this controller; "
-                "run the lookup on a controller that is the hypervisor (qemu:///system)"
+                self._no_ssh
+                or f"probing sweeps from the hypervisor itself, and {self.uri} is reached without SSH; use a "
+                "qemu+ssh URI (the sweep then runs there) or the sharedvirt.kvm.vm_ip_info module on the hypervisor"
             )
         if bridge not in self._probed:
+            if self.ssh is not None:
+                table, swept = self.ssh.read(True, [bridge])
+                self._probed[bridge] = swept[bridge]
+                # The sweep's reply carries the filled table: no second call.
+                self._cache["neighbours:True"] = table
+                self._cache["neighbours:False"] = [n for n in table if ":" not in n.ip]
+                return self._probed[bridge]
             try:
                 self._probed[bridge] = neighbours.sweep(bridge, self.probe_limit, self.probe_rate)
             except neighbours.ProbeRefused as why:
@@ -172,6 +201,10 @@ class LibvirtKnowledge:
             for ipv6 in (False, True):  # the sweep filled the table: read it again
                 self._cache.pop(f"neighbours:{ipv6}", None)
         return self._probed[bridge]
+
+
+def _local_table(ipv6: bool) -> t.List[Neighbour]:
+    return neighbours_from_table(neighbours.read_table(ipv6))
 
 
 def _states(conn: t.Any) -> t.Dict[str, int]:

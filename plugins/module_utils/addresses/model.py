@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import typing as t
+from urllib.parse import parse_qs, urlsplit
 
 from .._core.mac import normalize_mac
 from .._core.netaddr import family_of
@@ -25,7 +26,6 @@ from .._core.xmlutil import parse_xml
 from ..domain.metadata_model import read_metadata
 
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
-PROC_NET_ARP = "/proc/net/arp"
 # /proc/net/arp flags: ATF_COM (0x2) marks a completed entry with a valid hardware address.
 _ATF_COM = 0x2
 # libvirt's VIR_IP_ADDR_TYPE_* in lease and interface-address records.
@@ -263,6 +263,14 @@ def neighbour_from_netlink(ip: t.Optional[str], mac: t.Optional[str], state: int
     return Neighbour(ip=ip, mac=normalised, device=device)
 
 
+def neighbours_from_table(table: t.Mapping[str, t.Any]) -> t.List[Neighbour]:
+    """neighbours.read_table's raw table (read here or on a hypervisor over SSH) -> neighbours."""
+    if "proc_net_arp" in table:
+        return parse_proc_net_arp(str(table["proc_net_arp"]))
+    found = (neighbour_from_netlink(ip, mac, int(state), str(device)) for ip, mac, state, device in table["netlink"])
+    return [entry for entry in found if entry is not None]
+
+
 def agent_reply_neighbours(reply: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.List[Neighbour]:
     """libvirt's ARP-source reply (same shape as the agent's, keyed by host tap) -> neighbours."""
     out = []
@@ -272,3 +280,26 @@ def agent_reply_neighbours(reply: t.Mapping[str, t.Mapping[str, t.Any]]) -> t.Li
             if mac is not None and addr.get("addr"):
                 out.append(Neighbour(ip=str(addr["addr"]), mac=mac, device=device))
     return out
+
+
+SSH_SCHEMES = ("qemu+ssh", "qemu+libssh", "qemu+libssh2")
+
+
+def ssh_argv(uri: str, connect_timeout: int) -> t.Optional[t.List[str]]:
+    """The ssh command that reaches the host of a libvirt SSH URI as libvirt does (user, port, key, host
+    key checking from the URI), or None for URIs of other transports."""
+    parts = urlsplit(uri)
+    if parts.scheme not in SSH_SCHEMES or not parts.hostname:
+        return None
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    argv = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={connect_timeout}", "-o", "LogLevel=ERROR"]
+    if parts.port:
+        argv += ["-p", str(parts.port)]
+    if query.get("keyfile"):
+        argv += ["-i", query["keyfile"]]
+    if query.get("known_hosts"):
+        argv += ["-o", f"UserKnownHostsFile={query['known_hosts']}"]
+    if query.get("no_verify") == "1":  # the trust the URI already gives libvirt's own SSH connection
+        argv += ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
+    argv += ["--", f"{parts.username}@{parts.hostname}" if parts.username else parts.hostname]
+    return argv

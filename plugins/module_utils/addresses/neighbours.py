@@ -1,5 +1,9 @@
 """This host's neighbour table, and a bounded sweep that fills it (I/O).
 
+Only the standard library (and pyroute2 where installed): for a hypervisor reached over SSH, the lookup
+and the inventory run this very file there with ``python3 -`` (see ``serve``), so the table is read and
+the sweep is limited on the hypervisor itself.
+
 The sweep sends one empty UDP datagram (discard port 9) to each address of a bridge's own subnet,
 bound to that bridge. The kernel has to resolve every address first, so each live guest answers an
 ARP request and lands in the neighbour table -- the "ping the whole subnet" advice without raw
@@ -12,13 +16,17 @@ sockets, without leaving the bridge and at a fixed rate.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ipaddress
+import json
 import socket
+import subprocess
+import sys
 import time
 import typing as t
 
-from .model import PROC_NET_ARP, Neighbour, neighbour_from_netlink, parse_proc_net_arp
+PROC_NET_ARP = "/proc/net/arp"
 
 
 def _iproute() -> t.Any:
@@ -38,8 +46,9 @@ class ProbeRefused(Exception):
     """The sweep cannot or must not run; the message says why and what to change."""
 
 
-def read_neighbours(ipv6: bool = True) -> t.List[Neighbour]:
-    """The host's IPv4 and (with ``ipv6``) IPv6 neighbours.
+def read_table(ipv6: bool = True) -> t.Dict[str, t.Any]:
+    """The host's IPv4 and (with ``ipv6``) IPv6 neighbours, raw: ``{"proc_net_arp": text}`` or
+    ``{"netlink": [[ip, mac, state, device], ...]}`` (model.neighbours_from_table reads both).
 
     IPv4 alone comes from /proc/net/arp: one read, where netlink through pyroute2 costs ~0.4 ms an entry.
     Without pyroute2 IPv6 neighbours cannot be read, and IPv4 ones come from /proc/net/arp as well.
@@ -47,24 +56,21 @@ def read_neighbours(ipv6: bool = True) -> t.List[Neighbour]:
     iproute = _iproute() if ipv6 else None
     if iproute is None:
         with open(PROC_NET_ARP, encoding="ascii") as handle:
-            return parse_proc_net_arp(handle.read())
+            return {"proc_net_arp": handle.read()}
     with iproute() as ipr:
         names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
-        out = []
-        for msg in ipr.get_neighbours():
-            entry = neighbour_from_netlink(
-                msg.get_attr("NDA_DST"), msg.get_attr("NDA_LLADDR"), msg["state"], names.get(msg["ifindex"], "?")
-            )
-            if entry is not None:
-                out.append(entry)
-        return out
+        rows = [
+            [msg.get_attr("NDA_DST"), msg.get_attr("NDA_LLADDR"), msg["state"], names.get(msg["ifindex"], "?")]
+            for msg in ipr.get_neighbours()
+        ]
+    return {"netlink": rows}
 
 
 def bridge_subnets(bridge: str) -> t.List[ipaddress.IPv4Interface]:
-    """The host's own IPv4 addresses (with prefix) on ``bridge``."""
+    """The host's own IPv4 addresses (with prefix) on ``bridge``; through iproute2 where pyroute2 is missing."""
     iproute = _iproute()
     if iproute is None:
-        raise ProbeRefused("probing needs the pyroute2 Python library on the controller (pip install pyroute2)")
+        return _bridge_subnets_by_ip_command(bridge)
     with iproute() as ipr:
         index = ipr.link_lookup(ifname=bridge)
         if not index:
@@ -73,6 +79,21 @@ def bridge_subnets(bridge: str) -> t.List[ipaddress.IPv4Interface]:
             ipaddress.IPv4Interface(f"{msg.get_attr('IFA_ADDRESS')}/{msg['prefixlen']}")
             for msg in ipr.get_addr(family=socket.AF_INET, index=index[0])
         ]
+
+
+def _bridge_subnets_by_ip_command(bridge: str) -> t.List[ipaddress.IPv4Interface]:
+    try:
+        shown = subprocess.run(["ip", "-j", "-4", "addr", "show", "dev", bridge], capture_output=True, check=False)
+    except OSError:
+        raise ProbeRefused("probing needs the pyroute2 Python library or the ip command on this host") from None
+    if shown.returncode != 0:
+        raise ProbeRefused(f"bridge {bridge} does not exist on this host")
+    return [
+        ipaddress.IPv4Interface(f"{info['local']}/{info['prefixlen']}")
+        for link in json.loads(shown.stdout or b"[]")
+        for info in link.get("addr_info", ())
+        if info.get("family") == "inet"
+    ]
 
 
 def sweep_targets(bridge: str, own: t.Sequence[ipaddress.IPv4Interface], limit: int) -> t.List[str]:
@@ -116,3 +137,25 @@ def sweep(bridge: str, limit: int, rate: float, settle: float = 1.0) -> str:
     time.sleep(settle)  # replies from live guests arrive within milliseconds; one second is generous
     subnets = ", ".join(str(iface.network) for iface in own)
     return f"{subnets} on bridge {bridge} ({len(targets)} addresses at {rate:g}/s)"
+
+
+def serve(argv: t.Sequence[str]) -> t.Dict[str, t.Any]:
+    """Sweep the bridges asked for, then read the table: what one SSH call to a hypervisor returns."""
+    parser = argparse.ArgumentParser(prog="neighbours")
+    parser.add_argument("--ipv6", action="store_true")
+    parser.add_argument("--sweep", action="append", default=[])
+    parser.add_argument("--limit", type=int, default=1024)
+    parser.add_argument("--rate", type=float, default=200.0)
+    args = parser.parse_args(argv)
+    swept: t.Dict[str, str] = {}
+    refused: t.Dict[str, str] = {}
+    for bridge in args.sweep:
+        try:
+            swept[bridge] = sweep(bridge, args.limit, args.rate)
+        except ProbeRefused as why:
+            refused[bridge] = str(why)
+    return {"swept": swept, "refused": refused, "table": read_table(args.ipv6)}
+
+
+if __name__ == "__main__":
+    json.dump(serve(sys.argv[1:]), sys.stdout)

@@ -275,6 +275,9 @@ def _from_agent(target: Target, chain: Chain) -> t.List[Address]:
 
 
 def _from_neighbours(target: Target, chain: Chain) -> t.List[Address]:
+    domain = target.domain
+    if domain is not None and not domain.active:  # what the table may still hold about it is stale
+        raise SourceUnavailable(f"domain {domain.name!r} is not running (state {domain.state})")
     found = _neighbour_addresses(target, chain)
     if found or not chain.probe:
         return found

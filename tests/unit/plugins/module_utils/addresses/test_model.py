@@ -11,11 +11,13 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.model imp
     agent_reply_neighbours,
     domain_view,
     neighbour_from_netlink,
+    neighbours_from_table,
     newest_per_family,
     parse_agent_reply,
     parse_leases,
     parse_proc_net_arp,
     parse_reservations,
+    ssh_argv,
     usable_address,
 )
 
@@ -150,3 +152,21 @@ def test_domain_view_from_live_xml() -> None:
 def test_inactive_domain_has_no_taps() -> None:
     view = domain_view(LIVE_DOMAIN, active=False, state="shutoff")
     assert [n.device for n in view.nics] == [None, None]
+
+
+def test_a_raw_table_from_either_reader_becomes_neighbours() -> None:
+    assert neighbours_from_table({"proc_net_arp": PROC_NET_ARP}) == parse_proc_net_arp(PROC_NET_ARP)
+    rows = [["10.0.0.5", "52:54:00:AA:00:01", 0x02, "br0"], ["10.0.0.6", None, 0x01, "br0"]]
+    assert neighbours_from_table({"netlink": rows}) == [Neighbour("10.0.0.5", "52:54:00:aa:00:01", "br0")]
+
+
+def test_ssh_argv_reaches_the_host_as_libvirts_ssh_transport_does() -> None:
+    uri = "qemu+ssh://root@10.0.0.11:2222/system?keyfile=/k/id&no_verify=1&known_hosts=/k/kh"
+    assert ssh_argv(uri, 7) == [
+        "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=7", "-o", "LogLevel=ERROR", "-p", "2222",
+        "-i", "/k/id", "-o", "UserKnownHostsFile=/k/kh", "-o", "StrictHostKeyChecking=no",
+        "-o", "UserKnownHostsFile=/dev/null", "--", "root@10.0.0.11",
+    ]  # fmt: skip
+    assert ssh_argv("qemu+ssh://hv1/system", 30)[-2:] == ["--", "hv1"]  # type: ignore[index]
+    assert ssh_argv("qemu+tls://hv1/system", 30) is None
+    assert ssh_argv("qemu:///system", 30) is None

@@ -219,3 +219,11 @@ def test_mac_index_is_built_once_per_list_and_rebuilt_for_a_new_read() -> None:
     assert by_mac(chain, first) is index and list(index) == ["52:54:00:00:00:01"]
     second = [Lease("52:54:00:00:00:02", "10.0.0.6", 24, "ipv4", "net", 100)]
     assert list(by_mac(chain, second)) == ["52:54:00:00:00:02"]
+
+
+def test_a_stopped_guest_is_not_looked_up_in_the_neighbour_table_nor_swept_for() -> None:
+    stopped = dom("win7", Nic(MAC2, None, None, "br1", kind="bridge"), active=False, agent=False)
+    hv = Fake(doms=[stopped], table=[Neighbour("10.9.0.77", MAC2, "br1")])  # a stale entry from when it ran
+    out = resolve("win7", [hv], Chain(sources=["arp"], probe=True))
+    assert out.addresses == [] and hv.reads == []
+    assert out.message() == "no address for 'win7': arp: domain 'win7' is not running (state shutoff)"
