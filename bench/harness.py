@@ -45,6 +45,7 @@ class Goal:
     other: str  # a series label, or "" for an absolute limit of ``factor`` seconds
     factor: float
     within: bool = False
+    reported: bool = False  # a ratio shown for information: no goal, no verdict
 
     def check(self, rows: t.Mapping[str, Series]) -> t.Tuple[str, str]:
         if not self.other:
@@ -56,6 +57,8 @@ class Goal:
         a, b = rows.get(self.ours), rows.get(self.other)
         if not a or not b or not a.times or not b.times:
             return "n/a", "not measured"
+        if self.reported:
+            return f"{a.median / b.median:.2f}×", "reported (no goal)"
         if self.within:
             ratio = a.median / b.median
             return f"{ratio:.2f}×", "met" if ratio <= self.factor else f"missed by {ratio / self.factor:.2f}×"

@@ -11,6 +11,7 @@ import typing as t
 import libvirt
 from env import PREFIX, URI, connect, remove_domains, remove_networks, wait_for_markers
 from harness import WORK, Goal, Section, rotations
+from s2_remote import measure_remote
 from testbed.guest import free_subnet, guest_domain_xml, guest_image, isolated_network_xml, local_domain_type
 from testbed.plugins import lookup
 
@@ -207,6 +208,7 @@ def scenario(reps: int, count: int = 8) -> Section:
                 "/proc/net/arp read alone": lambda: check("floor", floor_neighbours(syn_macs), syn_ips),
             },
         )
+        remote_lookup, remote_task, local_task = measure_remote(section, reps, measure_all, syn_macs, syn_ips)
     finally:
         remove_domains(conn)
         remove_networks(conn)
@@ -231,5 +233,8 @@ def scenario(reps: int, count: int = 8) -> Section:
         ),
         Goal(f"within 2× of libvirt-python's same calls, {SYNTHETIC} leases", LEASES, FLOOR_LEASES, 2, within=True),
         Goal(f"within 2× of the same reads, {SYNTHETIC} neighbours", NEIGHBOURS, FLOOR_ARP, 2, within=True),
+        # Reported, not promised: what reaching the hypervisor over SSH costs against reading here.
+        Goal("remote lookup over SSH, time against the local lookup", remote_lookup, NEIGHBOURS, 0, reported=True),
+        Goal("vm_ip_info over SSH, time against the same task run locally", remote_task, local_task, 0, reported=True),
     ]
     return section

@@ -136,7 +136,15 @@ def test_plain_bridge_with_outside_dhcp_needs_arp_and_a_probe_for_silent_guests(
 
 
 def test_probe_refuses_what_it_must_not_sweep_and_says_what_it_swept(lab: Lab, outside_dhcp: OutsideDhcp) -> None:
-    guest = lab.guest(bridges=[outside_dhcp.bridge], start=False)
+    stopped = lab.guest("off", bridges=[outside_dhcp.bridge], start=False)
+    with pytest.raises(AnsibleError) as down:
+        vm_ip(stopped.name, sources=["arp"], probe=True, probe_rate=500)
+    assert (
+        str(down.value)
+        == f"vm_ip: no address for {stopped.name!r}: arp: domain {stopped.name!r} is not running (state shutoff)"
+    )
+    # A running guest whose address lies outside the bridge's subnet answers none of the sweep's ARP requests.
+    guest = lab.guest(bridges=[outside_dhcp.bridge], cmdline="sv_ip=198.51.100.5/24", agent=False)
     with pytest.raises(AnsibleError) as absent:
         vm_ip(guest.name, sources=["arp"], probe=True, probe_rate=500)
     assert str(absent.value) == (

@@ -29,3 +29,11 @@ def test_section_table_shows_median_range_and_runs() -> None:
     section.series("x").times.extend([0.5, 0.25, 12.0])
     text = section.markdown()
     assert "| x | 0.500 (0.250–12.0) | 3 |" in text and text.startswith("### T\n\nwhat\n")
+
+
+def test_a_reported_ratio_has_no_verdict() -> None:
+    rows = {"remote": Series("remote", [3.0]), "local": Series("local", [1.0])}
+    assert Goal("remote against local", "remote", "local", 0, reported=True).check(rows) == (
+        "3.00×",
+        "reported (no goal)",
+    )
