@@ -114,6 +114,16 @@ options:
         description: Its SHA-256, as V(sha256:HEX) or V(HEX).
         type: str
         required: true
+      source_format:
+        description:
+          - The image's own format when it differs from O(format) - a VMware V(vmdk), a VirtualBox V(vdi), a Hyper-V
+            or Virtual PC V(vpc) (VHD) or V(vhdx), or a V(qcow2) or V(raw) image for a volume of the other format.
+          - The image is checked as it is (declared format, no backing file, virtual size, and for a vmdk no
+            descriptor that names other files), converted with C(qemu-img convert) into a scratch file in
+            C(/var/tmp) on the host that runs the task, and that is uploaded. Check mode converts too, to compare.
+          - Omitted, the image must already be in O(format).
+        type: str
+        choices: [raw, qcow2, vmdk, vdi, vpc, vhdx]
       max_virtual_size:
         description: Largest virtual size accepted, in bytes.
         type: int
@@ -264,6 +274,7 @@ ARGUMENT_SPEC = {
             "src": {"type": "path", "required": True},
             "remote_src": {"type": "bool", "default": False},
             "checksum": {"type": "str", "required": True},
+            "source_format": {"type": "str", "choices": ["raw", "qcow2", "vmdk", "vdi", "vpc", "vhdx"]},
             "max_virtual_size": {"type": "int", "default": 1099511627776},
             "replace": {"type": "bool", "default": False},
         },

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import os
 import typing as t
 
@@ -15,11 +16,13 @@ from .._core.errors import AlreadyExists, ConflictError, SpecError, UnsafeOperat
 from .._core.module import LibvirtModule
 from .._core.plan import over_xml
 from .client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
+from .import_plan import foreign_problems
 from .plan import Upload, VolumeActual, VolumeRequest, image_problems, plan_volume, volume_facts
 from .pool_model import PoolSpec
 from .pool_plan import PoolRequest, plan_pool, pool_ref
 from .secret_model import SecretSpec
 from .secret_plan import plan_secret
+from .transfer import convert_image
 from .usage_client import read_usage
 from .usage_model import pool_users
 from .volume_model import VolumeSpec
@@ -125,9 +128,23 @@ def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
     clone = params.get("clone_from")
     if clone and actual.spec is None and request.state == "present":
         request.clone = executor.clone_source(clone.get("pool") or pool_name, clone["name"], clone["mode"])
-    upload = params.get("upload")
-    if upload and request.state == "present":
-        desired = _prepare_upload(executor, desired, upload, actual, request)
+    with contextlib.ExitStack() as scratch:
+        upload = params.get("upload")
+        if upload and request.state == "present":
+            desired = _prepare_upload(executor, desired, upload, actual, request, scratch)
+        return _apply_volume(module, executor, desired, request, actual, clients)
+
+
+def _apply_volume(
+    module: LibvirtModule,
+    executor: VolumeExecutor,
+    desired: VolumeSpec,
+    request: VolumeRequest,
+    actual: VolumeActual,
+    clients: t.List[t.Any],
+) -> t.Dict[str, t.Any]:
+    params = module.params
+    pool_name = params["pool"]
     plan = plan_volume(desired, request, actual)
     download = params.get("download")
     if download and request.state == "present" and actual.spec is not None:
@@ -157,6 +174,7 @@ def _prepare_upload(
     upload: t.Mapping[str, t.Any],
     actual: VolumeActual,
     request: VolumeRequest,
+    scratch: contextlib.ExitStack,
 ) -> VolumeSpec:
     src = upload["src"]
     if desired.format is None:
@@ -167,11 +185,20 @@ def _prepare_upload(
     if file_sha256(src) != wanted:
         raise SpecError("upload.checksum", f"the SHA-256 of {src} is not {wanted}; the file is not the expected image")
     pool_path = PoolSpec.from_xml(executor.pool(request.pool).XMLDesc(0)).target
+    source_format = upload.get("source_format") or desired.format
+    info = inspect_image(src)
     problems = image_problems(
-        inspect_image(src), desired.format, (pool_path.path if pool_path else "") or "", int(upload["max_virtual_size"])
+        info, source_format, (pool_path.path if pool_path else "") or "", int(upload["max_virtual_size"])
     )
+    problems += foreign_problems(info, src) if source_format != desired.format else []
     if problems:
         raise ConflictError(f"refusing to upload {src} into {request.pool}/{desired.name}: {'; '.join(problems)}")
+    shown = ""
+    if source_format != desired.format:
+        # The checked image converted to the pool's format (in check mode too: the volume is compared with it).
+        shown = f"{src} ({source_format} converted to {desired.format})"
+        src = convert_image(src, source_format, desired.format, scratch)
+        wanted = file_sha256(src)
     if actual.spec is not None:
         if executor.content_sha256(request.pool, desired.name or "") == wanted:
             return desired
@@ -181,9 +208,9 @@ def _prepare_upload(
                 "set upload.replace=true to overwrite it",
                 consent="upload.replace",
             )
-        request.upload = Upload(src, wanted, replace=True)
+        request.upload = Upload(src, wanted, replace=True, shown=shown)
         return desired
-    request.upload = Upload(src, wanted)
+    request.upload = Upload(src, wanted, shown=shown)
     return desired.replace(capacity=desired.capacity or os.path.getsize(src))
 
 

@@ -35,6 +35,11 @@ class Upload:
     src: str
     sha256: str
     replace: bool = False  # the volume exists with other content
+    shown: str = ""  # how actions name the image when ``src`` is a scratch conversion of it
+
+    @property
+    def label(self) -> str:
+        return self.shown or self.src
 
 
 @dataclasses.dataclass
@@ -100,7 +105,7 @@ def plan_volume(desired: VolumeSpec, request: VolumeRequest, actual: VolumeActua
     if request.upload is not None:
         refuse_in_use(name, "replacing its content", actual.users)
         plan.add(
-            f"replace the content of volume {name} with {request.upload.src} (checked by SHA-256, then swapped in)",
+            f"replace the content of volume {name} with {request.upload.label} (checked by SHA-256, then swapped in)",
             Change("content", None, request.upload.sha256),
             step=_upload_step(request.upload, have),
         )
@@ -214,7 +219,7 @@ def _plan_volume_creation(plan: Plan, desired: VolumeSpec, request: VolumeReques
     elif request.upload is not None:
         spec = desired.replace(allocation=0)
         plan.add(
-            f"upload {request.upload.src} into new volume {name} (checked by SHA-256 before it becomes the volume)",
+            f"upload {request.upload.label} into new volume {name} (checked by SHA-256 before it becomes the volume)",
             Change("", None, spec.to_dict()),
             step=_upload_step(request.upload, spec),
         )

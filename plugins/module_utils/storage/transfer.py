@@ -9,12 +9,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import subprocess
+import tempfile
 import typing as t
 
 from .._core.client import LibvirtClient, libvirt_errors
 from .._core.errors import ConflictError
 from .._core.xmlutil import parse_xml, to_string
 from ..host.model import uri_is_local
+from .import_plan import convert_command
 
 FILE_POOLS = ("dir", "fs", "netfs")
 
@@ -112,3 +115,21 @@ def download(client: LibvirtClient, vol: t.Any, label: str, dest: t.Optional[str
         os.chmod(dest + ".part", mode)  # the umask may have narrowed it; never widened
         os.replace(dest + ".part", dest)
     return digest.hexdigest()
+
+
+def convert_image(src: str, source_format: str, target_format: str, scratch: contextlib.ExitStack) -> str:
+    """``src`` converted to ``target_format`` in a scratch file that ``scratch`` removes at its end."""
+    handle, dest = tempfile.mkstemp(prefix=".sharedvirt-import-", suffix=f".{target_format}", dir="/var/tmp")
+    os.close(handle)
+    scratch.callback(_remove_file, dest)
+    done = subprocess.run(
+        convert_command(src, source_format, target_format, dest), capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise ConflictError(f"converting {src} from {source_format} to {target_format} failed: {done.stderr.strip()}")
+    return dest
+
+
+def _remove_file(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
