@@ -11,6 +11,9 @@ version_added: 0.1.0
 description:
   - Lists storage pools with their definition (type, source, target), state, capacity, allocation,
     available space and volumes, over a read-only connection.
+  - For thin provisioning, C(committed) adds up the virtual sizes of the pool's volumes (what they may grow to)
+    and C(committed_ratio) divides it by the capacity; M(sharedvirt.kvm.volume) O(sharedvirt.kvm.volume#module:overcommit)
+    limits it.
 author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
@@ -44,7 +47,8 @@ pools:
   sample: [{"name": "images", "type": "dir", "state": "active", "autostart": true, "capacity": 107374182400,
             "allocation": 10737418240, "available": 96636764160, "target": {"path": "/var/lib/libvirt/images"},
             "volumes": [{"name": "web1.qcow2", "path": "/var/lib/libvirt/images/web1.qcow2",
-                         "capacity": 10737418240, "allocation": 196608}]}]
+                         "capacity": 10737418240, "allocation": 196608}],
+            "committed": 10737418240, "committed_ratio": 0.1}]
 """
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import STORAGE_TIMEOUT

@@ -96,6 +96,22 @@ options:
     description: Agree to make the volume smaller, which cuts off the data at its end.
     type: bool
     default: false
+  overcommit:
+    description:
+      - A thin-provisioning limit, checked when this task creates or grows the volume (in check mode too). The
+        virtual sizes of all the pool's volumes plus what this task adds may not exceed the pool's capacity times
+        O(overcommit.ratio). M(sharedvirt.kvm.pool_info) reports the pool's C(committed) bytes and ratio.
+    type: dict
+    suboptions:
+      ratio:
+        description: Most bytes of virtual disk per byte of pool capacity, for example V(1.0) (never overcommit) or V(3.0).
+        type: float
+        required: true
+      action:
+        description: V(fail) refuses the task with the figures, before anything is made; V(warn) goes on and warns.
+        type: str
+        choices: [fail, warn]
+        default: fail
   upload:
     description: Fill a new volume from an image file on the controller, or on the host that runs the task.
     type: dict
@@ -266,6 +282,13 @@ ARGUMENT_SPEC = {
         },
     },
     "allow_shrink": {"type": "bool", "default": False},
+    "overcommit": {
+        "type": "dict",
+        "options": {
+            "ratio": {"type": "float", "required": True},
+            "action": {"type": "str", "choices": ["fail", "warn"], "default": "fail"},
+        },
+    },
     "flatten": {"type": "bool", "default": False},
     "peers": PEERS,
     "upload": {

@@ -15,7 +15,7 @@ from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for
 
-from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, volume, volume_info
+from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, pool_info, volume, volume_info
 
 URI = "qemu:///system"
 MIB = 2**20
@@ -312,3 +312,24 @@ def test_upload_from_the_controller(lab: Lab, tmp_path: Path) -> None:
     run = run_playbook(play)
     assert run.rc == 0, run.output
     assert sha256(path / "ctl.raw") == sha256(image)
+
+
+def test_thin_provisioning_limit_refuses_or_warns_with_the_figures(lab: Lab) -> None:
+    p, path = dir_pool(lab, "thin")
+    [facts] = run_module(pool_info, {"uri": URI, "name": p})["pools"]
+    capacity = facts["capacity"]
+    six_tenths = (capacity * 6 // 10) // MIB * MIB  # sparse: nothing is allocated, only promised
+    limit = {"ratio": 1.0}
+    ladder(volume, vol(p, "a.raw", format="raw", capacity=f"{six_tenths // MIB}MiB", overcommit=limit))
+    second = vol(p, "b.raw", format="raw", capacity=f"{six_tenths // MIB}MiB", overcommit=limit)
+    for check_mode in (True, False):
+        refused = run_module(volume, second, check_mode=check_mode)
+        assert refused["failed"] and not refused["changed"]
+        assert refused["msg"].startswith(
+            f"pool {p}: {six_tenths} more bytes would commit {2 * six_tenths} bytes of virtual disk to {capacity} bytes"
+        )
+    assert sorted(f.name for f in path.iterdir()) == ["a.raw"]
+    warned = run_module(volume, dict(second, overcommit={"ratio": 1.0, "action": "warn"}))
+    assert warned["changed"] and any("above overcommit.ratio 1" in w for w in warned.get("warnings", []))
+    [facts] = run_module(pool_info, {"uri": URI, "name": p})["pools"]
+    assert facts["committed"] == 2 * six_tenths and facts["committed_ratio"] == round(2 * six_tenths / capacity, 3)

@@ -149,6 +149,9 @@ class PoolExecutor(Executor):
             listed = self.client.storage(name, f"list the volumes of pool {name!r}", pool.listAllVolumes, 0)
             volumes = [_volume_facts(v) for v in listed]
         out["volumes"] = sorted(volumes, key=lambda v: v["name"])
+        # Thin provisioning: what the volumes may grow to, against what the pool holds.
+        out["committed"] = sum(v["capacity"] for v in volumes)
+        out["committed_ratio"] = round(out["committed"] / capacity, 3) if capacity else None
         return out
 
     def _pool(self, plan: Plan) -> t.Any:
@@ -212,6 +215,13 @@ class VolumeExecutor(Executor):
 
     def __init__(self, client: LibvirtClient) -> None:
         self.client = client
+
+    def commitment(self, name: str) -> t.Tuple[int, int]:
+        """The pool's capacity and the virtual sizes of its volumes added up (what thin volumes may grow to)."""
+        pool = self.pool(name)
+        _state, capacity, _allocation, _available = self.client.storage(name, f"read pool {name!r}", pool.info)
+        volumes = self.client.storage(name, f"list the volumes of pool {name!r}", pool.listAllVolumes, 0)
+        return int(capacity), sum(int(vol.info()[1]) for vol in volumes)
 
     def pool(self, name: str) -> t.Any:
         pool = self.client.pool(name)

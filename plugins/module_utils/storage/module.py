@@ -14,10 +14,19 @@ import typing as t
 
 from .._core.errors import AlreadyExists, ConflictError, SpecError, UnsafeOperation
 from .._core.module import LibvirtModule
-from .._core.plan import over_xml
+from .._core.plan import Plan, over_xml
 from .client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
 from .import_plan import foreign_problems
-from .plan import Upload, VolumeActual, VolumeRequest, image_problems, plan_volume, volume_facts
+from .plan import (
+    Upload,
+    VolumeActual,
+    VolumeRequest,
+    added_capacity,
+    image_problems,
+    plan_volume,
+    thin_refusal,
+    volume_facts,
+)
 from .pool_model import PoolSpec
 from .pool_plan import PoolRequest, plan_pool, pool_ref
 from .secret_model import SecretSpec
@@ -146,6 +155,7 @@ def _apply_volume(
     params = module.params
     pool_name = params["pool"]
     plan = plan_volume(desired, request, actual)
+    _check_thin_provisioning(module, executor, plan)
     download = params.get("download")
     if download and request.state == "present" and actual.spec is not None:
         dest = download["dest"]
@@ -166,6 +176,21 @@ def _apply_volume(
         again = executor.read(pool_name, desired.name or "", read_usage(clients))
         plan.after = volume_facts(again.spec, pool_name, again.users)
     return plan.result(diff=module.diff)
+
+
+def _check_thin_provisioning(module: LibvirtModule, executor: VolumeExecutor, plan: Plan) -> None:
+    """The overcommit option: a new or grown volume may not commit the pool beyond the ratio (or warns)."""
+    limit = module.params.get("overcommit")
+    adding = added_capacity(plan)
+    if not limit or not adding:
+        return
+    pool_name = module.params["pool"]
+    capacity, committed = executor.commitment(pool_name)
+    refusal = thin_refusal(pool_name, capacity, committed, adding, float(limit["ratio"]))
+    if refusal and limit["action"] == "fail":
+        raise ConflictError(refusal)
+    if refusal:
+        module.warn(refusal)
 
 
 def _prepare_upload(

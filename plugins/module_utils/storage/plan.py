@@ -268,3 +268,24 @@ def image_problems(
     if size > max_virtual_size:
         problems.append(f"its virtual size {size} bytes is above max_virtual_size {max_virtual_size}")
     return problems
+
+
+def added_capacity(plan: Plan) -> int:
+    """Bytes of virtual disk the plan adds to its pool (a new volume's capacity, or a growth)."""
+    if not plan.changed:
+        return 0
+    before = int((plan.before or {}).get("capacity") or 0)
+    after = int((plan.after or {}).get("capacity") or 0)
+    return max(after - before, 0)
+
+
+def thin_refusal(pool: str, capacity: int, committed: int, adding: int, ratio: float) -> t.Optional[str]:
+    """Why committing ``adding`` more bytes of virtual disk overcommits the pool beyond ``ratio``; None if not."""
+    after = committed + adding
+    if adding <= 0 or capacity <= 0 or after <= capacity * ratio:
+        return None
+    return (
+        f"pool {pool}: {adding} more bytes would commit {after} bytes of virtual disk to {capacity} bytes of capacity "
+        f"({after / capacity:.2f}x, above overcommit.ratio {ratio:g}); thin volumes that all fill up would stop their "
+        "guests - raise the ratio, grow the pool or remove volumes"
+    )

@@ -15,6 +15,7 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.plan import
     VolumeRequest,
     image_problems,
     plan_volume,
+    thin_refusal,
 )
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.usage_model import (
     BackedVolume,
@@ -180,3 +181,14 @@ def test_shrinking_is_refused_while_anything_uses_the_volume() -> None:
         with pytest.raises(ConflictError, match="before shrinking it$"):
             plan_volume(desired(capacity=5), request, existing([user]))
     assert [s.op for s in plan_volume(desired(capacity=5), request, existing()).steps] == ["resize"]
+
+
+def test_thin_refusal_counts_what_is_promised_not_what_is_written() -> None:
+    assert thin_refusal("images", 100, 60, 40, 1.0) is None  # exactly full is allowed
+    refusal = thin_refusal("images", 100, 60, 41, 1.0)
+    assert refusal is not None and refusal.startswith(
+        "pool images: 41 more bytes would commit 101 bytes of virtual disk to 100 bytes of capacity (1.01x, above "
+        "overcommit.ratio 1)"
+    )
+    assert thin_refusal("images", 100, 250, 40, 3.0) is None
+    assert thin_refusal("images", 0, 60, 41, 1.0) is None  # a pool that cannot say its capacity
