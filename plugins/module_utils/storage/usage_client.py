@@ -28,10 +28,7 @@ def read_disks(client: LibvirtClient) -> t.List[DiskUse]:
     found = []
     with libvirt_errors(f"list the disks of the domains on {client.uri}"):
         for dom in client.conn.listAllDomains(0):
-            active = bool(dom.isActive())
-            documents: t.List[t.Tuple[str, bool]] = [(dom.XMLDesc(0), True)] if active else []
-            if dom.isPersistent():
-                documents.append((dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), False))
+            documents = _documents(dom)
             for xml, live in documents:
                 for disk in parse_xml(xml, f"XML of domain {dom.name()!r}").findall("devices/disk"):
                     target = disk.find("target")
@@ -39,6 +36,19 @@ def read_disks(client: LibvirtClient) -> t.List[DiskUse]:
                     shareable = disk.find("shareable") is not None
                     found.append(DiskUse(client.uri, dom.name(), dev, live, disk_layers(disk), shareable))
     return found
+
+
+def _documents(dom: t.Any) -> t.List[t.Tuple[str, bool]]:
+    """The live XML (while it runs) and the definition of a domain; none for one that went away meanwhile."""
+    try:
+        documents = [(dom.XMLDesc(0), True)] if dom.isActive() else []
+        if dom.isPersistent():
+            documents.append((dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), False))
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:  # undefined between the listing and the read
+            return []
+        raise
+    return documents
 
 
 def read_backed_volumes(client: LibvirtClient) -> t.List[BackedVolume]:
