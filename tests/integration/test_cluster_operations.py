@@ -76,7 +76,7 @@ def cleanup(conns: t.Mapping[str, t.Any], prefix: str, shared: Path) -> None:
     subprocess.run(["rm", "-rf", str(shared)], check=False)
 
 
-def test_drain_and_restore_a_host_of_three_vms(bed: HostBed, prefix: str) -> None:
+def test_drain_and_restore_a_host_of_three_vms(bed: HostBed, prefix: str, tmp_path: Path) -> None:
     a, b, c = bed.hosts
     conns = {h.uri: h.open() for h in bed.hosts}
     uris = list(conns)
@@ -144,9 +144,29 @@ def test_drain_and_restore_a_host_of_three_vms(bed: HostBed, prefix: str) -> Non
             assert guest.serial.read_text(errors="replace").count("SVKVM-BOOT") == 1
         assert run_module(maintenance, restore)["changed"] is False
         assert RECORD_NETWORK not in [n.name() for n in conns[a.uri].listAllNetworks()]
+
+        # make demo's DRAIN step, on m1 alone (the others stopped, to keep it short): the plan, the tables before
+        # and after, and the way back.
+        for guest in (m2, s1):
+            guest.dom.destroy()
+        demo = run_playbook(PLAYBOOKS / "demo_drain.yml", inventory=bed_inventory(bed, tmp_path),
+                            extra_vars=json.dumps({"demo_drain_vm": m1.name}))  # fmt: skip
+        assert demo.rc == 0 and demo.recap["failed"] == 0, demo.output
+        tables = re.findall(r'"HOST +MAINTENANCE +RUNNING",?\n((?:\s+"[^"]*",?\n)+)', demo.output)
+        # Per table: host -> its MAINTENANCE column (columns are two or more spaces apart).
+        rows = [{c[0]: c[1] for c in (re.split(r" {2,}", r) for r in re.findall(r'"([^"]*)"', t))} for t in tables]
+        assert [r[a.uri].startswith("in maintenance since") for r in rows] == [False, True, False], demo.output
+        assert where(conns, m1.name) == [(a.uri, True)]
     finally:
         lab.cleanup()
         cleanup(conns, prefix, shared)
+
+
+def bed_inventory(bed: HostBed, tmp_path: Path) -> Path:
+    """The bed's hypervisors (never connected to: the plays run on the controller) and the controller."""
+    path = tmp_path / "bed.yml"
+    path.write_text(json.dumps({"all": {"children": bed.inventory(), "hosts": {"localhost": {}}}}))
+    return path
 
 
 def test_drains_that_cannot_be_done_are_refused_and_move_nothing(bed: HostBed, prefix: str) -> None:
