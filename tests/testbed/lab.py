@@ -124,6 +124,7 @@ class Lab:
             libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
             | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
             | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+            | libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
         )
         _remove(self.conn.lookupByName, self.domains, lambda dom: dom.undefineFlags(domain_flags))
         _remove(self.conn.networkLookupByName, self.networks, lambda net: net.undefine())

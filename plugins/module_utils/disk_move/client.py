@@ -15,8 +15,9 @@ from .._core.client import LibvirtClient, libvirt
 from .._core.errors import ConflictError, NotFoundError
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
-from .._core.xmlutil import local_xml, parse_xml
+from .._core.xmlutil import local_xml, parse_xml, to_string
 from ..storage.usage_client import read_usage
+from ..storage.volume_model import VolumeSpec
 from .model import MOVE_NS, MOVE_PREFIX, DiskAt, MoveRecord, find_disk, pointed_at, read_records, records_element
 from .plan import Destination
 
@@ -202,11 +203,7 @@ class MoveExecutor(Executor):
 
 
 def _volume_xml(name: str, fmt: str, capacity: int) -> str:
-    vol = ET.Element("volume")
-    ET.SubElement(vol, "name").text = name
-    ET.SubElement(vol, "capacity", unit="bytes").text = str(capacity)
-    ET.SubElement(ET.SubElement(vol, "target"), "format", type=fmt)
-    return ET.tostring(vol, encoding="unicode")
+    return to_string(VolumeSpec(name=name, format=fmt, capacity=capacity, allocation=0).to_element())
 
 
 def _network_mirror(pool_xml: str, volume: str, fmt: str) -> str:

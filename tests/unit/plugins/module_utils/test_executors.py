@@ -22,10 +22,10 @@ def planned_ops(package: Path) -> set[str]:
 
 def handlers(package: Path) -> set[str]:
     found: set[str] = set()
-    client = package / "client.py"
-    for node in ast.walk(ast.parse(client.read_text())):
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("_step_"):
-            found.add(node.name.removeprefix("_step_"))
+    for client in package.glob("*client.py"):
+        for node in ast.walk(ast.parse(client.read_text())):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("_step_"):
+                found.add(node.name.removeprefix("_step_"))
     return found
 
 
