@@ -13,8 +13,10 @@ import pytest
 from testbed.ansible import run_playbook
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
+from testbed.params import guest_params, serial_path_of
+from testbed.wait import wait_for_marker
 
-from ansible_collections.sharedvirt.kvm.plugins.modules import pool, volume
+from ansible_collections.sharedvirt.kvm.plugins.modules import domain, ova_import, pool, volume
 
 URI = "qemu:///system"
 PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
@@ -128,3 +130,67 @@ def test_the_briefs_vmdk_becomes_the_clusters_shared_raw_disk_in_one_playbook(
         assert (driver.get("type"), source.get("pool"), source.get("volume")) == ("raw", name, "quorum.raw")
     again = run_playbook(PLAYBOOKS / "import_vmdk_shared_disk.yml", extra_vars=extra)
     assert again.rc == 0 and again.recap["changed"] == 0, again.output
+
+
+OVF_TEMPLATE = """<?xml version="1.0"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"
+ xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData">
+ <References><File ovf:id="file1" ovf:href="{disk}"/></References>
+ <DiskSection><Info>disks</Info><Disk ovf:diskId="d1" ovf:fileRef="file1" ovf:capacity="8388608"/></DiskSection>
+ <VirtualSystem ovf:id="{name}"><Name>{name}</Name><VirtualHardwareSection>
+  <Item><rasd:ResourceType>3</rasd:ResourceType><rasd:VirtualQuantity>1</rasd:VirtualQuantity></Item>
+  <Item><rasd:AllocationUnits>byte * 2^20</rasd:AllocationUnits><rasd:ResourceType>4</rasd:ResourceType>
+   <rasd:VirtualQuantity>192</rasd:VirtualQuantity></Item>
+  <Item><rasd:HostResource>ovf:/disk/d1</rasd:HostResource><rasd:ResourceType>17</rasd:ResourceType></Item>
+ </VirtualHardwareSection></VirtualSystem>
+</Envelope>"""
+
+
+def make_ova(tmp_path: Path, name: str, disk_name: str, disk: Path | None) -> Path:
+    """An OVA as VMware exports one: the descriptor first, then the disk."""
+    ovf = tmp_path / f"{name}.ovf"
+    ovf.write_text(OVF_TEMPLATE.format(name=name, disk=disk_name))
+    ova = tmp_path / f"{name}.ova"
+    members = [ovf.name] + ([disk.name] if disk else [])
+    subprocess.run(["tar", "-cf", str(ova), "-C", str(tmp_path), *members], check=True)
+    return ova
+
+
+def test_an_ova_becomes_volumes_and_a_domain_declaration_that_boots(
+    lab: Lab, import_pool: tuple[str, Path], tmp_path: Path
+) -> None:
+    name, path = import_pool
+    base = tmp_path / "base.raw"
+    with base.open("wb") as handle:
+        handle.truncate(8 * MIB)
+        handle.write(b"SVKVM-MARK OVA\n")
+    disk = tmp_path / "appliance-disk1.vmdk"
+    subprocess.run(["qemu-img", "convert", "-q", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized",
+                    str(base), str(disk)], check=True)  # fmt: skip
+    ova = make_ova(tmp_path, "appliance", disk.name, disk)
+    task = {"uri": URI, "src": str(ova), "checksum": sha256(ova), "pool": name, "name": f"{lab.prefix}-ova"}
+    steps = [run_module(ova_import, task, check_mode=True), run_module(ova_import, task),
+             run_module(ova_import, task, check_mode=True), run_module(ova_import, task)]  # fmt: skip
+    assert [s["changed"] for s in steps] == [True, True, False, False], steps[1].get("msg")
+    assert steps[0]["actions"] == steps[1]["actions"]
+    volume = f"{lab.prefix}-ova-disk0.qcow2"
+    assert steps[1]["volumes"] == [volume]
+    compare = ["qemu-img", "compare", "-q", "-f", "raw", "-F", "qcow2", str(base), str(path / volume)]
+    assert subprocess.run(compare, check=False).returncode == 0
+    declared = steps[1]["domain"]
+    assert (declared["vcpus"], declared["memory"], declared["interfaces"]) == (1, "192MiB", [])
+    # The declaration, with the embedded guest's kernel, boots and reads the imported disk.
+    params = guest_params(lab, declared["name"], None, "sv_disk=/dev/vda sv_read=0", state="running",
+                          **{k: declared[k] for k in ("vcpus", "memory", "disks")})  # fmt: skip
+    assert not run_module(domain, params).get("failed")
+    wait_for_marker(serial_path_of(params), r"SVKVM-READ /dev/vda.*SVKVM-MARK OVA", 120)
+
+    # A descriptor that points outside the archive, and a disk member that is a link, are refused.
+    evil = make_ova(tmp_path, "evil", "../../etc/passwd", None)
+    refused = run_module(ova_import, dict(task, src=str(evil), checksum=sha256(evil), name="evil"))
+    assert refused["failed"] and "only plain file names inside the OVA are read" in refused["msg"]
+    (tmp_path / "link.vmdk").symlink_to("/etc/passwd")
+    linked = make_ova(tmp_path, "linked", "link.vmdk", tmp_path / "link.vmdk")
+    refused = run_module(ova_import, dict(task, src=str(linked), checksum=sha256(linked), name="linked"))
+    assert refused["failed"] and "link.vmdk is not a regular file" in refused["msg"]
+    assert sorted(p.name for p in path.iterdir()) == [volume]
