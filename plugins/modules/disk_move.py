@@ -39,9 +39,16 @@ options:
     type: str
     required: true
   pool:
-    description: The pool the disk moves to (file pools, block-device pools, and RBD or Gluster pools for live moves).
+    description:
+      - The pool the disk moves to (file pools, block-device pools, and RBD or Gluster pools for live moves).
+      - Give O(pool) or O(tier).
     type: str
-    required: true
+  tier:
+    description:
+      - Instead of O(pool) - the disk moves to a pool of this tier (see M(sharedvirt.kvm.pool) O(sharedvirt.kvm.pool#module:tier))
+        on the hypervisor; when it is in one already it stays, else the active pool of the tier with the most free
+        space is chosen. Tiering is a move on demand or on a schedule, not automatic.
+    type: str
   volume:
     description: The volume it becomes there. Default V(<name>-<disk>.<format>).
     type: str
@@ -81,6 +88,12 @@ EXAMPLES = r"""
     remove_source: true
     bandwidth: 200
 
+- name: The archive tier for last year's logs disk
+  sharedvirt.kvm.disk_move:
+    name: logs1
+    disk: vdc
+    tier: archive
+
 - name: Make web1's system disk a raw volume on Ceph (while web1 runs)
   sharedvirt.kvm.disk_move:
     name: web1
@@ -109,7 +122,8 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils.disk_move.module im
 ARGUMENT_SPEC = {
     "name": {"type": "str", "required": True},
     "disk": {"type": "str", "required": True},
-    "pool": {"type": "str", "required": True},
+    "pool": {"type": "str"},
+    "tier": {"type": "str"},
     "volume": {"type": "str"},
     "format": {"type": "str", "choices": ["raw", "qcow2"]},
     "remove_source": {"type": "bool", "default": False},
@@ -120,7 +134,12 @@ ARGUMENT_SPEC = {
 
 
 def main() -> None:
-    LibvirtModule(ARGUMENT_SPEC, supports_check_mode=True).run(run_disk_move)
+    LibvirtModule(
+        ARGUMENT_SPEC,
+        supports_check_mode=True,
+        required_one_of=[("pool", "tier")],
+        mutually_exclusive=[("pool", "tier")],
+    ).run(run_disk_move)
 
 
 if __name__ == "__main__":

@@ -157,6 +157,14 @@ options:
     description: Rescan the pool's volumes after the task (not reported as a change).
     type: bool
     default: false
+  tier:
+    description:
+      - A tier label for the pool, for example V(fast) or V(archive); V("") takes the label off. Unset, the label is
+        left as it is; O(state=absent) takes it off.
+      - libvirt's pool XML has no metadata, so the labels of a hypervisor's pools are kept in the metadata of an
+        inactive libvirt network there, C(sharedvirt-pool-tiers), which is never started.
+        M(sharedvirt.kvm.disk_move) moves a disk to a pool of a tier, and M(sharedvirt.kvm.pool_info) shows it.
+    type: str
 seealso:
   - module: sharedvirt.kvm.pool_info
   - module: sharedvirt.kvm.secret
@@ -329,6 +337,7 @@ ARGUMENT_SPEC = {
     "purge": {"type": "bool", "default": False},
     "purge_volumes": {"type": "list", "elements": "str"},
     "refresh": {"type": "bool", "default": False},
+    "tier": {"type": "str"},
     "force": {"type": "bool", "default": False},
     "peers": PEERS,
 }

@@ -15,7 +15,7 @@ from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for, wait_for_marker
 
-from ansible_collections.sharedvirt.kvm.plugins.modules import disk_move, domain, pool
+from ansible_collections.sharedvirt.kvm.plugins.modules import disk_move, domain, pool, pool_info
 
 URI = "qemu:///system"
 MIB = 2**20
@@ -167,6 +167,14 @@ def test_refusals_change_nothing(lab: Lab) -> None:
     taken = run_module(disk_move, {"uri": URI, "name": name, "disk": "vda", "pool": fast, "volume": "taken.qcow2"})
     assert taken["failed"] and f"volume {fast}/taken.qcow2 exists already" in taken["msg"]
     assert sorted(p.name for p in fast_path.iterdir()) == ["taken.qcow2"]
-    # A stopped domain's disk is copied by libvirt and the definition follows.
-    ladder(disk_move, {"uri": URI, "name": name, "disk": "vda", "pool": fast})
+    # Tiers: the fast pool labelled, and a stopped domain's disk moved there by tier - copied by libvirt, the
+    # definition following; a rerun sees the disk in a pool of that tier and leaves it.
+    labelled = {"uri": URI, "name": fast, "type": "dir", "target": {"path": str(fast_path)}, "tier": "fast"}
+    ladder(pool, labelled)
+    assert run_module(pool_info, {"uri": URI, "name": fast})["pools"][0]["tier"] == "fast"
+    moved = ladder(disk_move, {"uri": URI, "name": name, "disk": "vda", "tier": "fast"})
+    assert moved[2]["disk_move"] == {"location": f"{fast}/{name}-vda.qcow2", "format": "qcow2"}
     assert f"volume='{name}-vda.qcow2'" in lab.conn.lookupByName(name).XMLDesc(0)
+    missing = run_module(disk_move, {"uri": URI, "name": name, "disk": "vda", "tier": "archive"})
+    assert missing["failed"] and "no active pool of tier 'archive'" in missing["msg"]
+    assert ladder(pool, dict(labelled, tier=""))[2]["actions"] == [f"remove the tier label of pool {fast}"]

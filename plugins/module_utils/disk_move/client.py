@@ -16,6 +16,7 @@ from .._core.errors import ConflictError, NotFoundError
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .._core.xmlutil import local_xml, parse_xml, to_string
+from ..storage.tier_client import host_tiers
 from ..storage.usage_client import read_usage
 from ..storage.volume_model import VolumeSpec
 from .model import MOVE_NS, MOVE_PREFIX, DiskAt, MoveRecord, find_disk, pointed_at, read_records, records_element
@@ -71,6 +72,22 @@ class MoveExecutor(Executor):
         )
         exists = self.client.volume(pool, volume) is not None
         return Destination(pool_name, available, volume, fmt, exists)
+
+    def pool_of_tier(self, tier: str, disk: DiskAt) -> str:
+        """The disk's own pool when it has the tier, else the active pool of the tier with the most free space."""
+        tiers = host_tiers(self.client)
+        if disk.pool and tiers.get(disk.pool) == tier:
+            return disk.pool
+        free = {}
+        for name in sorted(p for p, label in tiers.items() if label == tier):
+            pool = self.client.pool(name)
+            if pool is not None and pool.isActive():
+                free[name] = self.client.storage(name, f"read pool {name!r}", pool.info)[3]
+        if not free:
+            labelled = ", ".join(f"{p} ({label})" for p, label in sorted(tiers.items())) or "none"
+            where = f"no active pool of tier {tier!r} on {self.client.uri}; labelled pools: {labelled} (pool's tier)"
+            raise NotFoundError(f"find a pool of tier {tier!r}", where)
+        return max(free, key=lambda name: free[name])
 
     def users(self, pool_name: str, volume: str, peers: t.Sequence[LibvirtClient]) -> t.List[str]:
         """Users of the volume other than this disk, on this hypervisor and its peers."""

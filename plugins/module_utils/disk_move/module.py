@@ -19,7 +19,12 @@ def run_disk_move(module: LibvirtModule) -> t.Dict[str, t.Any]:
     executor = MoveExecutor(module.client(readonly=module.check_mode), params["name"], params["disk"])
     disk = executor.disk()
     fmt = params.get("format") or disk.format
-    volume = params.get("volume") or f"{params['name']}-{disk.target}.{fmt}"
+    pool = params.get("pool") or executor.pool_of_tier(params["tier"], disk)
+    # Declarative: a disk already in the pool, in the format asked for, is where it should be.
+    stays = pool == disk.pool and fmt == disk.format and disk.volume
+    volume: str = params.get("volume") or (
+        disk.volume if stays and disk.volume else f"{params['name']}-{disk.target}.{fmt}"
+    )
     request = MoveRequest(
         domain=params["name"],
         running=bool(executor.dom.isActive()),
@@ -27,7 +32,7 @@ def run_disk_move(module: LibvirtModule) -> t.Dict[str, t.Any]:
         bandwidth=params["bandwidth"],
         timeout=params["timeout"],
     )
-    dest = executor.destination(params["pool"], volume, fmt)
+    dest = executor.destination(pool, volume, fmt)
     record = executor.record()
     there = (disk.pool, disk.volume) == (dest.pool, dest.volume)
     source = (record.source_pool, record.source_volume) if record and there else (disk.pool or "", disk.volume or "")

@@ -27,6 +27,7 @@ from .pool_model import PoolSpec
 from .pool_plan import PoolActual, pool_facts
 from .secret_model import SecretSpec
 from .secret_plan import SecretActual
+from .tier_client import host_tiers, set_tier
 from .transfer import download, upload_verified
 from .usage_client import read_usage
 from .usage_model import Usage, references_secret
@@ -149,6 +150,7 @@ class PoolExecutor(Executor):
             listed = self.client.storage(name, f"list the volumes of pool {name!r}", pool.listAllVolumes, 0)
             volumes = [_volume_facts(v) for v in listed]
         out["volumes"] = sorted(volumes, key=lambda v: v["name"])
+        out["tier"] = host_tiers(self.client).get(name)
         # Thin provisioning: what the volumes may grow to, against what the pool holds.
         out["committed"] = sum(v["capacity"] for v in volumes)
         out["committed_ratio"] = round(out["committed"] / capacity, 3) if capacity else None
@@ -156,6 +158,9 @@ class PoolExecutor(Executor):
 
     def _pool(self, plan: Plan) -> t.Any:
         return self.client.call(f"look up pool {plan.name!r}", self.client.conn.storagePoolLookupByName, plan.name)
+
+    def _step_tier(self, plan: Plan, step: Step) -> None:
+        set_tier(self.client, step.args["pool"], step.args["tier"])
 
     def _step_define(self, plan: Plan, step: Step) -> None:
         self.client.call(f"define pool {plan.name!r}", self.client.conn.storagePoolDefineXML, step.args["xml"], 0)

@@ -31,6 +31,8 @@ from .pool_model import PoolSpec
 from .pool_plan import PoolRequest, plan_pool, pool_ref
 from .secret_model import SecretSpec
 from .secret_plan import plan_secret
+from .tier_client import host_tiers
+from .tier_model import plan_tier
 from .transfer import convert_image
 from .usage_client import read_usage
 from .usage_model import pool_users
@@ -93,6 +95,8 @@ def run_pool(module: LibvirtModule) -> t.Dict[str, t.Any]:
         disks = read_usage([executor.client, *module.peers()]).disks
         actual.users = pool_users(pool_ref(actual.spec), disks)
     plan = plan_pool(desired, request, actual)
+    tier = "" if request.state == "absent" else params.get("tier")
+    plan_tier(plan, desired.name or "", tier, host_tiers(executor.client).get(desired.name or ""))
     if not module.check_mode:
         executor.apply(plan)
         if params.get("refresh") and executor.read(desired.name or "").active:
