@@ -33,6 +33,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+chain_depth:
+  description: Per disk target, how many images lie below the one the domain writes (0 for a standalone image).
+  returned: always
+  type: dict
+  sample: {"vda": 2, "vdb": 0}
 snapshots:
   description: The snapshots with the facts M(sharedvirt.kvm.snapshot) returns.
   returned: always

@@ -41,7 +41,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 volumes:
-  description: The volumes, by pool and name, with the facts M(sharedvirt.kvm.volume) returns.
+  description:
+    - The volumes, by pool and name, with the facts M(sharedvirt.kvm.volume) returns, and C(chain_depth) - how many
+      images lie below each (its backing chain; 0 for a standalone volume).
   returned: always
   type: list
   elements: dict

@@ -127,6 +127,8 @@ def test_a_shared_disk_stays_out_of_the_snapshot(lab: Lab, prefix: str) -> None:
     overlay, still_shared = active[0].get("file", ""), active[1].get("file", "")
     lab.files.append(Path(overlay))
     assert overlay != str(system) and still_shared == disks[1].path  # vda got an overlay, vdb did not
+    info = run_module(snapshot_info, {"uri": URI, "domain": guest.name})
+    assert info["chain_depth"] == {"vda": 1, "vdb": 0}  # the overlay on the system disk; the shared disk alone
 
 
 def sector(image: Path, number: int) -> bytes:

@@ -99,7 +99,8 @@ def test_linked_clone_is_constant_cost_and_boots(lab: Lab) -> None:
         90,
     )
     info = run_module(volume_info, {"uri": URI, "pool": p, "name": "clone-big.raw.qcow2"}, check_mode=True)
-    assert info["changed"] is False
+    assert info["changed"] is False and info["volumes"][0]["chain_depth"] == 1  # the clone over its template
+    assert run_module(volume_info, {"uri": URI, "pool": p, "name": "big.raw"})["volumes"][0]["chain_depth"] == 0
     assert info["volumes"][0]["users"] == [{"domain": name, "target": "vda", "active": True, "host": URI, "volume": ""}]
     # In use by a domain: deletion is refused and names it.
     refused = run_module(volume, vol(p, "clone-big.raw.qcow2", state="absent"))

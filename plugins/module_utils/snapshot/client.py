@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import typing as t
@@ -17,7 +18,7 @@ from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml, to_string
 from ..host.model import uri_is_local
-from .external_model import read_external
+from .external_model import chain_depths, read_external
 from .plan import SnapshotActual, snapshot_facts
 
 
@@ -60,6 +61,20 @@ class SnapshotExecutor(Executor):
             taken = {s.getName(): snapshot_facts(s, None)["state"] for s in snaps}
             files = {s.getName(): read_external(s.getXMLDesc(0)) for s in snaps}
         return SnapshotActual(xml, active, self.agent_connected(dom), taken, self.current(dom), files)
+
+    def chain_depths(self, dom: t.Any) -> t.Dict[str, t.Optional[int]]:
+        """Images below each disk's top one: from the running domain's XML, else qemu-img on this hypervisor
+        (None for a stopped domain reached remotely, or a disk that is not a local file)."""
+        if dom.isActive():
+            return dict(chain_depths(dom.XMLDesc(0)))
+        out: t.Dict[str, t.Optional[int]] = {}
+        for disk in parse_xml(dom.XMLDesc(0), "domain XML").iterfind("devices/disk"):
+            target, source = disk.find("target"), disk.find("source")
+            path = source.get("file") if source is not None else None
+            if target is None:
+                continue
+            out[target.get("dev", "")] = _image_depth(path) if path and uri_is_local(self.client.uri) else None
+        return out
 
     def _step_create(self, plan: Plan, step: Step) -> None:
         dom = self.domain(plan.locator["domain"])
@@ -132,3 +147,9 @@ def _point_disk_at(root: ET.Element, target: str, overlay: str) -> None:
         if driver is not None:
             driver.set("type", "qcow2")
         disk.insert(1, ET.Element("source", {"file": overlay}))
+
+
+def _image_depth(path: str) -> t.Optional[int]:
+    done = subprocess.run(["qemu-img", "info", "-U", "--backing-chain", "--output=json", path],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    return len(json.loads(done.stdout)) - 1 if done.returncode == 0 else None

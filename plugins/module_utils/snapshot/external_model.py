@@ -68,3 +68,18 @@ def built_on(name: str, snapshots: t.Mapping[str, ExternalSnapshot]) -> t.List[s
 def _target(disk: ET.Element) -> str:
     target = disk.find("target")
     return target.get("dev", "") if target is not None else ""
+
+
+def chain_depths(domain_xml: str) -> t.Dict[str, int]:
+    """Per disk target, how many images lie below the top one (the nested <backingStore> elements with a source)."""
+    depths = {}
+    for disk in parse_xml(domain_xml, "domain XML").iterfind("devices/disk"):
+        target = disk.find("target")
+        if target is None:
+            continue
+        depth, store = 0, disk.find("backingStore")
+        while store is not None and store.find("source") is not None:
+            depth += 1
+            store = store.find("backingStore")
+        depths[target.get("dev", "")] = depth
+    return depths

@@ -41,4 +41,9 @@ def run_snapshot(module: LibvirtModule) -> t.Dict[str, t.Any]:
 def run_snapshot_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
     executor = SnapshotExecutor(module.client(readonly=True))
     dom = executor.domain(module.params["domain"])
-    return {"changed": False, "snapshots": executor.facts(dom), "current": executor.current(dom)}
+    return {
+        "changed": False,
+        "snapshots": executor.facts(dom),
+        "current": executor.current(dom),
+        "chain_depth": executor.chain_depths(dom),
+    }

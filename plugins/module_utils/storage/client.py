@@ -221,6 +221,19 @@ class VolumeExecutor(Executor):
     def __init__(self, client: LibvirtClient) -> None:
         self.client = client
 
+    def chain_depth(self, path: t.Optional[str]) -> int:
+        """How many images lie below the volume at ``path`` (its backing chain, followed through the pools)."""
+        depth, seen = 0, set()
+        while path and path not in seen:
+            seen.add(path)
+            try:
+                vol = self.client.conn.storageVolLookupByPath(path)
+            except libvirt.libvirtError:
+                return depth  # a backing file outside the pools ends the walk
+            path = VolumeSpec.from_xml(vol.XMLDesc(0)).backing
+            depth += 1 if path else 0
+        return depth
+
     def commitment(self, name: str) -> t.Tuple[int, int]:
         """The pool's capacity and the virtual sizes of its volumes added up (what thin volumes may grow to)."""
         pool = self.pool(name)

@@ -265,5 +265,6 @@ def run_volume_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
             actual = executor.read(pool_name, name, usage)
             facts = volume_facts(actual.spec, pool_name, actual.users)
             if facts is not None:
+                facts["chain_depth"] = executor.chain_depth(facts.get("path"))
                 volumes.append(facts)
     return {"changed": False, "volumes": volumes}

@@ -6,6 +6,7 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.snapshot.external_model import (
     Layer,
     built_on,
+    chain_depths,
     read_external,
 )
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.snapshot.plan import (
@@ -71,3 +72,13 @@ def test_external_revert_refusals() -> None:
     with pytest.raises(UnsafeOperation):  # the writes since, and the running guest, go: only with force
         plan_snapshot(SnapshotRequest("db1", "s1", state="reverted"), running)
     assert plan_snapshot(SnapshotRequest("db1", "s1", state="reverted", force=True), running).changed
+
+
+def test_chain_depth_counts_the_images_below_each_disk() -> None:
+    xml = """<domain><devices>
+      <disk><source file='/i/top.qcow2'/><backingStore type='file'><source file='/i/mid.qcow2'/>
+        <backingStore type='file'><source file='/i/base.raw'/><backingStore/></backingStore></backingStore>
+        <target dev='vda'/></disk>
+      <disk><source file='/i/data.raw'/><backingStore/><target dev='vdb'/></disk>
+    </devices></domain>"""
+    assert chain_depths(xml) == {"vda": 2, "vdb": 0}
