@@ -10,12 +10,13 @@ import typing as t
 from pathlib import Path
 
 from testbed.ansible import kill_tree, start_playbook
+from testbed.ceph import MON, Ceph
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for, wait_for_marker
 
-from ansible_collections.sharedvirt.kvm.plugins.modules import disk_move, domain, pool, pool_info
+from ansible_collections.sharedvirt.kvm.plugins.modules import disk_move, domain, pool, pool_info, secret, volume
 
 URI = "qemu:///system"
 MIB = 2**20
@@ -178,3 +179,56 @@ def test_refusals_change_nothing(lab: Lab) -> None:
     missing = run_module(disk_move, {"uri": URI, "name": name, "disk": "vda", "tier": "archive"})
     assert missing["failed"] and "no active pool of tier 'archive'" in missing["msg"]
     assert ladder(pool, dict(labelled, tier=""))[2]["actions"] == [f"remove the tier label of pool {fast}"]
+
+
+def test_a_running_disk_moves_live_onto_rbd(lab: Lab, ceph: Ceph) -> None:
+    slow, slow_path = dir_pool(lab, "slow")
+    seeded_disk(slow_path / "data.qcow2", "qcow2")
+    usage, rbd = f"client.libvirt {lab.prefix}", f"{lab.prefix}-rbd"
+    host, port = MON.split(":")
+    secret_task = {"uri": URI, "usage_type": "ceph", "usage_id": usage}
+    try:
+        run_module(secret, dict(secret_task, value=ceph.libvirt_key(), value_encoding="base64"))
+        source = {"name": ceph.pool, "hosts": [{"name": host, "port": int(port)}],
+                  "auth": {"username": "libvirt", "secret": {"usage": usage}}}  # fmt: skip
+        assert not run_module(pool, {"uri": URI, "name": rbd, "type": "rbd", "source": source}).get("failed")
+        guest = ticking_guest(lab, slow, "data.qcow2", "rb")
+        name, serial = guest["name"], serial_path_of(guest)
+        pid = qemu_pid(name)
+        move = {"uri": URI, "name": name, "disk": "vda", "pool": rbd, "format": "raw", "timeout": 300}
+        done = run_module(disk_move, move)
+        assert not done.get("failed"), done.get("msg")
+        assert qemu_pid(name) == pid and "protocol='rbd'" in lab.conn.lookupByName(name).XMLDesc(0)
+        before = len(ticks(serial, "rb"))
+        wait_for("the guest to tick on RBD", lambda: len(ticks(serial, "rb")) >= before + 3, 60)
+        seen = ticks(serial, "rb")
+        assert seen == list(range(1, len(seen) + 1))
+        assert run_module(disk_move, move)["changed"] is False
+        lab.conn.lookupByName(name).destroy()
+        assert "protocol='rbd'" in lab.conn.lookupByName(name).XMLDesc(0)  # the definition followed
+        run_module(volume, {"uri": URI, "pool": rbd, "name": f"{name}-vda.raw", "state": "absent"})
+    finally:
+        run_module(pool, {"uri": URI, "name": rbd, "state": "absent"})
+        run_module(secret, dict(secret_task, state="absent", force=True))
+
+
+def test_a_destination_pool_too_small_is_refused(lab: Lab) -> None:
+    slow, slow_path = dir_pool(lab, "slow")
+    with (slow_path / "full.raw").open("wb") as handle:  # 24 MiB of data: all of it must be copied
+        handle.write(b"\x5a" * 24 * MIB)
+    subprocess.run(["virsh", "-q", "pool-refresh", slow], check=True, capture_output=True)
+    device = lab.loop(16, mkfs="ext4", suffix="small")
+    small = f"{lab.prefix}-small"
+    lab.pools.append(small)
+    lab.files.append(BASE / small)
+    made = run_module(pool, {"uri": URI, "name": small, "type": "fs", "source": {"device": device},
+                             "target": {"path": str(BASE / small)}})  # fmt: skip
+    assert not made.get("failed"), made.get("msg")
+    disk = {"target": "vda", "format": "raw", "source": {"pool": slow, "volume": "full.raw"}}
+    params = guest_params(lab, f"{lab.prefix}-sm", None, "", state="present", disks=[disk])
+    assert not run_module(domain, params).get("failed")
+    refused = run_module(disk_move, {"uri": URI, "name": params["name"], "disk": "vda", "pool": small})
+    assert refused["failed"] and refused["msg"].startswith(f"pool {small} has ")
+    assert f"bytes free, and {params['name']}/vda holds {24 * MIB} bytes of data" in refused["msg"]
+    assert [p.name for p in (BASE / small).iterdir() if p.name != "lost+found"] == []
+    subprocess.run(["virsh", "-q", "pool-destroy", small], check=False, capture_output=True)

@@ -152,8 +152,11 @@ class MoveExecutor(Executor):
         record = self.record()
         assert record is not None
         fmt = plan.after["format"] if plan.after else "raw"
-        xml = pointed_at(self.dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE),
-                         self.target, record.pool, record.volume, fmt)  # fmt: skip
+        pool = self.client.pool(record.pool)
+        kind = parse_xml(pool.XMLDesc(0), "pool XML").get("type", "")
+        network = None if kind in FILE_POOLS + BLOCK_POOLS else _network_mirror(pool.XMLDesc(0), record.volume, fmt)
+        current = self.dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE | libvirt.VIR_DOMAIN_XML_SECURE)
+        xml = pointed_at(current, self.target, record.pool, record.volume, fmt, network)
         self.client.call(f"point {plan.name} at {record.pool}/{record.volume}", self.client.conn.defineXML, xml)
 
     def _step_remove_source(self, plan: Plan, step: Step) -> None:

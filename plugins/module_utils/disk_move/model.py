@@ -94,23 +94,27 @@ def records_element(records: t.Iterable[MoveRecord]) -> ET.Element:
     return root
 
 
-def pointed_at(domain_xml: str, target: str, pool: str, volume: str, fmt: str) -> str:
-    """The domain XML with the disk's source made ``pool``/``volume`` in ``fmt`` (the rest of the disk kept)."""
+def pointed_at(domain_xml: str, target: str, pool: str, volume: str, fmt: str, network: t.Optional[str] = None) -> str:
+    """The domain XML with the disk's source made ``pool``/``volume`` in ``fmt`` (the rest of the disk kept) - or,
+    for pools libvirt cannot attach as volume disks (RBD on libvirt 9.0), the <source> of the ``network`` disk."""
     root = parse_xml(domain_xml, "domain XML")
     for disk in root.iterfind("devices/disk"):
         node = disk.find("target")
         if node is None or node.get("dev") != target:
             continue
-        disk.set("type", "volume")
-        source = disk.find("source")
-        if source is None:
-            source = ET.SubElement(disk, "source")
-        keep = {k: v for k, v in source.attrib.items() if k in ("startupPolicy",)}
-        source.attrib.clear()
-        source.attrib.update(dict(keep, pool=pool, volume=volume))
-        for child in list(source):
-            if child.tag != "seclabel":
-                source.remove(child)
+        old = disk.find("source")
+        keep = {k: v for k, v in old.attrib.items() if k in ("startupPolicy",)} if old is not None else {}
+        if old is not None:
+            disk.remove(old)
+        if network is not None:
+            disk.set("type", "network")
+            source = parse_xml(network, "network disk").find("source")
+            assert source is not None
+            source.attrib.update(keep)
+        else:
+            disk.set("type", "volume")
+            source = ET.Element("source", dict(keep, pool=pool, volume=volume))
+        disk.insert(0, source)
         driver = disk.find("driver")
         if driver is None:
             driver = ET.SubElement(disk, "driver", {"name": "qemu"})
