@@ -85,7 +85,8 @@ options:
         V(agent) asks the QEMU guest agent of a running domain (needs a read-write connection and the
         C(org.qemu.guest_agent.0) channel); loopback and link-local addresses are skipped.
         V(arp) reads the hypervisor's neighbour table, which also knows guests on plain host bridges
-        whose DHCP server is elsewhere (see O(neighbours) for remote hypervisors).
+        whose DHCP server is elsewhere (for remote hypervisors, see the C(neighbours) option of the lookup and
+        the inventory).
     type: list
     elements: str
     choices: [reservation, lease, agent, arp]

@@ -73,8 +73,7 @@ attributes:
     support: none
   idempotent:
     support: partial
-    details:
-      - With O(max_age), a rerun within that time changes nothing; without it every run takes a restore point.
+    description: With O(max_age), a rerun within that time changes nothing; without it every run takes a restore point.
 """
 
 EXAMPLES = r"""

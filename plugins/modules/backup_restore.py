@@ -64,6 +64,7 @@ attributes:
     support: full
   idempotent:
     support: full
+    description: A volume that holds the restore point's data already is left alone.
 """
 
 EXAMPLES = r"""

@@ -77,6 +77,7 @@ attributes:
     support: full
   idempotent:
     support: full
+    description: A disk that is in the pool (or a pool of the tier) and format asked for is left where it is.
 """
 
 EXAMPLES = r"""

@@ -64,6 +64,7 @@ attributes:
     support: none
   idempotent:
     support: full
+    description: Volumes that hold the converted disks already are left alone.
 """
 
 EXAMPLES = r"""

@@ -84,8 +84,7 @@ attributes:
     support: none
   idempotent:
     support: partial
-    details:
-      - A sync with O(max_age) within that time, and a failover to a running replica, change nothing.
+    description: A sync with O(max_age) within that time, and a failover to a running replica, change nothing.
 """
 
 EXAMPLES = r"""

@@ -102,7 +102,9 @@ def test_a_running_disk_moves_live_into_another_pool_and_format(lab: Lab) -> Non
     lab.conn.lookupByName(name).suspend()  # quiesced: compare the data the guest does not touch
     try:
         assert content_after_sector_0(fast_path / f"{name}-vda.raw", "raw") == seed
-        tick = subprocess.run(["dd", f"if={fast_path / f'{name}-vda.raw'}", "bs=512", "count=1"], capture_output=True)
+        tick = subprocess.run(
+            ["dd", f"if={fast_path / f'{name}-vda.raw'}", "bs=512", "count=1"], capture_output=True, check=True
+        )
         assert tick.stdout.startswith(b"SVKVM-MARK mv ")  # the guest's writes land on the new volume
     finally:
         lab.conn.lookupByName(name).resume()

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 import typing as t
 import xml.etree.ElementTree as ET
@@ -46,9 +47,7 @@ class MoveExecutor(Executor):
             return disk
         _kind, capacity, allocation = vol.info()
         pool = vol.storagePoolLookupByVolume()
-        return DiskAt(
-            **dict(disk.__dict__, pool=pool.name(), volume=vol.name(), capacity=capacity, allocation=allocation)
-        )
+        return dataclasses.replace(disk, pool=pool.name(), volume=vol.name(), capacity=capacity, allocation=allocation)
 
     def _volume_of(self, disk: DiskAt) -> t.Any:
         if disk.pool and disk.volume:
@@ -57,6 +56,13 @@ class MoveExecutor(Executor):
         with contextlib.suppress(libvirt.libvirtError):
             return self.client.conn.storageVolLookupByPath(disk.path)
         return None
+
+    def _recorded(self) -> MoveRecord:
+        """The record the step before wrote (a step of a move runs only after it)."""
+        record = self.record()
+        if record is None:
+            raise ConflictError(f"the move record of {self.name}/{self.target} vanished while the move ran")
+        return record
 
     def record(self) -> t.Optional[MoveRecord]:
         return read_records(self.dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).get(self.target)
@@ -111,15 +117,13 @@ class MoveExecutor(Executor):
         self._write_records(MoveRecord(**step.args))
 
     def _step_create(self, plan: Plan, step: Step) -> None:
-        record = self.record()
-        assert record is not None  # written by the step before
+        record = self._recorded()
         pool = self.client.pool(record.pool)
         xml = _volume_xml(record.volume, step.args["format"], step.args["capacity"])
         self.client.storage(record.pool, f"create volume {record.pool}/{record.volume}", pool.createXML, xml, 0)
 
     def _step_copy_stopped(self, plan: Plan, step: Step) -> None:
-        record = self.record()
-        assert record is not None
+        record = self._recorded()
         source = self.client.volume(self.client.pool(record.source_pool), record.source_volume)
         pool = self.client.pool(record.pool)
         xml = _volume_xml(record.volume, step.args["format"], step.args["capacity"])
@@ -127,8 +131,7 @@ class MoveExecutor(Executor):
         self.client.storage(record.pool, action, pool.createXMLFrom, xml, source, 0)
 
     def _step_copy_live(self, plan: Plan, step: Step) -> None:
-        record = self.record()
-        assert record is not None
+        record = self._recorded()
         dest = self._mirror_xml(record, step.args["format"])
         params = {"bandwidth": step.args["bandwidth"] * 2**20} if step.args["bandwidth"] else None
         flags = libvirt.VIR_DOMAIN_BLOCK_COPY_REUSE_EXT | libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB
@@ -149,8 +152,7 @@ class MoveExecutor(Executor):
             raise
 
     def _step_point(self, plan: Plan, step: Step) -> None:
-        record = self.record()
-        assert record is not None
+        record = self._recorded()
         fmt = plan.after["format"] if plan.after else "raw"
         pool = self.client.pool(record.pool)
         kind = parse_xml(pool.XMLDesc(0), "pool XML").get("type", "")

@@ -108,8 +108,8 @@ def pointed_at(domain_xml: str, target: str, pool: str, volume: str, fmt: str, n
             disk.remove(old)
         if network is not None:
             disk.set("type", "network")
-            source = parse_xml(network, "network disk").find("source")
-            assert source is not None
+            found = parse_xml(network, "network disk").find("source")
+            source = found if found is not None else ET.Element("source")
             source.attrib.update(keep)
         else:
             disk.set("type", "volume")
