@@ -1,6 +1,6 @@
-"""replication between two namespace hypervisors: a full sync at marker A, an incremental one at marker B, then the
+"""replication between two namespace hypervisors: a full sync at marker A, incremental ones at B and C, then the
 source dies; a failover without proof is refused, and with the bed's fencing step the replica boots on the target
-holding B (the last sync), not C (written after it)."""
+holding C (the last sync), not D (written after it)."""
 
 from __future__ import annotations
 
@@ -84,9 +84,12 @@ def test_incremental_syncs_then_a_fenced_failover_boots_the_last_synced_data(bed
         assert second["actions"] == predicted["actions"]
         assert second["actions"][0].startswith(f"back up {name} (incremental since ")
         assert any(a.startswith("ship the changed blocks") for a in second["actions"])
+        mark(dom, "C")
+        third = run_module(replication, sync)  # the second incremental sync
+        assert third["actions"][0].startswith(f"back up {name} (incremental since "), third.get("msg")
         info = run_module(replication_info, {"uri": h1.uri, "name": name, "target": h1.uri})["replica"]
         assert info["source"] == h0.uri and not info["running"] and info["age"] < 120
-        mark(dom, "C")  # after the last sync: the replica must not have it
+        mark(dom, "D")  # after the last sync: the replica must not have it
 
         failover = dict(sync, state="failed_over", connect_timeout=3)
         refused = run_module(replication, failover)  # h0 still answers: the VM would run twice
@@ -99,7 +102,7 @@ def test_incremental_syncs_then_a_fenced_failover_boots_the_last_synced_data(bed
         assert done["actions"] == [f"start the replica {name} on {h1.uri} (fenced by {sys.executable})"]
         replica = conns[h1.uri].lookupByName(name)
         wait_for("the replica's agent", lambda: agent(replica, {"execute": "guest-ping"}) is not None, 120)
-        assert read_mark(replica).startswith("SVKVM-MARK B")  # the last sync, not C
+        assert read_mark(replica).startswith("SVKVM-MARK C")  # the last sync, not D
         again = run_module(replication, dict(failover, fence_command=FENCE))
         assert again["changed"] is False
         assert run_module(replication_info, {"uri": h1.uri, "name": name, "target": h1.uri})["replica"]["running"]

@@ -28,8 +28,8 @@ def first_sector(image: Path) -> bytes:
         raw.unlink()
 
 
-def boot_and_write(lab: Lab, guest: Guest, mark: str) -> None:
-    """Boot the guest with ``sv_write=<mark>`` on /dev/vda and power it off once it wrote."""
+def boot_and_write(lab: Lab, guest: Guest, mark: str, keep_running: bool = False) -> None:
+    """Boot the guest with ``sv_write=<mark>`` on /dev/vda and power it off once it wrote (or leave it running)."""
     root = ET.fromstring(guest.dom.XMLDesc(0))
     cmdline = root.find("os/cmdline")
     assert cmdline is not None
@@ -37,7 +37,8 @@ def boot_and_write(lab: Lab, guest: Guest, mark: str) -> None:
     lab.conn.defineXML(ET.tostring(root, encoding="unicode"))
     guest.dom.create()
     guest.wait_for(rf"SVKVM-WROTE /dev/vda sector=0 mark={mark}")
-    guest.dom.destroy()
+    if not keep_running:
+        guest.dom.destroy()
 
 
 def snap(guest: Guest, name: str, check: bool = False, **extra: t.Any) -> dict[str, t.Any]:
@@ -143,9 +144,11 @@ def test_an_external_snapshot_reverts_and_deletes_on_libvirt_9_0(lab: Lab, prefi
     system, disks = make_disks(prefix, lab, shared_disk=True)
     shared = Path(disks[1].path)
     guest = lab.guest("x", start=False, disks=disks, cmdline="sv_disk=/dev/vda sv_write=A")
-    boot_and_write(lab, guest, "A")
-    made = snap(guest, "s1")
+    boot_and_write(lab, guest, "A", keep_running=True)
+    made = snap(guest, "s1")  # of the running guest: a live external snapshot
+    assert not made.get("failed"), made.get("msg")
     assert made["snapshot"]["kind"] == "external" and made["snapshot"]["excluded_disks"] == ["vdb"]
+    guest.dom.destroy()
     overlay = Path(ET.fromstring(guest.dom.XMLDesc(0)).findall("devices/disk/source")[0].get("file", ""))
     lab.files.append(overlay)
     shared.write_bytes(b"SVKVM-MARK SHARED".ljust(512, b"\0") * 2)  # other guests' data, after the snapshot
