@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import secrets
 import socket
 import threading
 import time
@@ -32,9 +33,11 @@ def bed() -> t.Iterator[HostBed]:
         yield hosts
 
 
-@pytest.fixture
-def bridged(bed: HostBed, prefix: str) -> t.Iterator[tuple[Lab, OutsideDhcp, list[Guest], Guest]]:
-    """Two running guests and a stopped one on a plain bridge of h1, whose DHCP server is outside libvirt."""
+@pytest.fixture(scope="module")
+def bridged(bed: HostBed) -> t.Iterator[tuple[Lab, OutsideDhcp, list[Guest], Guest]]:
+    """Two running guests and a stopped one on a plain bridge of h1, whose DHCP server is outside libvirt
+    (booted once for the file: each test flushes h1's neighbour table first)."""
+    prefix = f"svt-{secrets.token_hex(3)}"
     h1 = bed.hosts[1]
     conn = h1.open()
     lab = Lab(conn, prefix)
@@ -147,9 +150,10 @@ def test_probe_limits_hold_on_the_remote_side_and_name_the_hypervisor(
 
 
 def test_inventory_and_the_module_fill_addresses_of_bridged_guests_on_remote_hypervisors(
-    bed: HostBed, bridged: tuple[Lab, OutsideDhcp, list[Guest], Guest], prefix: str, tmp_path: Path
+    bed: HostBed, bridged: tuple[Lab, OutsideDhcp, list[Guest], Guest], tmp_path: Path
 ) -> None:
-    _lab, server, running, stopped = bridged
+    lab, server, running, stopped = bridged
+    prefix = lab.prefix
     h0, h1 = bed.hosts
     ips = {g.name: g.wait_for(r"SVKVM-IP eth0 \S+").split()[-1] for g in running}
     NetNs.run_in(h1.name, "ip", "neigh", "flush", "dev", server.bridge)
