@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
 import socket
 import threading
 import time
@@ -33,11 +32,9 @@ def bed() -> t.Iterator[HostBed]:
         yield hosts
 
 
-@pytest.fixture(scope="module")
-def bridged(bed: HostBed) -> t.Iterator[tuple[Lab, OutsideDhcp, list[Guest], Guest]]:
-    """Two running guests and a stopped one on a plain bridge of h1, whose DHCP server is outside libvirt
-    (booted once for the file: each test flushes h1's neighbour table first)."""
-    prefix = f"svt-{secrets.token_hex(3)}"
+@pytest.fixture
+def bridged(bed: HostBed, prefix: str) -> t.Iterator[tuple[Lab, OutsideDhcp, list[Guest], Guest]]:
+    """Two running guests and a stopped one on a plain bridge of h1, whose DHCP server is outside libvirt."""
     h1 = bed.hosts[1]
     conn = h1.open()
     lab = Lab(conn, prefix)
@@ -150,10 +147,9 @@ def test_probe_limits_hold_on_the_remote_side_and_name_the_hypervisor(
 
 
 def test_inventory_and_the_module_fill_addresses_of_bridged_guests_on_remote_hypervisors(
-    bed: HostBed, bridged: tuple[Lab, OutsideDhcp, list[Guest], Guest], tmp_path: Path
+    bed: HostBed, bridged: tuple[Lab, OutsideDhcp, list[Guest], Guest], prefix: str, tmp_path: Path
 ) -> None:
-    lab, server, running, stopped = bridged
-    prefix = lab.prefix
+    _lab, server, running, stopped = bridged
     h0, h1 = bed.hosts
     ips = {g.name: g.wait_for(r"SVKVM-IP eth0 \S+").split()[-1] for g in running}
     NetNs.run_in(h1.name, "ip", "neigh", "flush", "dev", server.bridge)
