@@ -11,13 +11,12 @@ import os
 import tarfile
 import typing as t
 
-from .._core.errors import ConflictError, SpecError, UnsafeOperation
+from .._core.errors import ConflictError, SpecError
 from .._core.module import LibvirtModule
 from .._core.plan import Plan
 from ..storage.client import VolumeExecutor, file_sha256, inspect_image
 from ..storage.import_plan import foreign_problems
-from ..storage.plan import Upload, VolumeRequest, image_problems, plan_volume
-from ..storage.transfer import convert_image
+from ..storage.plan import VolumeRequest, image_problems, plan_volume
 from ..storage.volume_model import VolumeSpec
 from .client import copy_out, descriptor
 from .model import declaration, read_ovf
@@ -61,20 +60,11 @@ def _disk_plan(
     problems = image_problems(info, "vmdk", "", params["max_virtual_size"]) + foreign_problems(info, image)
     if problems:
         raise ConflictError(f"refusing to import {shown}: {'; '.join(problems)}")
-    converted = convert_image(image, "vmdk", params["format"], scratch)
-    digest = file_sha256(converted)
     pool = params["pool"]
     actual = executor.read(pool, volume)
     request = VolumeRequest(pool=pool, host=executor.client.uri)
-    desired = VolumeSpec(name=volume, format=params["format"], capacity=os.path.getsize(converted))
-    label = f"{shown} ({params['format']})"
-    if actual.spec is None:
-        request.upload = Upload(converted, digest, shown=label)
-    elif executor.content_sha256(pool, volume) == digest:
-        return plan_volume(desired.replace(capacity=None), request, actual)
-    elif not params["replace"]:
-        raise UnsafeOperation(f"volume {pool}/{volume} exists with other content; set replace=true to overwrite it",
-                              consent="replace")  # fmt: skip
-    else:
-        request.upload = Upload(converted, digest, replace=True, shown=label)
-    return plan_volume(desired if actual.spec is None else desired.replace(capacity=None), request, actual)
+    formats = ("vmdk", params["format"])
+    request.upload = executor.upload_for(pool, volume, image, "", formats, params["replace"], "replace", scratch,
+                                         f"{shown} ({params['format']})")  # fmt: skip
+    size = os.path.getsize(request.upload.src) if request.upload and actual.spec is None else None
+    return plan_volume(VolumeSpec(name=volume, format=params["format"], capacity=size), request, actual)

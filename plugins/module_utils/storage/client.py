@@ -17,18 +17,18 @@ import time
 import typing as t
 
 from .._core.client import LibvirtClient, inactive_xml, libvirt, libvirt_errors, translate
-from .._core.errors import AlreadyExists, ConflictError, LibvirtError, NotFoundError, WaitTimeout
+from .._core.errors import AlreadyExists, ConflictError, LibvirtError, NotFoundError, UnsafeOperation, WaitTimeout
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
 from ..host.model import uri_is_local
-from .plan import CloneSource, VolumeActual
+from .plan import CloneSource, Upload, VolumeActual
 from .pool_model import PoolSpec
 from .pool_plan import PoolActual, pool_facts
 from .secret_model import SecretSpec
 from .secret_plan import SecretActual
 from .tier_client import host_tiers, set_tier
-from .transfer import download, upload_verified
+from .transfer import convert_image, download, upload_verified
 from .usage_client import read_usage
 from .usage_model import Usage, references_secret
 from .volume_model import VolumeSpec
@@ -369,6 +369,27 @@ class VolumeExecutor(Executor):
                 if "asynchronous jobs" not in err.libvirt_message or time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+
+    def upload_for(
+        self, pool: str, name: str, image: str, digest: str, formats: t.Tuple[str, str], replace: bool,
+        consent: str, scratch: contextlib.ExitStack, shown: str = "",
+    ) -> t.Optional[Upload]:  # fmt: skip
+        """The checked ``image`` (``formats``: its own, the volume's) as an upload into ``pool``/``name``: converted
+        first when they differ (in check mode too - the volume is compared with the result), None when the volume
+        holds that content already; other content needs the ``consent`` option."""
+        if formats[0] != formats[1]:
+            shown = shown or f"{image} ({formats[0]} converted to {formats[1]})"
+            image = convert_image(image, formats[0], formats[1], scratch)
+            digest = file_sha256(image)
+        if self.volume(pool, name) is None:
+            return Upload(image, digest, shown=shown)
+        if self.content_sha256(pool, name) == digest:
+            return None
+        if not replace:
+            raise UnsafeOperation(
+                f"volume {pool}/{name} exists with other content; set {consent}=true to overwrite it", consent=consent
+            )
+        return Upload(image, digest, replace=True, shown=shown)
 
     def content_sha256(self, pool_name: str, name: str) -> t.Optional[str]:
         """SHA-256 of the volume's content: read from the file itself where this machine holds it (a read-only

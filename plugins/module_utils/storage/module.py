@@ -12,13 +12,12 @@ import contextlib
 import os
 import typing as t
 
-from .._core.errors import AlreadyExists, ConflictError, SpecError, UnsafeOperation
+from .._core.errors import AlreadyExists, ConflictError, SpecError
 from .._core.module import LibvirtModule
 from .._core.plan import Plan, over_xml
 from .client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
 from .import_plan import foreign_problems
 from .plan import (
-    Upload,
     VolumeActual,
     VolumeRequest,
     added_capacity,
@@ -33,7 +32,6 @@ from .secret_model import SecretSpec
 from .secret_plan import plan_secret
 from .tier_client import host_tiers
 from .tier_model import plan_tier
-from .transfer import convert_image
 from .usage_client import read_usage
 from .usage_model import pool_users
 from .volume_model import VolumeSpec
@@ -222,25 +220,13 @@ def _prepare_upload(
     problems += foreign_problems(info, src) if source_format != desired.format else []
     if problems:
         raise ConflictError(f"refusing to upload {src} into {request.pool}/{desired.name}: {'; '.join(problems)}")
-    shown = ""
-    if source_format != desired.format:
-        # The checked image converted to the pool's format (in check mode too: the volume is compared with it).
-        shown = f"{src} ({source_format} converted to {desired.format})"
-        src = convert_image(src, source_format, desired.format, scratch)
-        wanted = file_sha256(src)
-    if actual.spec is not None:
-        if executor.content_sha256(request.pool, desired.name or "") == wanted:
-            return desired
-        if not upload.get("replace"):
-            raise UnsafeOperation(
-                f"volume {request.pool}/{desired.name} exists with other content; "
-                "set upload.replace=true to overwrite it",
-                consent="upload.replace",
-            )
-        request.upload = Upload(src, wanted, replace=True, shown=shown)
+    formats = (source_format, desired.format)
+    replace = bool(upload.get("replace"))
+    request.upload = executor.upload_for(request.pool, desired.name or "", src, wanted, formats, replace,
+                                         "upload.replace", scratch)  # fmt: skip
+    if request.upload is None or actual.spec is not None:
         return desired
-    request.upload = Upload(src, wanted, shown=shown)
-    return desired.replace(capacity=desired.capacity or os.path.getsize(src))
+    return desired.replace(capacity=desired.capacity or os.path.getsize(request.upload.src))
 
 
 def run_volume_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
