@@ -281,3 +281,37 @@ def test_a_disk_another_domain_writes_is_refused_without_shareable(test_conn: t.
     finally:
         for name in (f"{prefix}-vm", f"{prefix}-two"):
             run_module(domain, {"uri": URI, "name": name, "state": "absent"})
+
+
+def test_a_domain_defined_by_a_concurrent_run_between_read_and_define_is_met_not_failed(
+    test_conn: t.Any, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain import client as domain_client
+
+    params = base(prefix, memory="512MiB")
+    other_xml = (
+        f"<domain type='qemu'><name>{prefix}-vm</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>"
+        "<os><type>hvm</type></os></domain>"
+    )
+    real_read = domain_client.DomainExecutor.read
+    reads: list[str] = []
+
+    def read_then_lose_the_race(self: t.Any, name: str) -> t.Any:
+        actual = real_read(self, name)
+        if not reads:  # the other run defines the domain right after our first read
+            test_conn.defineXML(other_xml)
+        reads.append(name)
+        return actual
+
+    monkeypatch.setattr(domain_client.DomainExecutor, "read", read_then_lose_the_race)
+    result = run_module(domain, params)
+    uuid = test_conn.lookupByName(f"{prefix}-vm").UUIDString()
+    try:
+        assert not result.get("failed"), result.get("msg")
+        # The other run's domain (its UUID) was updated to the declaration, not replaced or refused.
+        assert result["changed"] and any(a.startswith(f"update domain {prefix}-vm") for a in result["actions"])
+        assert result["domain"]["memory"] == 512 * 2**20 and result["domain"]["uuid"] == uuid
+        monkeypatch.setattr(domain_client.DomainExecutor, "read", real_read)
+        assert run_module(domain, params)["changed"] is False
+    finally:
+        test_conn.lookupByName(f"{prefix}-vm").undefine()

@@ -12,7 +12,7 @@ import fnmatch
 import typing as t
 
 from .._core.client import LibvirtClient
-from .._core.errors import MissingLibrary, SpecError
+from .._core.errors import AlreadyExists, MissingLibrary, SpecError
 from .._core.module import LibvirtModule
 from .._core.plan import Plan, over_xml, overlay
 from .._core.spec import SECRET_MASK
@@ -142,9 +142,10 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     if request.state == "absent" and request.remove_storage == "owned":
         executor.used_on_peers = _used_on(module.peers())
     load = read_host_load(executor.client) if request.overcommit is not None else None
-    plan = plan_domain(desired, request, actual, load=load, create_from=params.get("xml"))
+    replan: t.Dict[str, t.Any] = {"load": load, "create_from": params.get("xml")}
+    plan = plan_domain(desired, request, actual, **replan)
     if not module.check_mode:
-        executor.apply(plan)
+        plan, actual = _apply(executor, plan, actual, lambda now: plan_domain(desired, request, now, **replan))
         again = executor.read(name)
         plan.after = (
             facts(again.spec, again.state, again.autostart, again.persistent) if again.spec is not None else None
@@ -160,6 +161,23 @@ def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
     if module.diff:
         result["diff"] = _diff(plan, actual.xml)
     return result
+
+
+def _apply(
+    executor: DomainExecutor, plan: Plan, actual: DomainActual, replan: t.Callable[[DomainActual], Plan]
+) -> t.Tuple[Plan, DomainActual]:
+    """Apply the plan; when a concurrent run defined the new domain between our read and our define, meet what
+    it made as a rerun would (its definition is compared, never replaced blindly)."""
+    try:
+        executor.apply(plan)
+        return plan, actual
+    except AlreadyExists:
+        if actual.spec is not None:
+            raise
+    now = executor.read(plan.name)
+    plan = replan(now)
+    executor.apply(plan)
+    return plan, now
 
 
 def _checked(module: DomainRun, desired: DomainSpec, actual: DomainActual, executor: DomainExecutor) -> DomainSpec:
