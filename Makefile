@@ -3,10 +3,14 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test setup services lint sanity build unit contract integration demo demo-clean bench format clean
+.PHONY: test check docs docs-check setup services lint sanity build unit contract integration demo demo-clean bench format clean
 
 test:
 	@tools/test.sh
+
+# The fast loop (under 2 minutes): lint, sanity on what changed, unit and contract tests.
+check:
+	@tools/check.sh
 
 setup:
 	@tools/setup.sh
@@ -27,6 +31,14 @@ sanity:
 
 build:
 	tools/check_build.sh
+
+# The site: plugin and role pages plus the guides, in build/docs/html (lint-collection-docs first).
+docs: setup
+	@tools/docs.sh
+
+# The site as headless Chromium renders it: DOM checks and screenshots in build/docs/screenshots.
+docs-check: docs
+	$(VENV)/bin/pytest tests/docs -q
 
 unit contract integration:
 	$(VENV)/bin/pytest tests/$@

@@ -59,8 +59,30 @@ else
   echo "$core" > .venv-sanity/.core
 fi
 
+# Tools that pin versions of their own get venvs of their own: Galaxy's import checks (galaxy-importer with
+# ansible-builder and bindep) and the docs site (antsibull-docs, Sphinx, MyST).
+tool_venv() {
+  local venv=$1 requirements=$2 pins
+  pins=$(grep -vE '^\s*(#|$)' "$requirements" | sort | sha256sum | cut -d' ' -f1)
+  if [ -x "$venv/bin/python" ] && [ "$(cat "$venv/.pins" 2>/dev/null)" = "$pins" ]; then
+    echo "setup: $venv up to date"
+    return
+  fi
+  echo "setup: building $venv ($requirements)"
+  /usr/bin/python3 -m venv "$venv"
+  pip_quiet "$venv/bin/pip" install -q --upgrade pip
+  pip_quiet "$venv/bin/pip" install -q -r "$requirements"
+  echo "$pins" > "$venv/.pins"
+}
+tool_venv .venv-galaxy tools/requirements-galaxy.txt
+tool_venv .venv-docs tools/requirements-docs.txt
+
 # ansible-test bootstraps pip in its venvs with a get-pip script it downloads from a host outside
 # the package registries; give it an equivalent that uses ensurepip and the package index.
 pip_version=$(grep -oP "pip='\K[0-9.]+" .venv-sanity/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py)
 mkdir -p ~/.ansible/test/cache
 install -m 0644 tools/get_pip_offline.py ~/.ansible/test/cache/"get_pip_${pip_version//./_}.py"
+
+# Molecule scenarios and ad-hoc playbook runs find this tree as the collection sharedvirt.kvm
+# (ANSIBLE_COLLECTIONS_PATH=tests/output/collections, as extensions/molecule/config.yml sets it).
+.venv/bin/python -c 'import sys; sys.path.insert(0, "tests"); from testbed.paths import link_collection; link_collection()'

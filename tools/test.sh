@@ -27,6 +27,8 @@ step services .venv/bin/python tests/testbed/services.py ensure || exit 1
 step lint make --no-print-directory lint
 step sanity tools/sanity.sh
 step build tools/check_build.sh
+step docs tools/docs.sh
+step docs-check .venv/bin/pytest tests/docs -q --junitxml="$junit/docs.xml" -o junit_suite_name=docs
 step unit .venv/bin/pytest tests/unit -q --junitxml="$junit/unit.xml" -o junit_suite_name=unit
 step contract .venv/bin/pytest tests/contract -q --junitxml="$junit/contract.xml" -o junit_suite_name=contract
 step integration .venv/bin/pytest tests/integration -q --junitxml="$junit/integration.xml" -o junit_suite_name=integration

@@ -59,7 +59,7 @@ attributes:
     support: full
     description: Values equal to the ones in /sys (and an equal persistence file) report no change.
 notes:
-  - KSM is a host-wide setting; guests opt out per domain with the domain module's O(sharedvirt.kvm.domain#module:ksm=false).
+  - KSM is a host-wide setting; guests opt out per domain with the domain module's O(sharedvirt.kvm.domain#module:memory_backing.nosharepages=true).
 """
 
 EXAMPLES = r"""

@@ -10,7 +10,7 @@ short_description: Drain a hypervisor for maintenance, and bring it and its VMs 
 version_added: 0.2.0
 description:
   - O(state=present) marks O(host) in maintenance and takes its running VMs off it. The mark is kept on the host
-    itself (an inactive libvirt network named C(sharedvirt-maintenance)), so the M(sharedvirt.kvm.placement) lookup,
+    itself (an inactive libvirt network named C(sharedvirt-maintenance)), so the P(sharedvirt.kvm.placement#lookup) lookup,
     M(sharedvirt.kvm.rebalance) and the vm_cluster role - every reader of the host - never choose it while it is set.
   - Each running VM follows its cluster policy (the C(cluster.maintenance_policy) option of M(sharedvirt.kvm.domain))
     - V(migrate), the default, live-migrates it to the host the placement code chooses among those in service

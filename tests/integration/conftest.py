@@ -29,9 +29,50 @@ def system_conn() -> t.Iterator[t.Any]:
     services.ensure()
     conn = libvirt.open(SYSTEM_URI)
     yield conn
-    left = leftovers(conn)
+    # A pytest-xdist worker ends while others still run: the controller checks once all are done.
+    left = [] if os.environ.get("PYTEST_XDIST_WORKER") else leftovers(conn)
     conn.close()
     assert not left, f"tests left these behind: {', '.join(left)}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The leftover check of a parallel run (make test runs the integration tests on pytest-xdist workers)."""
+    workers = session.config.getoption("numprocesses", default=None)
+    if hasattr(session.config, "workerinput") or not workers:
+        return
+    conn = libvirt.open(SYSTEM_URI)
+    try:
+        left = leftovers(conn)
+    finally:
+        conn.close()
+    if left:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"tests left these behind: {', '.join(left)}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# Daemons with one instance on this machine (fixed ports, pid files): their tests share one worker.
+SHARED_DAEMON_FIXTURES = frozenset({"ceph", "gluster", "nfs", "chap_target"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's loadgroup: tests of a machine-wide daemon run on one worker, and the tests of
+    a file that builds a module-scoped bed (namespace hypervisors with fixed names) stay together, so that
+    the bed is built once and never twice at the same time."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        if SHARED_DAEMON_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("shared-daemons"))
+        elif _uses_module_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
+def _uses_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)  # pytest keeps the resolved fixtures of a test here
+    definitions = info.name2fixturedefs.values() if info is not None else []
+    return any(defs[-1].scope == "module" for defs in definitions)
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ from ansible_collections.sharedvirt.kvm.plugins.modules import domain, secret, v
 from ansible_collections.sharedvirt.kvm.plugins.modules import pool as pool_module
 
 SECTOR = 512
+# Its own Ceph cluster runs beside the shared one: on the worker of the other machine-wide daemons.
+pytestmark = pytest.mark.xdist_group("shared-daemons")
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import subprocess
 import typing as t
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from testbed.paths import ROOT
 
@@ -34,6 +36,18 @@ def recap(output: str) -> dict[str, int]:
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
 
 
+def assert_picture(path: Path, output: str) -> None:
+    """The demo's picture: both VMs, and the shared disk as one node with an edge from each of them."""
+    assert f"The cluster's picture: {path}" in output
+    svg = "{http://www.w3.org/2000/svg}"
+    titles = [(g.get("class"), g.findtext(f"{svg}title") or "") for g in ET.parse(path).getroot().iter(f"{svg}g")]
+    nodes = {title for kind, title in titles if kind == "node"}
+    edges = {title for kind, title in titles if kind == "edge"}
+    assert {"h0/vm/svkvm-demo1", "h0/vm/svkvm-demo2", "h0/net/svkvm-demo"} <= nodes
+    disks = [n for n in nodes if n.startswith("disk/")]
+    assert len(disks) == 1 and {f"h0/vm/svkvm-demo{i}->{disks[0]}" for i in (1, 2)} <= edges
+
+
 def test_demo_twice_then_teardown(system_conn: t.Any) -> None:
     try:
         first = run()
@@ -41,12 +55,14 @@ def test_demo_twice_then_teardown(system_conn: t.Any) -> None:
         assert [name for name, _mac, _ip in rows] == ["svkvm-demo1", "svkvm-demo2"]
         assert all(ip.startswith("192.168.213.") for _name, _mac, ip in rows)
         assert "Prove the shared disk" in first and recap(first)["failed"] == 0
+        assert_picture(Path("/var/tmp/sharedvirt-kvm/demo-topology.svg"), first)
         again = run()
         assert recap(again)["changed"] == 0
     finally:
         run("--clean")
     names = [d.name() for d in system_conn.listAllDomains()] + [n.name() for n in system_conn.listAllNetworks()]
     assert not [n for n in names if n.startswith("svkvm-demo")]
+    assert not Path("/var/tmp/sharedvirt-kvm/demo-topology.svg").exists()
 
 
 def test_the_warning_check_sees_warnings() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import os
 import random
 import subprocess
 import typing as t
@@ -49,15 +50,24 @@ def used_subnets() -> list[ipaddress.IPv4Network]:
     return nets
 
 
+def test_range() -> ipaddress.IPv4Network:
+    """Where test networks live: 10.200.0.0/13, or under pytest-xdist one /16 of it per worker, so that two
+    workers never pick the same subnet between one's choice and its route appearing."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return ipaddress.IPv4Network("10.200.0.0/13")
+    return list(ipaddress.IPv4Network("10.200.0.0/13").subnets(new_prefix=16))[int(worker[2:]) % 8]
+
+
 def free_subnet(prefixlen: int = 24) -> ipaddress.IPv4Network:
-    """A subnet (a /24 unless asked) in 10.200.0.0/13 that no route on this machine overlaps."""
+    """A subnet (a /24 unless asked) in the test range that no route on this machine overlaps."""
     taken = used_subnets()
-    blocks = list(ipaddress.IPv4Network("10.200.0.0/13").subnets(new_prefix=prefixlen))
+    blocks = list(test_range().subnets(new_prefix=prefixlen))
     for _attempt in range(200):
         candidate = random.choice(blocks)
         if not any(candidate.overlaps(net) for net in taken):
             return candidate
-    raise RuntimeError(f"no free /{prefixlen} in 10.200.0.0/13 for a test network")
+    raise RuntimeError(f"no free /{prefixlen} in {test_range()} for a test network")
 
 
 def isolated_network_xml(

@@ -239,6 +239,11 @@ class LibvirtClient:
     def close(self) -> None:
         """Close the connection (idempotent); left to the process exit while a bounded call is in flight."""
         if self.abandoned:
+            # Closing waits for the call in flight, and so would the wrapper's finalizer whenever the garbage
+            # collector runs it: detach the wrapper from the C connection, whose socket the process exit closes.
+            if self.conn is not None:
+                self.conn._o = None
+                self.conn = None
             return
         if self.conn is not None:
             with contextlib.suppress(Exception):
