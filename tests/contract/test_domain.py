@@ -315,3 +315,27 @@ def test_a_domain_defined_by_a_concurrent_run_between_read_and_define_is_met_not
         assert run_module(domain, params)["changed"] is False
     finally:
         test_conn.lookupByName(f"{prefix}-vm").undefine()
+
+
+def test_the_xml_diff_shows_only_what_changes_and_a_new_domain_has_an_empty_before(
+    test_conn: t.Any, prefix: str
+) -> None:
+    import difflib
+
+    params = base(prefix, state="running")
+    created = run_module(domain, params, check_mode=True, diff=True)
+    assert created["diff"][0]["before"] == {} and created["diff"][1]["before"] == ""
+    run_module(domain, params)
+    try:
+        changed = run_module(domain, dict(params, memory="512MiB", description="hello"), check_mode=True, diff=True)
+        xml = changed["diff"][1]
+        lines = difflib.unified_diff(xml["before"].splitlines(), xml["after"].splitlines(), lineterm="", n=0)
+        edits = [line for line in lines if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+        assert edits == [
+            "+  <description>hello</description>",
+            '-  <memory unit="KiB">262144</memory>',
+            '+  <memory unit="KiB">524288</memory>',
+        ]
+    finally:
+        test_conn.lookupByName(f"{prefix}-vm").destroy()
+        test_conn.lookupByName(f"{prefix}-vm").undefine()

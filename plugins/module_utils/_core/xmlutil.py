@@ -85,6 +85,19 @@ def canonical(root: ET.Element) -> str:
     return ET.canonicalize(ET.tostring(root, encoding="unicode"), strip_text=True)
 
 
+def diff_form(root: ET.Element) -> str:
+    """The document as diffs show it: children in tag order (stable, so devices of one kind keep theirs) and one
+    serialisation, so that libvirt's XML and ours differ only where their content does."""
+    copy = ET.fromstring(ET.tostring(root))
+    for node in copy.iter():
+        node[:] = sorted(node, key=lambda child: str(child.tag))
+    for node in copy.iter():
+        if len(node):
+            node.text = None
+        node.tail = None
+    return to_string(copy)
+
+
 def _indent(node: ET.Element, level: int) -> None:
     # ET.indent exists only from Python 3.9; targets may run 3.8.
     pad = "\n" + "  " * level

@@ -16,7 +16,7 @@ from .._core.errors import AlreadyExists, MissingLibrary, SpecError
 from .._core.module import LibvirtModule
 from .._core.plan import Plan, over_xml, overlay
 from .._core.spec import SECRET_MASK
-from .._core.xmlutil import parse_xml, to_string
+from .._core.xmlutil import diff_form, parse_xml, to_string
 from ..host.client import host_domain_type
 from ..placement.client import read_host_load
 from ..placement.model import Capacity
@@ -243,15 +243,19 @@ def _overcommit(option: t.Optional[t.Dict[str, t.Any]]) -> t.Dict[str, t.Any]:
 
 
 def _diff(plan: Plan, before_xml: t.Optional[str]) -> t.List[t.Dict[str, t.Any]]:
-    diffs = [plan.diff()]
+    options = plan.diff()
+    if before_xml is None:
+        options["before"] = {}  # a new domain: nothing was there (not a stopped domain)
+    diffs = [options]
     defined = [s.args["xml"] for s in plan.steps if s.op == "define"]
     if defined or (before_xml and any(s.op == "undefine" for s in plan.steps)):
         diffs.append(
             {
                 "before_header": f"domain {plan.name} (persistent XML)",
                 "after_header": f"domain {plan.name} (persistent XML, planned)",
-                "before": _masked(before_xml) + "\n" if before_xml else "",
-                "after": _masked(defined[-1]) + "\n" if defined else "",
+                # Both sides in one form: quoting, layout and element order never show as changes.
+                "before": diff_form(parse_xml(_masked(before_xml))) + "\n" if before_xml else "",
+                "after": diff_form(parse_xml(_masked(defined[-1]))) + "\n" if defined else "",
             }
         )
     return diffs
@@ -260,12 +264,10 @@ def _diff(plan: Plan, before_xml: t.Optional[str]) -> t.List[t.Dict[str, t.Any]]
 def _masked(xml: str) -> str:
     # Graphics passwords are read with the secure flag for comparison; they never leave in a diff.
     root = parse_xml(xml)
-    hidden = False
     for graphics in root.iter("graphics"):
         if "passwd" in graphics.attrib:
             graphics.set("passwd", SECRET_MASK)
-            hidden = True
-    return to_string(root) if hidden else xml.strip()
+    return to_string(root)
 
 
 def run_domain_info(module: LibvirtModule) -> t.Dict[str, t.Any]:

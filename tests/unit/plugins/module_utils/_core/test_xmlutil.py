@@ -5,6 +5,7 @@ import pytest
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import SpecError
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.xmlutil import (
     canonical,
+    diff_form,
     element,
     parse_xml,
     sub,
@@ -64,3 +65,16 @@ def test_passwords_inside_xml_options_are_found_at_any_depth() -> None:
     params = {"xml": one, "domains": [{"name": "a", "xml": two}, {"name": "b"}], "title": "passwd='x'"}
     assert sorted(secrets_in_xml_options(params)) == ["other-s3cret", "top-s3cret"]
     assert secrets_in_xml_options({"xml": "<not closed"}) == []
+
+
+def test_diff_form_is_the_same_for_the_same_content_in_any_order_quoting_or_layout() -> None:
+    libvirts = "<domain type='kvm'>\n  <vcpu>1</vcpu>\n  <devices><interface type='network'><source network='a'/>"
+    libvirts += "<model type='virtio'/></interface><disk device='disk'><target dev='vda'/></disk>"
+    libvirts += "<disk device='disk'><target dev='vdb'/></disk></devices></domain>"
+    ours = '<domain type="kvm"><devices><disk device="disk"><target dev="vda" /></disk><interface type="network">'
+    ours += '<model type="virtio" /><source network="a" /></interface><disk device="disk"><target dev="vdb" />'
+    ours += "</disk></devices><vcpu>1</vcpu></domain>"
+    assert diff_form(parse_xml(libvirts)) == diff_form(parse_xml(ours))
+    # Disks keep their own order (vda before vdb): only kinds of elements are sorted.
+    shown = diff_form(parse_xml(ours))
+    assert shown.index('"vda"') < shown.index('"vdb"') and shown.index("<devices>") < shown.index("<vcpu>")
