@@ -64,7 +64,24 @@ domains:
   elements: dict
   sample: [{"name": "web1", "state": "running", "persistent": true, "autostart": false, "vcpus": 2,
             "memory": 1073741824, "interfaces": [{"mac": "52:54:00:fa:61:75", "source": {"network": "lab"}}],
-            "metadata": {"group": "web"}}]
+            "metadata": {"group": "web"}, "job": null, "block_jobs": []}]
+  contains:
+    job:
+      description:
+        - The domain job that runs now (a migration, save, snapshot or backup) with its progress - C(operation),
+          C(elapsed_ms), C(data_total), C(data_processed), C(data_remaining) (bytes), C(percent) and, for a
+          migration, C(downtime_ms). Null when none runs.
+      type: dict
+      sample: {"operation": "migration_out", "elapsed_ms": 5200, "data_total": 1073741824, "percent": 41.3}
+    block_jobs:
+      description:
+        - Each disk's block job (a copy by M(sharedvirt.kvm.disk_move), a pull by O(sharedvirt.kvm.volume#module:flatten),
+          a commit) - C(disk), C(type), C(done_bytes), C(total_bytes), C(percent), C(ready) (the copy is in step and
+          can pivot) and C(bandwidth) (MiB/s, 0 for no limit).
+      type: list
+      elements: dict
+      sample: [{"disk": "vda", "type": "copy", "done_bytes": 20971520, "total_bytes": 50331648, "percent": 41.7,
+                "ready": false, "bandwidth": 1}]
 query_result:
   description: The value of O(query) over RV(domains).
   returned: when O(query) is set

@@ -16,7 +16,15 @@ from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for, wait_for_marker
 
-from ansible_collections.sharedvirt.kvm.plugins.modules import disk_move, domain, pool, pool_info, secret, volume
+from ansible_collections.sharedvirt.kvm.plugins.modules import (
+    disk_move,
+    domain,
+    domain_info,
+    pool,
+    pool_info,
+    secret,
+    volume,
+)
 
 URI = "qemu:///system"
 MIB = 2**20
@@ -140,6 +148,18 @@ def test_a_copy_that_times_out_or_is_killed_leaves_the_guest_on_its_own_disk(lab
     wait_for("the copy to start", lambda: "<mirror" in lab.conn.lookupByName(name).XMLDesc(0), 120, interval=0.1)
     kill_tree(run.pid)  # the module's process dies mid-copy
     assert source in lab.conn.lookupByName(name).XMLDesc(0)  # still on its own disk
+
+    # domain_info shows the copy the killed run left, with its progress (1 MiB/s: far from done).
+    def copy_job() -> dict[str, t.Any]:
+        (seen,) = run_module(domain_info, {"uri": URI, "name": name})["domains"]
+        assert seen["job"] is None  # a block job is not a domain job
+        (found,) = seen["block_jobs"]
+        return t.cast(dict[str, t.Any], found)
+
+    wait_for("the copy's size to be known", lambda: copy_job()["total_bytes"] > 0, 30)
+    copy = copy_job()
+    assert copy["disk"] == "vda" and copy["type"] == "copy" and copy["bandwidth"] == 1 and not copy["ready"]
+    assert 0 <= copy["done_bytes"] < copy["total_bytes"] and copy["percent"] < 100
     again = run_module(disk_move, dict(move, bandwidth=0, timeout=120))
     assert again["actions"][0].startswith(f"clean up the unfinished move of {name}/vda to {fast}/{name}-vda.raw")
     assert f"{fast_path}/{name}-vda.raw" in lab.conn.lookupByName(name).XMLDesc(0)

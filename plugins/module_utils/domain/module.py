@@ -27,6 +27,7 @@ from .client import DomainExecutor, running_on
 from .cluster_model import ClusterPolicy
 from .config_store import passwords_readable
 from .device_model import DiskSpec
+from .job_client import read_jobs
 from .model import DomainSpec
 from .paths_model import allowed_roots, confine_paths
 from .plan import DomainActual, DomainRequest, facts, plan_domain, refuse_shared_writers, runtime
@@ -292,6 +293,8 @@ def run_domain_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
             continue
         if params.get("xml"):
             item["xml"] = _masked(actual.xml or "")
+        targets = [d.target for d in (actual.spec.disks or []) if d.target] if actual.spec is not None else []
+        item.update(read_jobs(executor.client, name, targets))
         domains.append(item)
     result: t.Dict[str, t.Any] = {"changed": False, "domains": domains}
     query = params.get("query")
