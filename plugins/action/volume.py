@@ -14,9 +14,12 @@ class ActionModule(ActionBase):
     """Runs the volume module; with ``upload.remote_src=false`` the image travels from the controller."""
 
     TRANSFERS_FILES = True
+    # Long uploads and clones run with async/poll: Ansible then prints a line at each poll while they work.
+    _supports_async = True
 
     def run(self, tmp: t.Any = None, task_vars: t.Optional[t.Dict[str, t.Any]] = None) -> t.Dict[str, t.Any]:
         result = super().run(tmp, task_vars)
+        wrap_async = bool(self._task.async_val) and not self._connection.has_native_async
         args = dict(self._task.args)
         upload = args.get("upload")
         try:
@@ -30,10 +33,14 @@ class ActionModule(ActionBase):
                 self._fixup_perms2((shell.tmpdir, remote))
                 args["upload"] = dict(upload, src=remote, remote_src=True)
             result.update(
-                self._execute_module(module_name=self._task.resolved_action, module_args=args, task_vars=task_vars)
+                self._execute_module(
+                    module_name=self._task.resolved_action, module_args=args, task_vars=task_vars, wrap_async=wrap_async
+                )
             )
         except AnsibleActionFail as err:
             result.update(err.result)
         finally:
-            self._remove_tmp_path(self._connection._shell.tmpdir)
+            # An async run still needs the module and the image: its wrapper removes the directory when done.
+            if not wrap_async:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

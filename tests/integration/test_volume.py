@@ -303,16 +303,27 @@ def test_upload_from_the_controller(lab: Lab, tmp_path: Path) -> None:
         format: raw
         upload: {{src: {image}, checksum: "sha256:{sha256(image)}"}}
       register: second
+    - sharedvirt.kvm.volume:
+        uri: {URI}
+        pool: {p}
+        name: ctl-async.raw
+        format: raw
+        upload: {{src: {image}, checksum: "sha256:{sha256(image)}"}}
+      async: 120
+      poll: 1
+      register: in_background
     - ansible.builtin.assert:
         that:
           - first is changed
           - second is not changed
+          - in_background is changed and in_background is finished
           # the action plugin copied the image from the controller to the host's temporary directory
           - first.actions[-1] is search('^upload /.*/upload-image into new volume ')
 """
     run = run_playbook(play)
     assert run.rc == 0, run.output
-    assert sha256(path / "ctl.raw") == sha256(image)
+    assert sha256(path / "ctl.raw") == sha256(image) == sha256(path / "ctl-async.raw")
+    assert "ASYNC OK on localhost" in run.output  # async with poll: Ansible reports while it waits
 
 
 def test_thin_provisioning_limit_refuses_or_warns_with_the_figures(lab: Lab) -> None:
