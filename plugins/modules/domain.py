@@ -212,6 +212,11 @@ options:
   max_vcpus:
     description: Most vCPUs the guest can have (changes need a reboot).
     type: int
+  iothreads:
+    description:
+      - Number of IOThreads QEMU runs for disk I/O, numbered from 1; V(0) removes them. Changes need a reboot.
+      - Pin them with O(cputune.iothreadpin).
+    type: int
   cpu:
     description: Guest CPU.
     type: dict
@@ -239,7 +244,9 @@ options:
             description: Threads per core.
             type: int
   cputune:
-    description: CPU affinity (pinning). Changes apply live.
+    description:
+      - CPU affinity (pinning) of vCPUs, the emulator and IOThreads. Changes apply live, and QEMU's threads run where
+        declared (the integration tests read each thread's affinity from C(/proc)).
     type: dict
     suboptions:
       vcpupin:
@@ -258,6 +265,21 @@ options:
       emulatorpin:
         description: Host CPUs for QEMU's emulator threads.
         type: str
+      iothreadpin:
+        description:
+          - IOThreads (O(iothreads)) pinned to host CPUs; an IOThread no longer listed is unpinned.
+          - Disks use an IOThread with C(iothread) in their driver options (through O(xml)), else QEMU's main loop.
+        type: list
+        elements: dict
+        suboptions:
+          iothread:
+            description: The IOThread number, from 1.
+            type: int
+            required: true
+          cpuset:
+            description: Host CPUs, for example V(1).
+            type: str
+            required: true
   memory_backing:
     description: How guest memory is backed.
     type: dict

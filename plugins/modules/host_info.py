@@ -21,7 +21,13 @@ extends_documentation_fragment:
   - sharedvirt.kvm.attributes
   - sharedvirt.kvm.attributes.actiongroup_libvirt
   - sharedvirt.kvm.attributes.info_module
-options: {}
+options:
+  allow_shared_pins:
+    description:
+      - Pinning is for isolation, so the module warns when the vCPUs of two running domains are pinned to one host
+        CPU (RV(host.pin_overlaps)). V(true) says that is meant and keeps it quiet.
+    type: bool
+    default: false
 """
 
 EXAMPLES = r"""
@@ -119,6 +125,22 @@ host:
       description: Memory of the running domains together, in bytes (their current balloon size).
       type: int
       sample: 4294967296
+    isolated_cpus:
+      description:
+        - The CPUs the kernel keeps its scheduler off (C(isolcpus=), C(/sys/devices/system/cpu/isolated)): where
+          pinned guests belong. Null when the URI names another machine.
+      type: list
+      elements: int
+      sample: [2, 3]
+    pinned_vcpus:
+      description: The host CPUs each running domain's vCPUs are pinned to, by domain.
+      type: dict
+      sample: {"db1": [2], "db2": [3]}
+    pin_overlaps:
+      description: Host CPUs the vCPUs of more than one running domain are pinned to, with those domains.
+      type: list
+      elements: dict
+      sample: [{"cpu": 2, "domains": ["db1", "web1"]}]
     ksm:
       description:
         - KSM (memory de-duplication) state and savings, as M(sharedvirt.kvm.host_memory) reports them
@@ -137,9 +159,11 @@ host:
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.module import run_host_info
 
+ARGUMENT_SPEC = {"allow_shared_pins": {"type": "bool", "default": False}}
+
 
 def main() -> None:
-    module = LibvirtModule(argument_spec={}, supports_check_mode=True)
+    module = LibvirtModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     module.run(run_host_info)
 
 

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import typing as t
+from pathlib import Path
 
 from testbed.modules import run_module
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.cpuset import parse_cpuset
 from ansible_collections.sharedvirt.kvm.plugins.modules import host_info
 
 TEST_URI = "test:///default"
@@ -42,3 +44,34 @@ def test_bad_option_type_is_refused() -> None:
     result = run_module(host_info, {"uri": TEST_URI, "connect_timeout": "soon"})
     assert result["failed"] is True
     assert "connect_timeout" in result["msg"]
+
+
+def test_two_guests_pinned_onto_one_cpu_are_named_unless_allowed(test_conn: t.Any, prefix: str) -> None:
+    def pinned(name: str, cpuset: str) -> t.Any:
+        dom = test_conn.defineXML(
+            f"<domain type='test'><name>{prefix}-{name}</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+            f"<cputune><vcpupin vcpu='0' cpuset='{cpuset}'/></cputune><os><type>hvm</type></os></domain>"
+        )
+        dom.create()
+        return dom
+
+    doms = [pinned("a", "2"), pinned("b", "3")]
+    try:
+        apart = run_module(host_info, {"uri": TEST_URI})
+        assert apart["host"]["pin_overlaps"] == [] and not apart.get("warnings")
+        assert apart["host"]["pinned_vcpus"] == {f"{prefix}-a": [2], f"{prefix}-b": [3]}
+        # test:/// runs in this process: the isolated CPUs are this machine's.
+        isolated = Path("/sys/devices/system/cpu/isolated").read_text().strip()
+        assert apart["host"]["isolated_cpus"] == (parse_cpuset(isolated) if isolated else [])
+        doms.append(pinned("c", "1-2"))
+        shared = run_module(host_info, {"uri": TEST_URI})
+        assert shared["host"]["pin_overlaps"] == [{"cpu": 2, "domains": [f"{prefix}-a", f"{prefix}-c"]}]
+        assert shared["warnings"] == [
+            f"host CPU 2 has the pinned vCPUs of {prefix}-a, {prefix}-c: pinned guests compete for it; pin them "
+            "apart, or set allow_shared_pins=true if that is meant"
+        ]
+        assert not run_module(host_info, {"uri": TEST_URI, "allow_shared_pins": True}).get("warnings")
+    finally:
+        for dom in doms:
+            dom.destroy()
+            dom.undefine()

@@ -59,6 +59,7 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
     "max_memory_slots": {"type": "int"},
     "vcpus": {"type": "int"},
     "max_vcpus": {"type": "int"},
+    "iothreads": {"type": "int"},
     "cpu": {
         "type": "dict",
         "options": {
@@ -79,6 +80,11 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
                 "options": {"vcpu": {"type": "int", "required": True}, "cpuset": {"type": "str", "required": True}},
             },
             "emulatorpin": {"type": "str"},
+            "iothreadpin": {
+                "type": "list",
+                "elements": "dict",
+                "options": {"iothread": {"type": "int", "required": True}, "cpuset": {"type": "str", "required": True}},
+            },
         },
     },
     "memory_backing": {"type": "dict", "options": {"hugepages": {"type": "bool"}, "nosharepages": {"type": "bool"}}},

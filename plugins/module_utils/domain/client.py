@@ -311,6 +311,12 @@ class DomainExecutor(Executor):
             libvirt.VIR_DOMAIN_AFFECT_LIVE,
         )
 
+    def _step_pin_iothread(self, plan: Plan, step: Step) -> None:
+        dom = self._dom(plan.name)
+        cpumap = self._cpumap(step.args["cpuset"])
+        action = f"pin IOThread {step.args['iothread']} of domain {plan.name!r}"
+        self.client.call(action, dom.pinIOThread, int(step.args["iothread"]), cpumap, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+
     def _step_pin_emulator(self, plan: Plan, step: Step) -> None:
         name = plan.name
         dom = self._dom(name)

@@ -17,12 +17,14 @@ from .model import DomainSpec
 
 def plan_live(plan: Plan, desired: DomainSpec, actual: DomainSpec, base: t.Any, changes: t.List[Change]) -> None:
     """Live operations for changes libvirt can apply to a running guest; the rest need a reboot."""
-    pins_done = policy_done = False
+    pinned: t.Set[str] = set()
+    policy_done = False
     for change in changes:
-        if change.field == "cputune" and change.sub.startswith("vcpupin"):
-            if not pins_done:
-                pins_done = True
-                _pin_vcpus(plan, desired, actual)
+        pins = change.sub.split("[", 1)[0] if change.field == "cputune" else ""
+        if pins in ("vcpupin", "iothreadpin"):
+            if pins not in pinned:  # the whole list, once: a pin no longer listed is undone too
+                pinned.add(pins)
+                _pin_threads(plan, desired, actual, pins)
         elif change.field == "cluster":
             if not policy_done:  # one metadata element: set whole, once for all its changed fields
                 policy_done = True
@@ -65,15 +67,16 @@ def _plan_live_change(plan: Plan, desired: DomainSpec, actual: DomainSpec, base:
     return True
 
 
-def _pin_vcpus(plan: Plan, desired: DomainSpec, actual: DomainSpec) -> None:
-    tune = desired.cputune
-    pins = {p.vcpu: p.cpuset for p in (tune.vcpupin if tune else None) or []}
-    for pin in (actual.cputune.vcpupin if actual.cputune else None) or []:
-        pins.setdefault(pin.vcpu, None)  # unpinned again: all host CPUs
-    for vcpu, cpuset in sorted(pins.items(), key=lambda kv: kv[0] or 0):
+def _pin_threads(plan: Plan, desired: DomainSpec, actual: DomainSpec, kind: str) -> None:
+    """Live pins of vCPUs (``vcpupin``) or IOThreads (``iothreadpin``), the unlisted ones back on all CPUs."""
+    key, what, op = ("vcpu", "vCPU", "pin_vcpu") if kind == "vcpupin" else ("iothread", "IOThread", "pin_iothread")
+    pins = {getattr(p, key): p.cpuset for p in getattr(desired.cputune, kind, None) or []}
+    for pin in getattr(actual.cputune, kind, None) or []:
+        pins.setdefault(getattr(pin, key), None)  # unpinned again: all host CPUs
+    for number, cpuset in sorted(pins.items(), key=lambda kv: kv[0] or 0):
         plan.add(
-            f"pin vCPU {vcpu} of {plan.name} to {cpuset or 'all CPUs'}",
-            step=Step("pin_vcpu", {"vcpu": vcpu, "cpuset": cpuset}),
+            f"pin {what} {number} of {plan.name} to {cpuset or 'all CPUs'}",
+            step=Step(op, {key: number, "cpuset": cpuset}),
         )
 
 

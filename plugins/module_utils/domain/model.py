@@ -21,7 +21,7 @@ from .._core.errors import SpecError
 from .._core.names import validate_name
 from .._core.spec import XmlSpec, in_range, join_path, option
 from .._core.units import from_libvirt, to_bytes
-from .._core.xmlutil import child, element, parse_xml, set_size, set_text, sub, text_of
+from .._core.xmlutil import child, element, parse_xml, set_size, set_text, sub, text_of, toggle
 from .cluster_model import CLUSTER_NS, ClusterPolicy, read_cluster_policy, write_cluster_policy
 from .device_model import DiskSpec, GraphicsSpec, InterfaceSpec, SerialSpec
 from .firmware_model import read_firmware, read_secure_boot, render_firmware
@@ -110,6 +110,7 @@ class DomainSpec(XmlSpec):
     max_memory_slots: t.Optional[int] = option(normalize=in_range(0, 256))
     vcpus: t.Optional[int] = option(normalize=in_range(1, MAX_VCPUS), live=True)
     max_vcpus: t.Optional[int] = option(normalize=in_range(1, MAX_VCPUS))
+    iothreads: t.Optional[int] = option(normalize=in_range(0, 256))
     cpu: t.Optional[CpuSpec] = option(spec=CpuSpec)
     cputune: t.Optional[CputuneSpec] = option(spec=CputuneSpec)
     memory_backing: t.Optional[MemoryBackingSpec] = option(spec=MemoryBackingSpec)
@@ -155,13 +156,19 @@ class DomainSpec(XmlSpec):
                 raise SpecError(join_path(path, f"cputune.vcpupin[{i}]"), "needs both vcpu and cpuset")
             if limit is not None and pin.vcpu >= limit:
                 raise SpecError(join_path(path, f"cputune.vcpupin[{i}].vcpu"), f"{pin.vcpu} is not below {limit} vCPUs")
+        for i, io_pin in enumerate((self.cputune.iothreadpin if self.cputune else None) or []):
+            if self.iothreads is not None and (io_pin.iothread or 0) > self.iothreads:
+                where = join_path(path, f"cputune.iothreadpin[{i}].iothread")
+                raise SpecError(where, f"{io_pin.iothread} is not one of the {self.iothreads} IOThreads (iothreads)")
 
     def host_cpus_used(self) -> t.List[int]:
         """Every host CPU this spec pins to (to check against the host)."""
         tune = self.cputune
         if tune is None:
             return []
-        sets = [p.cpuset for p in tune.vcpupin or [] if p.cpuset] + ([tune.emulatorpin] if tune.emulatorpin else [])
+        pins: t.List[t.Any] = [*(tune.vcpupin or []), *(tune.iothreadpin or [])]
+        sets = [p.cpuset for p in pins if p.cpuset]
+        sets += [tune.emulatorpin] if tune.emulatorpin else []
         return sorted({cpu for s in sets for cpu in parse_cpuset(s)})
 
     @classmethod
@@ -191,6 +198,7 @@ class DomainSpec(XmlSpec):
             max_memory_slots=None if max_mem is None else int_or_none(max_mem.get("slots")),
             vcpus=None if vcpu is None else int(vcpu.get("current") or vcpu.text or 1),
             max_vcpus=None if vcpu is None else int(vcpu.text or 1),
+            iothreads=int(root.findtext("iothreads") or 0),
             cpu=read_cpu(root.find("cpu")),
             cputune=read_cputune(root.find("cputune")),
             memory_backing=read_memory_backing(root.find("memoryBacking")),
@@ -229,6 +237,7 @@ class DomainSpec(XmlSpec):
             "graphics": root.find("devices/graphics") is not None,
             "guest_agent": spec.guest_agent is True,
             "cputune": root.find("cputune") is not None,
+            "iothreads": root.find("iothreads") is not None,
             "memory_backing": root.find("memoryBacking") is not None,
             "metadata": root.find(f"metadata/{{{METADATA_NS}}}metadata") is not None,
             "cluster": root.find(f"metadata/{{{CLUSTER_NS}}}policy") is not None,
@@ -251,6 +260,10 @@ class DomainSpec(XmlSpec):
         self._render_identity(root)
         self._render_memory(root, new=base is None)
         render_vcpus(root, self.vcpus, self.max_vcpus)
+        if self.iothreads:
+            set_text(root, "iothreads", str(self.iothreads), after=("vcpu",))
+        elif self.iothreads == 0:
+            toggle(root, "iothreads", False)
         if self.cpu is not None:
             render_cpu(root, self.cpu)
         if self.cputune is not None:

@@ -47,11 +47,22 @@ class VcpuPinSpec(Spec):
 
 
 @dataclasses.dataclass
+class IoThreadPinSpec(Spec):
+    """One IOThread (numbered from 1) pinned to a set of host CPUs."""
+
+    IDENTITY = ("iothread",)
+
+    iothread: t.Optional[int] = option(normalize=in_range(1, 4096))
+    cpuset: t.Optional[str] = option(normalize=normalize_cpuset, live=True)
+
+
+@dataclasses.dataclass
 class CputuneSpec(Spec):
-    """CPU affinity: vCPU pinning and the emulator threads' pinning; both apply live."""
+    """CPU affinity: vCPU, emulator and IOThread pinning; all apply live."""
 
     vcpupin: t.Optional[t.List[VcpuPinSpec]] = option(spec=VcpuPinSpec, many=True, live=True)
     emulatorpin: t.Optional[str] = option(normalize=normalize_cpuset, live=True)
+    iothreadpin: t.Optional[t.List[IoThreadPinSpec]] = option(spec=IoThreadPinSpec, many=True, live=True)
 
 
 @dataclasses.dataclass
@@ -77,13 +88,17 @@ def read_cpu(node: t.Optional[ET.Element]) -> t.Optional[CpuSpec]:
 
 def read_cputune(node: t.Optional[ET.Element]) -> t.Optional[CputuneSpec]:
     if node is None:
-        return CputuneSpec(vcpupin=[], emulatorpin=None)
+        return CputuneSpec(vcpupin=[], emulatorpin=None, iothreadpin=[])
     emulator = node.find("emulatorpin")
     return CputuneSpec(
         vcpupin=[
             VcpuPinSpec(int(p.get("vcpu", "0")), normalize_cpuset(p.get("cpuset", ""))) for p in node.findall("vcpupin")
         ],
         emulatorpin=None if emulator is None else normalize_cpuset(emulator.get("cpuset", "")),
+        iothreadpin=[
+            IoThreadPinSpec(int(p.get("iothread", "1")), normalize_cpuset(p.get("cpuset", "")))
+            for p in node.findall("iothreadpin")
+        ],
     )
 
 
@@ -134,6 +149,11 @@ def render_cputune(root: ET.Element, tune: CputuneSpec) -> None:
             node.insert(i, element("vcpupin", vcpu=pin.vcpu, cpuset=pin.cpuset))
     if tune.emulatorpin is not None:
         child(node, "emulatorpin").set("cpuset", tune.emulatorpin)
+    if tune.iothreadpin is not None:
+        for old in node.findall("iothreadpin"):
+            node.remove(old)
+        for io_pin in sorted(tune.iothreadpin, key=lambda p: p.iothread or 0):
+            node.append(element("iothreadpin", iothread=io_pin.iothread, cpuset=io_pin.cpuset))
     if not list(node):
         root.remove(node)
 

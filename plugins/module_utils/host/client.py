@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import typing as t
 
-from .._core.client import LibvirtClient
+from .._core.client import LibvirtClient, libvirt, libvirt_errors
+from .._core.cpuset import parse_cpuset
+from .._core.xmlutil import parse_xml
 from .model import (
     capabilities_facts,
     capabilities_virtualization,
@@ -35,3 +37,22 @@ def host_domain_type(client: LibvirtClient) -> str:
     """The domain type guests of this hypervisor should use: kvm where it can run, else qemu (TCG)."""
     capabilities = client.call(f"read the capabilities of {client.uri}", client.conn.getCapabilities)
     return domain_type_of(capabilities_facts(capabilities), cpu_flags(client.uri, capabilities))
+
+
+def pinned_vcpus(client: LibvirtClient) -> t.Dict[str, t.List[int]]:
+    """The host CPUs each running domain's vCPUs are pinned to (domains without vCPU pins left out)."""
+    found = {}
+    with libvirt_errors(f"read the vCPU pins of the domains on {client.uri}"):
+        for dom in client.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
+            root = parse_xml(dom.XMLDesc(0), f"XML of domain {dom.name()!r}")
+            cpus = [cpu for pin in root.findall("cputune/vcpupin") for cpu in parse_cpuset(pin.get("cpuset", ""))]
+            if cpus:
+                found[dom.name()] = sorted(set(cpus))
+    return found
+
+
+def isolated_cpus(path: str = "/sys/devices/system/cpu/isolated") -> t.List[int]:
+    """The CPUs the kernel keeps the scheduler off (isolcpus=): where pinned guests belong."""
+    with open(path, encoding="ascii") as handle:
+        text = handle.read().strip()
+    return parse_cpuset(text) if text else []

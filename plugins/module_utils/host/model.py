@@ -71,3 +71,13 @@ def uri_is_local(uri: str) -> bool:
     scheme, rest = uri.split("://", 1) if "://" in uri else (uri, "")
     host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
     return host in ("", "localhost", "127.0.0.1", "[::1]") or scheme.endswith("+unix")
+
+
+def pin_overlaps(pins: t.Mapping[str, t.Sequence[int]]) -> t.List[t.Dict[str, t.Any]]:
+    """Host CPUs that the vCPUs of more than one running domain are pinned to (pinning is for isolation: two
+    guests on one pinned CPU compete for it), each with the domains, by CPU."""
+    users: t.Dict[int, t.List[str]] = {}
+    for name, cpus in sorted(pins.items()):
+        for cpu in sorted(set(cpus)):
+            users.setdefault(cpu, []).append(name)
+    return [{"cpu": cpu, "domains": names} for cpu, names in sorted(users.items()) if len(names) > 1]

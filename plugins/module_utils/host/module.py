@@ -10,9 +10,9 @@ import typing as t
 
 from .._core.module import LibvirtModule
 from ..placement.client import read_host_load
-from .client import cpu_flags, domain_type_of
+from .client import cpu_flags, domain_type_of, isolated_cpus, pinned_vcpus
 from .memory import memory_facts
-from .model import capabilities_facts, uri_is_local
+from .model import capabilities_facts, pin_overlaps, uri_is_local
 
 
 def run_host_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
@@ -30,6 +30,16 @@ def run_host_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
     flags = cpu_flags(facts["uri"], capabilities)
     facts["hardware_virtualization"] = flags
     # KSM lives in the hypervisor's /sys: readable only where this code runs on it.
-    facts["ksm"] = memory_facts()["ksm"] if uri_is_local(facts["uri"]) else None
+    local = uri_is_local(facts["uri"])
+    facts["ksm"] = memory_facts()["ksm"] if local else None
+    facts["isolated_cpus"] = isolated_cpus() if local else None
     facts["domain_type"] = domain_type_of(facts, flags)
+    facts["pinned_vcpus"] = pinned_vcpus(client)
+    facts["pin_overlaps"] = pin_overlaps(facts["pinned_vcpus"])
+    if facts["pin_overlaps"] and not module.params.get("allow_shared_pins"):
+        for overlap in facts["pin_overlaps"]:
+            module.warn(
+                f"host CPU {overlap['cpu']} has the pinned vCPUs of {', '.join(overlap['domains'])}: pinned guests "
+                "compete for it; pin them apart, or set allow_shared_pins=true if that is meant"
+            )
     return {"changed": False, "host": facts}

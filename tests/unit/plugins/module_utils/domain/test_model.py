@@ -25,7 +25,8 @@ LIBVIRT_XML = f"""
   <memory unit='KiB'>1048576</memory>
   <currentMemory unit='KiB'>786432</currentMemory>
   <vcpu placement='static' current='1'>2</vcpu>
-  <cputune><vcpupin vcpu='0' cpuset='0,1'/><emulatorpin cpuset='1'/></cputune>
+  <iothreads>1</iothreads>
+  <cputune><vcpupin vcpu='0' cpuset='0,1'/><emulatorpin cpuset='1'/><iothreadpin iothread='1' cpuset='0'/></cputune>
   <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type>
     <kernel>/k</kernel><initrd>/i</initrd><cmdline>console=ttyS0</cmdline><boot dev='hd'/></os>
   <features><acpi/><apic/></features>
@@ -69,7 +70,12 @@ def test_parse_libvirt_xml() -> None:
     facts = spec.to_dict()
     assert facts["metadata"] == {"group": "web"}
     assert (facts["memory"], facts["current_memory"], facts["vcpus"], facts["max_vcpus"]) == (2**30, 768 * 2**20, 1, 2)
-    assert facts["cputune"] == {"vcpupin": [{"vcpu": 0, "cpuset": "0-1"}], "emulatorpin": "1"}
+    assert facts["cputune"] == {
+        "vcpupin": [{"vcpu": 0, "cpuset": "0-1"}],
+        "emulatorpin": "1",
+        "iothreadpin": [{"iothread": 1, "cpuset": "0"}],
+    }
+    assert facts["iothreads"] == 1
     assert facts["machine"] == "pc-i440fx-7.2" and facts["firmware"] == "bios" and facts["boot"] == ["hd"]
     assert facts["disks"] == [
         {

@@ -68,6 +68,12 @@ def plan(params: dict[str, t.Any], state: str = "present", current: DomainActual
             ["define", "pin_vcpu", "pin_emulator"],
             False,
         ),
+        ({"iothreads": 2}, ["define"], True),
+        (
+            {"cputune": {"iothreadpin": [{"iothread": 1, "cpuset": "1"}]}},
+            ["define", "pin_iothread"],
+            False,
+        ),
         ({"interfaces": [NIC, {"source": {"network": "lab"}}]}, ["define", "attach"], False),
         ({"interfaces": []}, ["define", "detach"], False),
         ({"interfaces": [dict(NIC, link_state="down")]}, ["define", "update_device"], False),
@@ -329,3 +335,21 @@ def test_a_running_guest_catches_up_with_its_definition() -> None:
     disks = [{"target": "vda", "bus": "virtio", "format": "raw", "source": {"file": "/img/a.raw"}}]
     cleaned = plan({"disks": disks}, current=running_with_live(extra))
     assert [s.op for s in cleaned.steps] == ["detach"] and "vdz" in cleaned.actions[0]
+
+
+def test_iothread_pins_apply_live_and_an_unlisted_one_goes_back_to_all_cpus() -> None:
+    pinned = XML.replace("<os>", "<iothreads>2</iothreads><cputune><iothreadpin iothread='1' cpuset='0'/>"
+                         "<iothreadpin iothread='2' cpuset='0'/></cputune><os>")  # fmt: skip
+    current = DomainActual(DomainSpec.from_xml(pinned), pinned, "running", True, False)
+    result = plan({"cputune": {"iothreadpin": [{"iothread": 2, "cpuset": "1"}]}}, current=current)
+    assert [(s.op, s.args) for s in result.steps[1:]] == [
+        ("pin_iothread", {"iothread": 1, "cpuset": None}),
+        ("pin_iothread", {"iothread": 2, "cpuset": "1"}),
+    ]
+    assert '<iothreadpin iothread="2" cpuset="1"' in result.steps[0].args["xml"]
+    assert 'iothread="1"' not in result.steps[0].args["xml"]
+
+
+def test_an_iothread_pin_beyond_the_iothreads_is_refused() -> None:
+    with pytest.raises(SpecError, match=r"cputune.iothreadpin\[0\].iothread: 3 is not one of the 2 IOThreads"):
+        plan({"iothreads": 2, "cputune": {"iothreadpin": [{"iothread": 3, "cpuset": "0"}]}})

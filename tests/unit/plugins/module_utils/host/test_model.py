@@ -6,6 +6,7 @@ from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.model import (
     capabilities_facts,
     capabilities_virtualization,
     cpu_virtualization,
+    pin_overlaps,
     preferred_domain_type,
     uri_is_local,
 )
@@ -103,3 +104,8 @@ def caps_with_features(arch: str, *features: str) -> str:
 )
 def test_hardware_virtualization_from_capabilities(xml: str, expected: str | None) -> None:
     assert capabilities_virtualization(xml) == expected
+
+
+def test_pin_overlaps_names_every_domain_on_a_shared_cpu() -> None:
+    assert pin_overlaps({"a": [0, 1], "b": [2], "c": [1, 1]}) == [{"cpu": 1, "domains": ["a", "c"]}]
+    assert pin_overlaps({"a": [0], "b": [1]}) == []
