@@ -265,6 +265,29 @@ options:
       emulatorpin:
         description: Host CPUs for QEMU's emulator threads.
         type: str
+      shares:
+        description: The guest's CPU weight against other guests (cgroup C(cpu.shares); libvirt's default 1024).
+        type: int
+      period:
+        description: CFS period of each vCPU, in microseconds (1000-1000000).
+        type: int
+      quota:
+        description:
+          - CPU time each vCPU may use per O(cputune.period), in microseconds; V(-1) for no limit. A quota of half
+            the period caps each vCPU at half a host CPU.
+        type: int
+      emulator_period:
+        description: CFS period of QEMU's emulator threads, in microseconds.
+        type: int
+      emulator_quota:
+        description: CPU time of the emulator threads per O(cputune.emulator_period); V(-1) for no limit.
+        type: int
+      global_period:
+        description: CFS period of the whole guest, in microseconds.
+        type: int
+      global_quota:
+        description: CPU time of the whole guest per O(cputune.global_period); V(-1) for no limit.
+        type: int
       iothreadpin:
         description:
           - IOThreads (O(iothreads)) pinned to host CPUs; an IOThread no longer listed is unpinned.
@@ -290,6 +313,31 @@ options:
       nosharepages:
         description: Keep this guest's memory out of KSM page merging.
         type: bool
+  memtune:
+    description:
+      - Memory limits of the QEMU process (cgroup), with a unit (V(2GiB)); a bare number means KiB. Changes apply live.
+      - A hard limit below what QEMU needs gets the guest killed by the kernel; leave headroom above O(memory).
+    type: dict
+    suboptions:
+      hard_limit:
+        description: Most memory the guest's QEMU may use.
+        type: raw
+      soft_limit:
+        description: Memory the guest is pushed back to when the host is short of memory.
+        type: raw
+      swap_hard_limit:
+        description: Most memory plus swap.
+        type: raw
+      min_guarantee:
+        description: Memory guaranteed to the guest (libvirt supports it only for some hypervisors; QEMU refuses it).
+        type: raw
+  blkiotune:
+    description: Block I/O weight of the guest against other guests (cgroup). Changes apply live.
+    type: dict
+    suboptions:
+      weight:
+        description: From 100 to 1000.
+        type: int
   memballoon:
     description: Balloon device model, V(virtio) or V(none).
     type: str
@@ -448,6 +496,66 @@ options:
             apply, with the same errors - O(disks[].format) raw (or unset) and O(disks[].cache) V(none) or
             V(directsync). Prefer M(sharedvirt.kvm.shared_disk), which also checks the other domains.
         type: bool
+      iotune:
+        description:
+          - I/O throttling of the disk in QEMU. A total limit and read/write limits of the same kind exclude each
+            other. Changes apply live; unset limits are not compared.
+        type: dict
+        suboptions:
+          total_bytes_sec:
+            description: Limit of reads and writes together, in bytes per second, with a unit (V(2MiB) is 2 MiB/s); V(0) for none.
+            type: raw
+          total_bytes_sec_max:
+            description: Burst above O(disks[].iotune.total_bytes_sec), same unit.
+            type: raw
+          total_bytes_sec_max_length:
+            description: Seconds the burst of O(disks[].iotune.total_bytes_sec_max) may last.
+            type: int
+          read_bytes_sec:
+            description: Limit of reads, in bytes per second, with a unit (V(2MiB) is 2 MiB/s); V(0) for none.
+            type: raw
+          read_bytes_sec_max:
+            description: Burst above O(disks[].iotune.read_bytes_sec), same unit.
+            type: raw
+          read_bytes_sec_max_length:
+            description: Seconds the burst of O(disks[].iotune.read_bytes_sec_max) may last.
+            type: int
+          write_bytes_sec:
+            description: Limit of writes, in bytes per second, with a unit (V(2MiB) is 2 MiB/s); V(0) for none.
+            type: raw
+          write_bytes_sec_max:
+            description: Burst above O(disks[].iotune.write_bytes_sec), same unit.
+            type: raw
+          write_bytes_sec_max_length:
+            description: Seconds the burst of O(disks[].iotune.write_bytes_sec_max) may last.
+            type: int
+          total_iops_sec:
+            description: Limit of reads and writes together, in operations per second; V(0) for none.
+            type: int
+          total_iops_sec_max:
+            description: Burst above O(disks[].iotune.total_iops_sec), same unit.
+            type: int
+          total_iops_sec_max_length:
+            description: Seconds the burst of O(disks[].iotune.total_iops_sec_max) may last.
+            type: int
+          read_iops_sec:
+            description: Limit of reads, in operations per second; V(0) for none.
+            type: int
+          read_iops_sec_max:
+            description: Burst above O(disks[].iotune.read_iops_sec), same unit.
+            type: int
+          read_iops_sec_max_length:
+            description: Seconds the burst of O(disks[].iotune.read_iops_sec_max) may last.
+            type: int
+          write_iops_sec:
+            description: Limit of writes, in operations per second; V(0) for none.
+            type: int
+          write_iops_sec_max:
+            description: Burst above O(disks[].iotune.write_iops_sec), same unit.
+            type: int
+          write_iops_sec_max_length:
+            description: Seconds the burst of O(disks[].iotune.write_iops_sec_max) may last.
+            type: int
   interfaces:
     description:
       - The domain's NICs; the list is complete (NICs not listed are detached).

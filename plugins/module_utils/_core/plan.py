@@ -194,7 +194,7 @@ def _compare(desired: Spec, actual: t.Optional[Spec], at: _At) -> t.List[Change]
         here = at.child(fld.name)
         live = bool(fld.metadata.get("live"))
         if isinstance(want, Spec):
-            changes.extend(_compare(want, have, here))
+            changes.extend(_compare(want, have if have is not None else type(want).absent(), here))
         elif isinstance(want, list) and fld.metadata.get("spec") is not None:
             changes.extend(_compare_items(fld, want, have or [], here, live))
         elif fld.metadata.get("secret"):

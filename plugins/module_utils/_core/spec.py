@@ -129,6 +129,12 @@ class Spec:
     def validate(self, path: str) -> None:
         """Cross-field checks; subclasses raise SpecError. Single fields use ``normalize``."""
 
+    @classmethod
+    def absent(cls: t.Type[SpecT]) -> t.Optional[SpecT]:
+        """What a missing element means, to compare a declaration with (None: nothing; a subclass whose absence
+        means defaults, such as a disk without throttling, returns those)."""
+        return None
+
     def identity(self) -> t.Optional[t.Tuple[t.Any, ...]]:
         """The identity key, or None when the class has none or a part is unset."""
         return _key(self, self.IDENTITY)

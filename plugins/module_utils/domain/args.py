@@ -9,6 +9,13 @@ from __future__ import annotations
 import typing as t
 
 from .._core.args import DISK_AUTH, HOSTS
+from .limits_model import MEMTUNE, SCHEDULER, IotuneSpec
+
+# Rates take a unit (V(2MiB) per second), operation counts and burst lengths are whole numbers.
+_IOTUNE: t.Dict[str, t.Any] = {
+    name: {"type": "raw" if "bytes_sec" in name and not name.endswith("length") else "int"}
+    for name in IotuneSpec.__dataclass_fields__
+}
 
 _DISK_SOURCE: t.Dict[str, t.Any] = {
     "file": {"type": "str"},
@@ -80,6 +87,7 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
                 "options": {"vcpu": {"type": "int", "required": True}, "cpuset": {"type": "str", "required": True}},
             },
             "emulatorpin": {"type": "str"},
+            **{name: {"type": "int"} for name in SCHEDULER},
             "iothreadpin": {
                 "type": "list",
                 "elements": "dict",
@@ -88,6 +96,8 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
         },
     },
     "memory_backing": {"type": "dict", "options": {"hugepages": {"type": "bool"}, "nosharepages": {"type": "bool"}}},
+    "memtune": {"type": "dict", "options": {name: {"type": "raw"} for name in MEMTUNE}},
+    "blkiotune": {"type": "dict", "options": {"weight": {"type": "int"}}},
     "memballoon": {"type": "str"},
     "arch": {"type": "str"},
     "machine": {"type": "str"},
@@ -136,6 +146,7 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
             "wwn": {"type": "str"},
             "readonly": {"type": "bool"},
             "shareable": {"type": "bool"},
+            "iotune": {"type": "dict", "options": _IOTUNE},
         },
     },
     "interfaces": {

@@ -20,6 +20,7 @@ from .._core.xmlutil import local_xml, parse_xml
 from ..host.model import uri_is_local
 from .cluster_model import CLUSTER_NS, CLUSTER_PREFIX, ClusterPolicy, cluster_policy_element
 from .config_store import with_stored_passwords
+from .limits_client import LimitSteps
 from .metadata_model import METADATA_NS, METADATA_PREFIX, metadata_element
 from .model import DomainSpec
 from .plan import DomainActual, runtime
@@ -43,7 +44,7 @@ def _flag(name: str) -> int:
     return int(getattr(libvirt, name, 0))
 
 
-class DomainExecutor(Executor):
+class DomainExecutor(LimitSteps, Executor):
     """Reads domains and applies domain plans over one connection."""
 
     def __init__(self, client: LibvirtClient) -> None:

@@ -18,6 +18,7 @@ from .._core.errors import SpecError
 from .._core.mac import normalize_mac
 from .._core.spec import Spec, XmlSpec, choice, join_path, option
 from .._core.xmlutil import element, sub
+from .limits_model import IotuneSpec, read_iotune, render_iotune
 
 DISK_BUSES = ("virtio", "scsi", "sata", "ide", "usb", "fdc")
 CACHE_MODES = ("none", "writethrough", "writeback", "directsync", "unsafe", "default")
@@ -116,7 +117,7 @@ class DiskSpec(XmlSpec):
 
     IDENTITY = ("target",)
     # Children whose absence means "off": never carried over from the old element.
-    FLAG_TAGS = ("readonly", "shareable", "serial", "wwn")
+    FLAG_TAGS = ("readonly", "shareable", "serial", "wwn", "iotune")
 
     target: t.Optional[str] = option()
     bus: t.Optional[str] = option(normalize=choice(DISK_BUSES))
@@ -131,6 +132,7 @@ class DiskSpec(XmlSpec):
     readonly: t.Optional[bool] = option()
     shareable: t.Optional[bool] = option()
     snapshot: t.Optional[str] = option(normalize=choice(("no", "internal", "external", "manual")))
+    iotune: t.Optional[IotuneSpec] = option(spec=IotuneSpec, live=True)
 
     def validate(self, path: str) -> None:
         if not self.target:
@@ -185,6 +187,7 @@ class DiskSpec(XmlSpec):
             readonly=root.find("readonly") is not None,
             shareable=root.find("shareable") is not None,
             snapshot=root.get("snapshot"),
+            iotune=read_iotune(root),
         )
 
     def to_element(self) -> ET.Element:
@@ -221,6 +224,8 @@ class DiskSpec(XmlSpec):
             sub(root, "readonly")
         if self.shareable:
             sub(root, "shareable")
+        if self.iotune is not None:
+            render_iotune(root, self.iotune)
         return root
 
 

@@ -12,29 +12,62 @@ from .._core.errors import SpecError
 from .._core.plan import Change, Plan, Step, overlay
 from .._core.xmlutil import to_string
 from .cluster_model import ClusterPolicy
+from .limits_model import MEMTUNE, SCHEDULER
 from .model import DomainSpec
 
 
 def plan_live(plan: Plan, desired: DomainSpec, actual: DomainSpec, base: t.Any, changes: t.List[Change]) -> None:
     """Live operations for changes libvirt can apply to a running guest; the rest need a reboot."""
-    pinned: t.Set[str] = set()
-    policy_done = False
+    done: t.Set[str] = set()
     for change in changes:
-        pins = change.sub.split("[", 1)[0] if change.field == "cputune" else ""
-        if pins in ("vcpupin", "iothreadpin"):
-            if pins not in pinned:  # the whole list, once: a pin no longer listed is undone too
-                pinned.add(pins)
-                _pin_threads(plan, desired, actual, pins)
-        elif change.field == "cluster":
-            if not policy_done:  # one metadata element: set whole, once for all its changed fields
-                policy_done = True
-                policy = overlay(actual.cluster or ClusterPolicy(), desired.cluster or ClusterPolicy())
-                plan.add(
-                    f"set live cluster policy of {plan.name}",
-                    step=Step("set_metadata", {"kind": "cluster", "value": policy.to_dict()}),
-                )
+        group = _group(change)
+        if group:
+            if group not in done:  # one call sets the whole group, once for all its changed fields
+                done.add(group)
+                _plan_group(plan, desired, actual, group)
         elif not _plan_live_change(plan, desired, actual, base, change):
             plan.reboot_required = True
+
+
+def _group(change: Change) -> str:
+    """The live call a change is made by when one call sets several fields ("" when it is a call of its own)."""
+    if change.field == "cputune":
+        head = change.sub.split("[", 1)[0]
+        return head if head in ("vcpupin", "iothreadpin") else "scheduler" if head in SCHEDULER else ""
+    if change.field in ("cluster", "memtune", "blkiotune"):
+        return change.field
+    if change.field == "disks" and change.item is not None and change.sub.startswith("iotune"):
+        return f"iotune:{change.item}"
+    return ""
+
+
+def _plan_group(plan: Plan, desired: DomainSpec, actual: DomainSpec, group: str) -> None:
+    name = plan.name
+    if group in ("vcpupin", "iothreadpin"):  # the whole list: a pin no longer listed is undone too
+        _pin_threads(plan, desired, actual, group)
+    elif group == "cluster":
+        policy = overlay(actual.cluster or ClusterPolicy(), desired.cluster or ClusterPolicy())
+        step = Step("set_metadata", {"kind": "cluster", "value": policy.to_dict()})
+        plan.add(f"set live cluster policy of {name}", step=step)
+    elif group == "scheduler":
+        values = {SCHEDULER[key]: getattr(desired.cputune, key) for key in SCHEDULER}
+        params = {key: value for key, value in values.items() if value is not None}
+        plan.add(f"set live CPU shares and bandwidth of {name}", step=Step("set_scheduler", {"params": params}))
+    elif group == "memtune":
+        limits = {key: getattr(desired.memtune, key) for key in MEMTUNE}
+        params = {key: value // 1024 for key, value in limits.items() if value is not None}
+        plan.add(f"set live memory limits of {name}", step=Step("set_memtune", {"params": params}))
+    elif group == "blkiotune":
+        weight = desired.blkiotune.weight if desired.blkiotune else None
+        plan.add(f"set live block I/O weight of {name}", step=Step("set_blkio", {"params": {"weight": weight}}))
+    else:
+        label = group.split(":", 1)[1]
+        disk = next(d for d in desired.disks or [] if d.label() == label)
+        settings = disk.iotune.settings() if disk.iotune else {}
+        plan.add(
+            f"set live I/O limits of disk {label} of {name}",
+            step=Step("set_iotune", {"disk": disk.target, "params": settings}),
+        )
 
 
 def _plan_live_change(plan: Plan, desired: DomainSpec, actual: DomainSpec, base: t.Any, change: Change) -> bool:

@@ -25,6 +25,14 @@ from .._core.xmlutil import child, element, parse_xml, set_size, set_text, sub, 
 from .cluster_model import CLUSTER_NS, ClusterPolicy, read_cluster_policy, write_cluster_policy
 from .device_model import DiskSpec, GraphicsSpec, InterfaceSpec, SerialSpec
 from .firmware_model import read_firmware, read_secure_boot, render_firmware
+from .limits_model import (
+    BlkiotuneSpec,
+    MemtuneSpec,
+    read_blkiotune,
+    read_memtune,
+    render_blkiotune,
+    render_memtune,
+)
 from .metadata_model import (
     METADATA_NS,
     SHARED_DISKS_NS,
@@ -114,6 +122,8 @@ class DomainSpec(XmlSpec):
     cpu: t.Optional[CpuSpec] = option(spec=CpuSpec)
     cputune: t.Optional[CputuneSpec] = option(spec=CputuneSpec)
     memory_backing: t.Optional[MemoryBackingSpec] = option(spec=MemoryBackingSpec)
+    memtune: t.Optional[MemtuneSpec] = option(spec=MemtuneSpec, live=True)
+    blkiotune: t.Optional[BlkiotuneSpec] = option(spec=BlkiotuneSpec, live=True)
     memballoon: t.Optional[str] = option()
     arch: t.Optional[str] = option()
     machine: t.Optional[str] = option()
@@ -202,6 +212,8 @@ class DomainSpec(XmlSpec):
             cpu=read_cpu(root.find("cpu")),
             cputune=read_cputune(root.find("cputune")),
             memory_backing=read_memory_backing(root.find("memoryBacking")),
+            memtune=read_memtune(root.find("memtune")),
+            blkiotune=read_blkiotune(root.find("blkiotune")),
             memballoon=None if balloon is None else balloon.get("model"),
             arch=None if os_type is None else os_type.get("arch"),
             machine=None if os_type is None else os_type.get("machine"),
@@ -239,6 +251,8 @@ class DomainSpec(XmlSpec):
             "cputune": root.find("cputune") is not None,
             "iothreads": root.find("iothreads") is not None,
             "memory_backing": root.find("memoryBacking") is not None,
+            "memtune": root.find("memtune") is not None,
+            "blkiotune": root.find("blkiotune") is not None,
             "metadata": root.find(f"metadata/{{{METADATA_NS}}}metadata") is not None,
             "cluster": root.find(f"metadata/{{{CLUSTER_NS}}}policy") is not None,
             "shared_disks": root.find(f"metadata/{{{SHARED_DISKS_NS}}}disks") is not None,
@@ -270,6 +284,10 @@ class DomainSpec(XmlSpec):
             render_cputune(root, self.cputune)
         if self.memory_backing is not None:
             render_memory_backing(root, self.memory_backing)
+        if self.memtune is not None:
+            render_memtune(root, self.memtune)
+        if self.blkiotune is not None:
+            render_blkiotune(root, self.blkiotune)
         _render_os(root, self)
         self._render_devices(child(root, "devices"))
         return root

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from .._core.cpuset import normalize_cpuset
 from .._core.spec import Spec, in_range, option
 from .._core.xmlutil import child, element, text_of, toggle
+from .limits_model import SCHEDULER, cfs_period, cfs_quota, read_scheduler, render_scheduler
 
 
 def int_or_none(value: t.Optional[str]) -> t.Optional[int]:
@@ -63,6 +64,14 @@ class CputuneSpec(Spec):
     vcpupin: t.Optional[t.List[VcpuPinSpec]] = option(spec=VcpuPinSpec, many=True, live=True)
     emulatorpin: t.Optional[str] = option(normalize=normalize_cpuset, live=True)
     iothreadpin: t.Optional[t.List[IoThreadPinSpec]] = option(spec=IoThreadPinSpec, many=True, live=True)
+    # CPU shares and CFS bandwidth (microseconds) of the vCPUs, the emulator threads and the whole guest.
+    shares: t.Optional[int] = option(normalize=in_range(2, 262144), live=True)
+    period: t.Optional[int] = option(normalize=cfs_period, live=True)
+    quota: t.Optional[int] = option(normalize=cfs_quota, live=True)
+    emulator_period: t.Optional[int] = option(normalize=cfs_period, live=True)
+    emulator_quota: t.Optional[int] = option(normalize=cfs_quota, live=True)
+    global_period: t.Optional[int] = option(normalize=cfs_period, live=True)
+    global_quota: t.Optional[int] = option(normalize=cfs_quota, live=True)
 
 
 @dataclasses.dataclass
@@ -99,6 +108,7 @@ def read_cputune(node: t.Optional[ET.Element]) -> t.Optional[CputuneSpec]:
             IoThreadPinSpec(int(p.get("iothread", "1")), normalize_cpuset(p.get("cpuset", "")))
             for p in node.findall("iothreadpin")
         ],
+        **read_scheduler(node),
     )
 
 
@@ -154,6 +164,7 @@ def render_cputune(root: ET.Element, tune: CputuneSpec) -> None:
             node.remove(old)
         for io_pin in sorted(tune.iothreadpin, key=lambda p: p.iothread or 0):
             node.append(element("iothreadpin", iothread=io_pin.iothread, cpuset=io_pin.cpuset))
+    render_scheduler(node, {name: getattr(tune, name) for name in SCHEDULER})
     if not list(node):
         root.remove(node)
 
