@@ -145,6 +145,9 @@ host:
       description:
         - KSM (memory de-duplication) state and savings, as M(sharedvirt.kvm.host_memory) reports them
           (C(enabled), C(pages_sharing), C(saved_bytes), ...); null when the URI names another machine.
+        - C(guests) lists each running domain with the pages of its QEMU that KSM merged (C(merging_pages),
+          C(merged_bytes), from the kernel's C(/proc/<pid>/ksm_merging_pages)), or a C(reason) where the kernel
+          does not say.
       type: dict
     networks:
       description: Number of libvirt networks.

@@ -56,3 +56,24 @@ def isolated_cpus(path: str = "/sys/devices/system/cpu/isolated") -> t.List[int]
     with open(path, encoding="ascii") as handle:
         text = handle.read().strip()
     return parse_cpuset(text) if text else []
+
+
+def ksm_per_guest(client: LibvirtClient, run_dir: str = "/run/libvirt/qemu", page_size: int = 4096) -> t.List[t.Any]:
+    """For each running domain of this machine, how many of its QEMU's pages KSM merged (the kernel's
+    /proc/<pid>/ksm_merging_pages), or why that cannot be said."""
+    found: t.List[t.Any] = []
+    with libvirt_errors(f"list the running domains of {client.uri}"):
+        names = sorted(d.name() for d in client.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE))
+    for name in names:
+        entry: t.Dict[str, t.Any] = {"name": name, "merging_pages": None, "merged_bytes": None}
+        try:
+            with open(f"{run_dir}/{name}.pid", encoding="ascii") as handle:
+                pid = int(handle.read().strip())
+            with open(f"/proc/{pid}/ksm_merging_pages", encoding="ascii") as handle:
+                pages = int(handle.read().strip())
+            entry.update(merging_pages=pages, merged_bytes=pages * page_size)
+        except FileNotFoundError as err:
+            kernel = "ksm_merging_pages" in str(err.filename)
+            entry["reason"] = "this kernel does not report KSM per process" if kernel else "its QEMU is not there"
+        found.append(entry)
+    return found

@@ -10,7 +10,7 @@ import typing as t
 
 from .._core.module import LibvirtModule
 from ..placement.client import read_host_load
-from .client import cpu_flags, domain_type_of, isolated_cpus, pinned_vcpus
+from .client import cpu_flags, domain_type_of, isolated_cpus, ksm_per_guest, pinned_vcpus
 from .memory import memory_facts
 from .model import capabilities_facts, pin_overlaps, uri_is_local
 
@@ -31,7 +31,7 @@ def run_host_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
     facts["hardware_virtualization"] = flags
     # KSM lives in the hypervisor's /sys: readable only where this code runs on it.
     local = uri_is_local(facts["uri"])
-    facts["ksm"] = memory_facts()["ksm"] if local else None
+    facts["ksm"] = dict(memory_facts()["ksm"], guests=ksm_per_guest(client)) if local else None
     facts["isolated_cpus"] = isolated_cpus() if local else None
     facts["domain_type"] = domain_type_of(facts, flags)
     facts["pinned_vcpus"] = pinned_vcpus(client)
