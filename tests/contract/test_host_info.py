@@ -75,3 +75,25 @@ def test_two_guests_pinned_onto_one_cpu_are_named_unless_allowed(test_conn: t.An
         for dom in doms:
             dom.destroy()
             dom.undefine()
+
+
+def test_a_domain_undefined_between_the_listing_and_its_read_is_not_counted(
+    test_conn: t.Any, prefix: str, monkeypatch: t.Any
+) -> None:
+    import libvirt
+
+    victim = test_conn.defineXML(
+        f"<domain type='test'><name>{prefix}-gone</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>"
+    )
+    listing = libvirt.virConnect.listAllDomains
+
+    def stale_listing(conn: t.Any, flags: int = 0) -> t.Any:
+        found = listing(conn, flags)
+        if any(d.name() == f"{prefix}-gone" for d in found):
+            victim.undefine()  # another run removes it right after we listed it
+        return found
+
+    monkeypatch.setattr(libvirt.virConnect, "listAllDomains", stale_listing)
+    result = run_module(host_info, {"uri": TEST_URI})
+    assert not result.get("failed"), result.get("msg")
+    assert f"{prefix}-gone" not in [d.name() for d in listing(test_conn, 0)]

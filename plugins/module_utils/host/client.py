@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typing as t
 
-from .._core.client import LibvirtClient, libvirt, libvirt_errors
+from .._core.client import LibvirtClient, is_not_found, libvirt, libvirt_errors
 from .._core.cpuset import parse_cpuset
 from .._core.xmlutil import parse_xml
 from .model import (
@@ -44,7 +44,13 @@ def pinned_vcpus(client: LibvirtClient) -> t.Dict[str, t.List[int]]:
     found = {}
     with libvirt_errors(f"read the vCPU pins of the domains on {client.uri}"):
         for dom in client.conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE):
-            root = parse_xml(dom.XMLDesc(0), f"XML of domain {dom.name()!r}")
+            try:
+                xml = dom.XMLDesc(0)
+            except libvirt.libvirtError as err:
+                if is_not_found(err):
+                    continue  # gone between the listing and the read
+                raise
+            root = parse_xml(xml, f"XML of domain {dom.name()!r}")
             cpus = [cpu for pin in root.findall("cputune/vcpupin") for cpu in parse_cpuset(pin.get("cpuset", ""))]
             if cpus:
                 found[dom.name()] = sorted(set(cpus))

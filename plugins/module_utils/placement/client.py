@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
-from .._core.client import LibvirtClient, libvirt_errors
+import typing as t
+
+from .._core.client import LibvirtClient, is_not_found, libvirt, libvirt_errors
 from .._core.xmlutil import parse_xml
 from ..domain.cluster_model import read_cluster_policy
 from ..domain.metadata_model import read_metadata
@@ -14,6 +16,20 @@ from ..maintenance.record_client import host_record
 from .model import GuestLoad, HostLoad
 
 ANTI_AFFINITY_KEY = "anti_affinity"
+
+
+def _guest_load(dom: t.Any, group_key: str) -> GuestLoad:
+    state = dom.info()  # [state, max KiB, current KiB, vCPUs, cpu time]
+    root = parse_xml(dom.XMLDesc(0), f"XML of domain {dom.name()!r}")
+    group = read_cluster_policy(root).anti_affinity or read_metadata(root).get(group_key)
+    return GuestLoad(
+        name=dom.name(),
+        memory=int(state[2]) * 1024,
+        vcpus=int(state[3]),
+        group=group or None,
+        active=bool(dom.isActive()),
+        movable=bool(dom.isPersistent()),
+    )
 
 
 def read_host_load(client: LibvirtClient, group_key: str = ANTI_AFFINITY_KEY) -> HostLoad:
@@ -27,19 +43,11 @@ def read_host_load(client: LibvirtClient, group_key: str = ANTI_AFFINITY_KEY) ->
         info = conn.getInfo()
         guests = []
         for dom in conn.listAllDomains():
-            state = dom.info()  # [state, max KiB, current KiB, vCPUs, cpu time]
-            root = parse_xml(dom.XMLDesc(0), f"XML of domain {dom.name()!r}")
-            group = read_cluster_policy(root).anti_affinity or read_metadata(root).get(group_key)
-            guests.append(
-                GuestLoad(
-                    name=dom.name(),
-                    memory=int(state[2]) * 1024,
-                    vcpus=int(state[3]),
-                    group=group or None,
-                    active=bool(dom.isActive()),
-                    movable=bool(dom.isPersistent()),
-                )
-            )
+            try:
+                guests.append(_guest_load(dom, group_key))
+            except libvirt.libvirtError as err:
+                if not is_not_found(err):
+                    raise  # else: undefined between the listing and the read, so not there to count
         memory = int(info[1]) * 2**20
         # Drivers that do not measure free memory report 0; count what the guests do not hold then.
         free = int(conn.getFreeMemory()) or memory - sum(g.memory for g in guests if g.active)
