@@ -3,6 +3,7 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
+import libvirt
 from testbed.modules import run_module
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.cpuset import parse_cpuset
@@ -80,10 +81,10 @@ def test_two_guests_pinned_onto_one_cpu_are_named_unless_allowed(test_conn: t.An
 def test_a_domain_undefined_between_the_listing_and_its_read_is_not_counted(
     test_conn: t.Any, prefix: str, monkeypatch: t.Any
 ) -> None:
-    import libvirt
 
     victim = test_conn.defineXML(
-        f"<domain type='test'><name>{prefix}-gone</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>"
+        f"<domain type='test'><name>{prefix}-gone</name><memory unit='MiB'>64</memory>"
+        "<os><type>hvm</type></os></domain>"
     )
     listing = libvirt.virConnect.listAllDomains
 
