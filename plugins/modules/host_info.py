@@ -127,7 +127,7 @@ host:
       sample: 4294967296
     isolated_cpus:
       description:
-        - The CPUs the kernel keeps its scheduler off (C(isolcpus=), C(/sys/devices/system/cpu/isolated)): where
+        - The CPUs the kernel keeps its scheduler off (C(isolcpus=), C(/sys/devices/system/cpu/isolated)), where
           pinned guests belong. Null when the URI names another machine.
       type: list
       elements: int
