@@ -362,6 +362,125 @@ options:
         description: What QEMU does when it fires; V(reset) restarts the guest.
         type: str
         choices: [reset, shutdown, poweroff, pause, none, dump, inject-nmi]
+  hyperv:
+    description:
+      - Hyper-V enlightenments for Windows guests (libvirt's C(features/hyperv)); unset ones are left as they are.
+        Windows runs faster and keeps better time with V(relaxed), V(vapic), V(spinlocks), V(vpindex), V(synic),
+        V(stimer) and V(frequencies). QEMU offers them with KVM; under TCG a guest with them may not start.
+      - Changes take effect at the next boot.
+    type: dict
+    suboptions:
+      relaxed:
+        description: The C(hv-relaxed) enlightenment on or off.
+        type: bool
+      vapic:
+        description: The C(hv-vapic) enlightenment on or off.
+        type: bool
+      vpindex:
+        description: The C(hv-vpindex) enlightenment on or off.
+        type: bool
+      synic:
+        description: The C(hv-synic) enlightenment on or off.
+        type: bool
+      stimer:
+        description: The C(hv-stimer) enlightenment on or off.
+        type: bool
+      reset:
+        description: The C(hv-reset) enlightenment on or off.
+        type: bool
+      frequencies:
+        description: The C(hv-frequencies) enlightenment on or off.
+        type: bool
+      tlbflush:
+        description: The C(hv-tlbflush) enlightenment on or off.
+        type: bool
+      ipi:
+        description: The C(hv-ipi) enlightenment on or off.
+        type: bool
+      spinlocks:
+        description: Retries before a spinning vCPU tells the hypervisor (at least 4095, usually 8191); V(0) for off.
+        type: int
+  clock:
+    description: The guest's clock (changes at the next boot).
+    type: dict
+    suboptions:
+      offset:
+        description: V(localtime) for Windows, which keeps the hardware clock in local time; V(utc) otherwise.
+        type: str
+        choices: [utc, localtime]
+      timers:
+        description: Timers to set, by name; timers not listed are left as libvirt has them.
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: The timer; V(hypervclock) is the Hyper-V reference clock for Windows.
+            type: str
+            required: true
+            choices: [rtc, pit, hpet, hypervclock, kvmclock, tsc]
+          present:
+            description: Whether the guest has the timer (Windows guests usually run with C(hpet) off).
+            type: bool
+          tickpolicy:
+            description: What QEMU does with ticks the guest missed (V(catchup) for C(rtc), V(delay) for C(pit)).
+            type: str
+            choices: [delay, catchup, merge, discard]
+  inputs:
+    description:
+      - Input devices the guest gets, such as a V(tablet) on USB - absolute pointing, so the VNC or SPICE cursor
+        follows the mouse in Windows. Devices not listed (libvirt's PS/2 mouse and keyboard) stay. Changes take
+        effect at the next boot.
+    type: list
+    elements: dict
+    suboptions:
+      type:
+        description: The device.
+        type: str
+        required: true
+        choices: [tablet, mouse, keyboard]
+      bus:
+        description: Its bus.
+        type: str
+        default: usb
+        choices: [usb, ps2, virtio]
+  video:
+    description: The video card (changes at the next boot).
+    type: dict
+    suboptions:
+      model:
+        description: V(qxl) for SPICE desktops, V(vga) or V(virtio) otherwise, V(none) for no card.
+        type: str
+        choices: [vga, cirrus, qxl, virtio, bochs, ramfb, none]
+      vram:
+        description: Video memory in KiB.
+        type: int
+      heads:
+        description: Number of screens.
+        type: int
+  tpm:
+    description:
+      - A virtual TPM (Windows 11 needs TPM 2.0). V(emulator) runs swtpm on the host and libvirt keeps its state
+        (removing the domain keeps it unless O(discard) names V(tpm)); V(passthrough) gives the guest the host's TPM.
+      - Changes take effect at the next boot.
+    type: dict
+    suboptions:
+      model:
+        description: The TPM interface; V(tpm-crb) for TPM 2.0.
+        type: str
+        default: tpm-crb
+        choices: [tpm-crb, tpm-tis]
+      backend:
+        description: V(emulator) (swtpm) or V(passthrough).
+        type: str
+        default: emulator
+        choices: [emulator, passthrough]
+      version:
+        description: The emulated TPM's version.
+        type: str
+        choices: ["2.0", "1.2"]
+      device:
+        description: With O(tpm.backend=passthrough), the host's TPM, such as V(/dev/tpm0).
+        type: str
   firmware:
     description: V(bios) or V(efi); V(efi) lets libvirt pick the UEFI firmware and create the NVRAM store.
     type: str

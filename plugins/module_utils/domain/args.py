@@ -6,15 +6,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
 from .._core.args import DISK_AUTH, HOSTS
 from .limits_model import MEMTUNE, SCHEDULER, IotuneSpec
+from .platform_model import HYPERV_FLAGS, TIMERS
 
 # Rates take a unit (V(2MiB) per second), operation counts and burst lengths are whole numbers.
 _IOTUNE: t.Dict[str, t.Any] = {
     name: {"type": "raw" if "bytes_sec" in name and not name.endswith("length") else "int"}
-    for name in IotuneSpec.__dataclass_fields__
+    for name in (f.name for f in dataclasses.fields(IotuneSpec))
 }
 
 _DISK_SOURCE: t.Dict[str, t.Any] = {
@@ -97,6 +99,50 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
     },
     "memory_backing": {"type": "dict", "options": {"hugepages": {"type": "bool"}, "nosharepages": {"type": "bool"}}},
     "memtune": {"type": "dict", "options": {name: {"type": "raw"} for name in MEMTUNE}},
+    "hyperv": {
+        "type": "dict",
+        "options": {**{flag: {"type": "bool"} for flag in HYPERV_FLAGS}, "spinlocks": {"type": "int"}},
+    },
+    "clock": {
+        "type": "dict",
+        "options": {
+            "offset": {"type": "str", "choices": ["utc", "localtime"]},
+            "timers": {
+                "type": "list",
+                "elements": "dict",
+                "options": {
+                    "name": {"type": "str", "required": True, "choices": list(TIMERS)},
+                    "present": {"type": "bool"},
+                    "tickpolicy": {"type": "str", "choices": ["delay", "catchup", "merge", "discard"]},
+                },
+            },
+        },
+    },
+    "inputs": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "type": {"type": "str", "required": True, "choices": ["tablet", "mouse", "keyboard"]},
+            "bus": {"type": "str", "default": "usb", "choices": ["usb", "ps2", "virtio"]},
+        },
+    },
+    "video": {
+        "type": "dict",
+        "options": {
+            "model": {"type": "str", "choices": ["vga", "cirrus", "qxl", "virtio", "bochs", "ramfb", "none"]},
+            "vram": {"type": "int"},
+            "heads": {"type": "int"},
+        },
+    },
+    "tpm": {
+        "type": "dict",
+        "options": {
+            "model": {"type": "str", "default": "tpm-crb", "choices": ["tpm-crb", "tpm-tis"]},
+            "backend": {"type": "str", "default": "emulator", "choices": ["emulator", "passthrough"]},
+            "version": {"type": "str", "choices": ["2.0", "1.2"]},
+            "device": {"type": "str"},
+        },
+    },
     "blkiotune": {"type": "dict", "options": {"weight": {"type": "int"}}},
     "memballoon": {"type": "str"},
     "arch": {"type": "str"},

@@ -23,6 +23,7 @@ from .._core.spec import XmlSpec, in_range, join_path, option
 from .._core.units import from_libvirt, to_bytes
 from .._core.xmlutil import child, element, parse_xml, set_size, set_text, sub, text_of, toggle
 from .cluster_model import CLUSTER_NS, ClusterPolicy, read_cluster_policy, write_cluster_policy
+from .device_list_model import disk_key, mac_key, render_device_list
 from .device_model import DiskSpec, GraphicsSpec, InterfaceSpec, SerialSpec
 from .firmware_model import read_firmware, read_secure_boot, render_firmware
 from .limits_model import (
@@ -40,6 +41,16 @@ from .metadata_model import (
     read_shared_disks,
     write_metadata,
     write_shared_disks,
+)
+from .platform_model import (
+    ClockSpec,
+    HypervSpec,
+    InputSpec,
+    TpmSpec,
+    VideoSpec,
+    platform_given,
+    read_platform,
+    render_platform,
 )
 from .single_devices_model import (
     WatchdogSpec,
@@ -141,6 +152,12 @@ class DomainSpec(XmlSpec):
     # The directory (on storage every hypervisor of the cluster sees) of the domain's lock manager lease.
     lease: t.Optional[str] = option(normalize=_lease_dir)
     watchdog: t.Optional[WatchdogSpec] = option(spec=WatchdogSpec)
+    # What the guest OS sees of its platform (Windows guests: Hyper-V enlightenments, localtime, a USB tablet).
+    hyperv: t.Optional[HypervSpec] = option(spec=HypervSpec)
+    clock: t.Optional[ClockSpec] = option(spec=ClockSpec)
+    inputs: t.Optional[t.List[InputSpec]] = option(spec=InputSpec, many=True, extra="keep")
+    video: t.Optional[VideoSpec] = option(spec=VideoSpec)
+    tpm: t.Optional[TpmSpec] = option(spec=TpmSpec)
     # Set by shared_disk only; carried over (never compared) for everyone else.
     shared_disks: t.Optional[t.List[str]] = option(generated=True)
 
@@ -231,6 +248,7 @@ class DomainSpec(XmlSpec):
             lease=read_lease(devices),
             watchdog=read_watchdog(devices),
             shared_disks=read_shared_disks(root),
+            **read_platform(root),
         )
 
     @classmethod
@@ -260,6 +278,7 @@ class DomainSpec(XmlSpec):
             "watchdog": root.find("devices/watchdog") is not None,
             "firmware": root.find("os/loader") is not None or root.find("os[@firmware]") is not None,
             "secure_boot": root.find("os/firmware") is not None or root.find("os/loader") is not None,
+            **platform_given(root),
         }
         return spec.replace(**{name: None for name, given in present.items() if not given})
 
@@ -289,6 +308,7 @@ class DomainSpec(XmlSpec):
         if self.blkiotune is not None:
             render_blkiotune(root, self.blkiotune)
         _render_os(root, self)
+        render_platform(root, self)
         self._render_devices(child(root, "devices"))
         return root
 
@@ -319,14 +339,14 @@ class DomainSpec(XmlSpec):
 
     def _render_devices(self, devices: ET.Element) -> None:
         if self.disks is not None:
-            _render_devices(devices, "disk", self.disks, lambda el: el.find("target") is not None and _disk_key(el))
+            render_device_list(devices, "disk", self.disks, lambda el: el.find("target") is not None and disk_key(el))
             if any(d.bus == "scsi" for d in self.disks) and devices.find("controller[@type='scsi']") is None:
                 # Without one, libvirt adds QEMU's default LSI controller, which few guests drive well.
                 sub(devices, "controller", type="scsi", index=0, model="virtio-scsi")
         if self.interfaces is not None:
-            _render_devices(devices, "interface", self.interfaces, _mac_key)
+            render_device_list(devices, "interface", self.interfaces, mac_key)
         if self.graphics is not None:
-            _render_devices(devices, "graphics", self.graphics, lambda el: el.get("type"))
+            render_device_list(devices, "graphics", self.graphics, lambda el: el.get("type"))
         if self.serial is not None:
             for tag in ("serial", "console"):
                 for old in devices.findall(tag):
@@ -387,57 +407,3 @@ def _new_domain_skeleton(root: ET.Element) -> None:
     sub(root, "on_reboot", "restart")
     sub(root, "on_crash", "destroy")
     sub(root, "devices")
-
-
-def _disk_key(el: ET.Element) -> t.Optional[str]:
-    target = el.find("target")
-    return None if target is None else target.get("dev")
-
-
-def _mac_key(el: ET.Element) -> t.Optional[str]:
-    mac = el.find("mac")
-    return None if mac is None else (mac.get("address") or "").lower()
-
-
-def _render_devices(
-    devices: ET.Element,
-    tag: str,
-    wanted: t.Sequence[t.Union[DiskSpec, InterfaceSpec, GraphicsSpec]],
-    key: t.Callable[[ET.Element], t.Any],
-) -> None:
-    """Make the <tag> devices exactly wanted, keeping libvirt's address/alias of kept devices."""
-    existing = {key(el): el for el in devices.findall(tag)}
-    keep_keys = set()
-    for spec in wanted:
-        identity = spec.identity()
-        ident = identity[0] if identity else None
-        new = spec.to_element()
-        old = existing.get(ident) if ident is not None else None
-        if old is not None:
-            keep_keys.add(ident)
-            _keep_unmodelled(old, new, spec.FLAG_TAGS)
-            devices.insert(list(devices).index(old), new)
-            devices.remove(old)
-        else:
-            devices.append(new)
-    for ident, old in existing.items():
-        if ident not in keep_keys:
-            devices.remove(old)
-
-
-def _keep_unmodelled(old: ET.Element, new: ET.Element, flag_tags: t.Tuple[str, ...]) -> None:
-    """Carry into ``new`` what the collection does not model: attributes and children of ``old``.
-
-    ``new`` is rendered from the merged spec, so a modelled value missing from it was removed on
-    purpose only for the on/off children in ``flag_tags`` (readonly, shareable...).
-    """
-    for key, value in old.attrib.items():
-        new.attrib.setdefault(key, value)
-    for part in old:
-        twin = new.find(part.tag)
-        if twin is None:
-            if part.tag not in flag_tags:
-                new.append(copy.deepcopy(part))
-        else:
-            for key, value in part.attrib.items():
-                twin.attrib.setdefault(key, value)
