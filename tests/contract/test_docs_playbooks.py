@@ -1,7 +1,8 @@
-"""The converted playbooks of docs/coming-from-community-libvirt.md, task by task on test:///default.
+"""The playbooks the docs show: the converted playbooks of docs/coming-from-community-libvirt.md, task by task on
+test:///default, and the Windows example (docs/examples/win7.yml).
 
-Each task runs in check mode, then for real (the same ``changed``), then again (``changed`` false), in one
-process so that the test driver keeps its state between tasks, as a hypervisor keeps it between a play's
+Each converted task runs in check mode, then for real (the same ``changed``), then again (``changed`` false), in
+one process so that the test driver keeps its state between tasks, as a hypervisor keeps it between a play's
 tasks.
 """
 
@@ -69,3 +70,15 @@ def test_converted_playbooks_are_valid_playbooks(playbook: str) -> None:
         [*command, str(GUIDE / "migration" / playbook)], env=environment(), capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_windows_example_is_a_valid_playbook_whose_domain_options_parse() -> None:
+    from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.model import DomainSpec
+
+    example = GUIDE / "examples" / "win7.yml"
+    command = [str(Path(sys.executable).with_name("ansible-playbook")), "--syntax-check", "-i", "hv1,localhost,"]
+    done = subprocess.run([*command, str(example)], env=environment(), capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (guest,) = (task["sharedvirt.kvm.domain"] for task in yaml.safe_load(example.read_text())[0]["tasks"][1:])
+    spec = DomainSpec.from_params({k: v for k, v in guest.items() if k != "state"})
+    assert spec.hyperv is not None and spec.hyperv.spinlocks == 8191 and spec.clock is not None
