@@ -675,6 +675,33 @@ options:
           write_iops_sec_max_length:
             description: Seconds the burst of O(disks[].iotune.write_iops_sec_max) may last.
             type: int
+  hostdevs:
+    description:
+      - Host devices given to the guest; the list is complete (devices not listed are taken away at the next
+        boot). Changes take effect at the next boot.
+      - Each device must exist on the hypervisor (libvirt's node devices); the error lists the PCI devices it has,
+        as C(lspci -Dnn) shows them, or its USB devices.
+    type: list
+    elements: dict
+    suboptions:
+      type:
+        description: V(pci), V(usb) or V(mdev) (a mediated device, such as a vGPU slice).
+        type: str
+        default: pci
+        choices: [pci, usb, mdev]
+      address:
+        description:
+          - V(pci) - the PCI address as C(lspci -D) shows it, V(0000:03:00.1). V(usb) - vendor and product,
+            V(046d:c52b) (C(lsusb)). V(mdev) - the device's UUID (C(mdevctl list)).
+        type: str
+        required: true
+      managed:
+        description: For V(pci) and V(usb), libvirt detaches the device from its host driver at start and gives it back at stop (default V(true)).
+        type: bool
+      model:
+        description: A mediated device's API, V(vfio-pci) for vGPUs.
+        type: str
+        choices: [vfio-pci, vfio-ccw, vfio-ap]
   interfaces:
     description:
       - The domain's NICs; the list is complete (NICs not listed are detached).
@@ -705,6 +732,12 @@ options:
             description: Direct attachment mode.
             type: str
             choices: [bridge, vepa, private, passthrough]
+          hostdev:
+            description:
+              - An SR-IOV virtual function given to the guest, by its PCI address as C(lspci -D) shows it (V(0000:03:10.1));
+                libvirt detaches it from the host driver at start (C(managed)). Its VLAN is O(interfaces[].vlan).
+              - The function must exist on the hypervisor; the error lists what it has.
+            type: str
       model:
         description: NIC model, for example V(virtio) or V(e1000).
         type: str

@@ -195,6 +195,16 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
             "iotune": {"type": "dict", "options": _IOTUNE},
         },
     },
+    "hostdevs": {
+        "type": "list",
+        "elements": "dict",
+        "options": {
+            "type": {"type": "str", "default": "pci", "choices": ["pci", "usb", "mdev"]},
+            "address": {"type": "str", "required": True},
+            "managed": {"type": "bool"},
+            "model": {"type": "str", "choices": ["vfio-pci", "vfio-ccw", "vfio-ap"]},
+        },
+    },
     "interfaces": {
         "type": "list",
         "elements": "dict",
@@ -209,6 +219,7 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
                     "bridge": {"type": "str"},
                     "dev": {"type": "str"},
                     "mode": {"type": "str", "choices": ["bridge", "vepa", "private", "passthrough"]},
+                    "hostdev": {"type": "str"},
                 },
             },
             "model": {"type": "str"},

@@ -12,6 +12,7 @@ import typing as t
 import xml.etree.ElementTree as ET
 
 from .device_model import DiskSpec, GraphicsSpec, InterfaceSpec
+from .hostdev_model import HostdevSpec
 
 
 def disk_key(el: ET.Element) -> t.Optional[str]:
@@ -27,7 +28,7 @@ def mac_key(el: ET.Element) -> t.Optional[str]:
 def render_device_list(
     devices: ET.Element,
     tag: str,
-    wanted: t.Sequence[t.Union[DiskSpec, InterfaceSpec, GraphicsSpec]],
+    wanted: t.Sequence[t.Union[DiskSpec, InterfaceSpec, GraphicsSpec, HostdevSpec]],
     key: t.Callable[[ET.Element], t.Any],
 ) -> None:
     """Make the <tag> devices exactly wanted, keeping libvirt's address/alias of kept devices."""

@@ -18,6 +18,7 @@ from .._core.errors import SpecError
 from .._core.mac import normalize_mac
 from .._core.spec import Spec, XmlSpec, choice, join_path, option
 from .._core.xmlutil import element, sub
+from .hostdev_model import pci_address, pci_attributes, pci_of
 from .limits_model import IotuneSpec, read_iotune, render_iotune
 
 DISK_BUSES = ("virtio", "scsi", "sata", "ide", "usb", "fdc")
@@ -238,21 +239,19 @@ class InterfaceSource(Spec):
     bridge: t.Optional[str] = option()
     dev: t.Optional[str] = option()
     mode: t.Optional[str] = option(normalize=choice(("bridge", "vepa", "private", "passthrough")))
+    hostdev: t.Optional[str] = option(normalize=pci_address)  # an SR-IOV virtual function, given to the guest
 
     def kind(self) -> t.Optional[str]:
         """The interface type attribute this source implies."""
-        if self.network is not None:
-            return "network"
-        if self.bridge is not None:
-            return "bridge"
-        if self.dev is not None:
-            return "direct"
-        return None
+        kinds = {"network": "network", "bridge": "bridge", "dev": "direct", "hostdev": "hostdev"}
+        return next((kind for key, kind in kinds.items() if getattr(self, key) is not None), None)
 
     def validate(self, path: str) -> None:
-        given = [k for k in ("network", "bridge", "dev") if getattr(self, k) is not None]
+        given = [k for k in ("network", "bridge", "dev", "hostdev") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise SpecError(path, "give exactly one of network, bridge or dev (direct attachment to a host NIC)")
+            raise SpecError(
+                path, "give exactly one of network, bridge, dev (direct attachment to a host NIC) or hostdev (a VF)"
+            )
 
 
 @dataclasses.dataclass
@@ -284,7 +283,7 @@ class InterfaceSpec(XmlSpec):
     def fallback_identity(self) -> t.Optional[t.Tuple[t.Any, ...]]:
         if self.source is None:
             return None
-        return (self.source.kind(), self.source.network or self.source.bridge or self.source.dev)
+        return (self.source.kind(), self.source.network or self.source.bridge or self.source.dev or self.source.hostdev)
 
     def validate(self, path: str) -> None:
         if self.source is None:
@@ -307,6 +306,7 @@ class InterfaceSpec(XmlSpec):
                 bridge=src.get("bridge") if kind == "bridge" else None,
                 dev=src.get("dev") if kind == "direct" else None,
                 mode=src.get("mode") if kind == "direct" else None,
+                hostdev=pci_of(src.find("address")) if kind == "hostdev" else None,
             )
         return cls(
             mac=None if mac is None else normalize_mac(mac.get("address")),
@@ -322,7 +322,7 @@ class InterfaceSpec(XmlSpec):
         root = element("interface", type=source.kind() or "network")
         if self.mac:
             sub(root, "mac", address=self.mac)
-        sub(
+        src = sub(
             root,
             "source",
             network=source.network,
@@ -331,6 +331,9 @@ class InterfaceSpec(XmlSpec):
             dev=source.dev,
             mode=source.mode,
         )
+        if source.hostdev:
+            root.set("managed", "yes")  # libvirt detaches the VF from its host driver at start
+            sub(src, "address", type="pci", **pci_attributes(source.hostdev))
         if self.virtualport:
             sub(root, "virtualport", type=self.virtualport)
         if self.vlan is not None and self.vlan.tag is not None:

@@ -26,6 +26,7 @@ from .cluster_model import CLUSTER_NS, ClusterPolicy, read_cluster_policy, write
 from .device_list_model import disk_key, mac_key, render_device_list
 from .device_model import DiskSpec, GraphicsSpec, InterfaceSpec, SerialSpec
 from .firmware_model import read_firmware, read_secure_boot, render_firmware
+from .hostdev_model import HostdevSpec, hostdev_key
 from .limits_model import (
     BlkiotuneSpec,
     MemtuneSpec,
@@ -146,6 +147,7 @@ class DomainSpec(XmlSpec):
     boot: t.Optional[t.List[str]] = option()
     disks: t.Optional[t.List[DiskSpec]] = option(spec=DiskSpec, many=True, live=True)
     interfaces: t.Optional[t.List[InterfaceSpec]] = option(spec=InterfaceSpec, many=True, live=True)
+    hostdevs: t.Optional[t.List[HostdevSpec]] = option(spec=HostdevSpec, many=True)
     graphics: t.Optional[t.List[GraphicsSpec]] = option(spec=GraphicsSpec, many=True)
     serial: t.Optional[SerialSpec] = option(spec=SerialSpec)
     guest_agent: t.Optional[bool] = option()
@@ -242,6 +244,7 @@ class DomainSpec(XmlSpec):
             boot=[] if os_el is None else [b.get("dev", "") for b in os_el.findall("boot")],
             disks=[DiskSpec.from_element(d) for d in devices.findall("disk")],
             interfaces=[InterfaceSpec.from_element(i) for i in devices.findall("interface")],
+            hostdevs=[HostdevSpec.from_element(h) for h in devices.findall("hostdev")],
             graphics=[GraphicsSpec.from_element(g) for g in devices.findall("graphics")],
             serial=None if serial is None else SerialSpec.from_element(serial),
             guest_agent=agent_channel(devices) is not None,
@@ -264,6 +267,7 @@ class DomainSpec(XmlSpec):
             "boot": root.find("os/boot") is not None,
             "disks": root.find("devices/disk") is not None,
             "interfaces": root.find("devices/interface") is not None,
+            "hostdevs": root.find("devices/hostdev") is not None,
             "graphics": root.find("devices/graphics") is not None,
             "guest_agent": spec.guest_agent is True,
             "cputune": root.find("cputune") is not None,
@@ -338,15 +342,7 @@ class DomainSpec(XmlSpec):
             set_size(root, "currentMemory", self.memory)
 
     def _render_devices(self, devices: ET.Element) -> None:
-        if self.disks is not None:
-            render_device_list(devices, "disk", self.disks, lambda el: el.find("target") is not None and disk_key(el))
-            if any(d.bus == "scsi" for d in self.disks) and devices.find("controller[@type='scsi']") is None:
-                # Without one, libvirt adds QEMU's default LSI controller, which few guests drive well.
-                sub(devices, "controller", type="scsi", index=0, model="virtio-scsi")
-        if self.interfaces is not None:
-            render_device_list(devices, "interface", self.interfaces, mac_key)
-        if self.graphics is not None:
-            render_device_list(devices, "graphics", self.graphics, lambda el: el.get("type"))
+        self._render_device_lists(devices)
         if self.serial is not None:
             for tag in ("serial", "console"):
                 for old in devices.findall(tag):
@@ -360,6 +356,20 @@ class DomainSpec(XmlSpec):
             render_lease(devices, self.name or "", self.lease)
         if self.watchdog is not None:
             render_watchdog(devices, self.watchdog)
+
+    def _render_device_lists(self, devices: ET.Element) -> None:
+        """Disks, NICs, displays and host devices: each declared list complete, matched by identity."""
+        if self.disks is not None:
+            render_device_list(devices, "disk", self.disks, lambda el: el.find("target") is not None and disk_key(el))
+            if any(d.bus == "scsi" for d in self.disks) and devices.find("controller[@type='scsi']") is None:
+                # Without one, libvirt adds QEMU's default LSI controller, which few guests drive well.
+                sub(devices, "controller", type="scsi", index=0, model="virtio-scsi")
+        if self.interfaces is not None:
+            render_device_list(devices, "interface", self.interfaces, mac_key)
+        if self.graphics is not None:
+            render_device_list(devices, "graphics", self.graphics, lambda el: el.get("type"))
+        if self.hostdevs is not None:
+            render_device_list(devices, "hostdev", self.hostdevs, hostdev_key)
 
 
 def _unique(path: str, field: str, keys: t.List[t.Optional[str]]) -> None:

@@ -27,6 +27,8 @@ from .client import DomainExecutor, running_on
 from .cluster_model import ClusterPolicy
 from .config_store import passwords_readable
 from .device_model import DiskSpec
+from .hostdev_client import missing_hostdev
+from .hostdev_model import HostdevSpec
 from .job_client import read_jobs
 from .model import DomainSpec
 from .paths_model import allowed_roots, confine_paths
@@ -95,6 +97,7 @@ def _check_references(module: DomainRun, spec: DomainSpec, executor: DomainExecu
             missing.append(
                 SpecError(f"disks[{i}].source.volume", f"no volume {volume!r} in pool {pool_name!r}; create it first")
             )
+    missing += _missing_devices(spec, client)
     if missing and not module.check_mode:
         raise missing[0]
     for err in missing:
@@ -105,6 +108,18 @@ def _check_references(module: DomainRun, spec: DomainSpec, executor: DomainExecu
         absent = [cpu for cpu in used if cpu >= count]
         if absent:
             raise SpecError("cputune", f"pins to host CPU {absent[0]}, but the host has CPUs 0-{count - 1}")
+
+
+def _missing_devices(spec: DomainSpec, client: LibvirtClient) -> t.List[SpecError]:
+    """Host devices (and SR-IOV VFs of NICs) the domain names that its hypervisor does not have."""
+    wanted = [(f"hostdevs[{i}].address", dev) for i, dev in enumerate(spec.hostdevs or [])]
+    wanted += [
+        (f"interfaces[{i}].source.hostdev", HostdevSpec(type="pci", address=nic.source.hostdev))
+        for i, nic in enumerate(spec.interfaces or [])
+        if nic.source is not None and nic.source.hostdev
+    ]
+    found = [(path, missing_hostdev(client, dev)) for path, dev in wanted]
+    return [SpecError(path, reason) for path, reason in found if reason]
 
 
 def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
