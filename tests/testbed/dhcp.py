@@ -21,14 +21,19 @@ class OutsideDhcp:
     The bridge is this machine's, or with ``host_ns`` one inside that namespace (a namespace hypervisor's).
     """
 
-    def __init__(self, prefix: str, subnet: ipaddress.IPv4Network, host_ns: str | None = None) -> None:
+    def __init__(
+        self, prefix: str, subnet: ipaddress.IPv4Network, host_ns: str | None = None, make_bridge: bool = True
+    ) -> None:
+        """``make_bridge=False``: only the uplink (veth ``uplink``, its peer in the server's namespace) is made;
+        the caller builds the bridge with it as a port and ``host_address`` on it (the bridge module does)."""
         self.bridge = f"{prefix}-br"
+        self.make_bridge = make_bridge
         self._ip = ["ip", "-n", host_ns] if host_ns else ["ip"]
         self.subnet = subnet
         hosts = list(subnet.hosts())
         self.host_address, self.server_address = str(hosts[0]), str(hosts[1])
         self.pool = (str(hosts[99]), str(hosts[149]))
-        self._veth = f"{prefix}-v"
+        self.uplink = f"{prefix}-v"
         self._tmp = Path(tempfile.mkdtemp(prefix="svkvm-dhcp-"))
         self._dnsmasq: subprocess.Popen[bytes] | None = None
         self.ns = NetNs(f"{prefix}-dhcp")
@@ -40,15 +45,16 @@ class OutsideDhcp:
 
     def _build(self, prefix: str) -> None:
         run = [*self._ip, "link"]
-        subprocess.run([*run, "add", self.bridge, "type", "bridge", "stp_state", "0"], check=True)
+        if self.make_bridge:
+            subprocess.run([*run, "add", self.bridge, "type", "bridge", "stp_state", "0"], check=True)
+            address = f"{self.host_address}/{self.subnet.prefixlen}"
+            subprocess.run([*self._ip, "addr", "add", address, "dev", self.bridge], check=True)
+            subprocess.run([*run, "set", self.bridge, "up"], check=True)
         subprocess.run(
-            [*self._ip, "addr", "add", f"{self.host_address}/{self.subnet.prefixlen}", "dev", self.bridge], check=True
+            [*run, "add", self.uplink, "type", "veth", "peer", "name", "eth0", "netns", self.ns.name], check=True
         )
-        subprocess.run([*run, "set", self.bridge, "up"], check=True)
-        subprocess.run(
-            [*run, "add", self._veth, "type", "veth", "peer", "name", "eth0", "netns", self.ns.name], check=True
-        )
-        subprocess.run([*run, "set", self._veth, "master", self.bridge, "up"], check=True)
+        if self.make_bridge:
+            subprocess.run([*run, "set", self.uplink, "master", self.bridge, "up"], check=True)
         self.ns.ip("addr", "add", f"{self.server_address}/{self.subnet.prefixlen}", "dev", "eth0")
         self.ns.ip("link", "set", "eth0", "up")
         self._dnsmasq = subprocess.Popen(
