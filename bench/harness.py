@@ -52,6 +52,8 @@ class Goal:
             mine = rows.get(self.ours)
             if not mine or not mine.times:
                 return "n/a", "not measured"
+            if self.reported:
+                return f"{fmt(mine.median)} s", "reported (no goal)"
             verdict = "met" if mine.median <= self.factor else f"missed by {mine.median / self.factor:.2f}×"
             return f"{fmt(mine.median)} s", verdict
         a, b = rows.get(self.ours), rows.get(self.other)

@@ -37,3 +37,8 @@ def test_a_reported_ratio_has_no_verdict() -> None:
         "3.00×",
         "reported (no goal)",
     )
+
+
+def test_an_absolute_figure_can_be_reported_without_a_goal() -> None:
+    rows = {"ours": Series("ours", [2.0, 3.0, 4.0])}
+    assert Goal("seconds", "ours", "", 0, reported=True).check(rows) == ("3.000 s", "reported (no goal)")
