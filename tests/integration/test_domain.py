@@ -261,6 +261,7 @@ def test_every_option_round_trips_through_libvirt(lab: Lab) -> None:
     assert facts["cputune"] == {
         "vcpupin": [{"vcpu": 0, "cpuset": "0"}, {"vcpu": 1, "cpuset": "0-1"}],
         "emulatorpin": "1",
+        "iothreadpin": [],
     }
     assert facts["machine"].startswith("pc-i440fx-")
     assert [n["mac"] for n in facts["interfaces"]] == ["52:54:00:ab:00:01", "52:54:00:ab:00:02", "52:54:00:ab:00:03"]
