@@ -20,7 +20,7 @@ from ansible_collections.sharedvirt.kvm.plugins.modules import domain, host_info
 MIB = 2**20
 KSM = Path("/sys/kernel/mm/ksm")
 GUESTS = 3
-MERGE = f"ours, KSM on until {GUESTS} identical 192 MiB guests stop gaining (host_memory, host_info)"
+MERGE = f"KSM on (sysfs) until {GUESTS} identical 192 MiB guests stop gaining, read through host_info"
 DEFLATE = "ours, balloon 256 -> 128 MiB until QEMU gave the freed pages back (domain current_memory)"
 
 
