@@ -6,7 +6,9 @@ the kernel has it.)"""
 from __future__ import annotations
 
 import ipaddress
+from pathlib import Path
 
+import pytest
 from testbed.dhcp import OutsideDhcp
 from testbed.guest import free_subnet
 from testbed.lab import Lab
@@ -35,4 +37,35 @@ def test_a_guest_on_a_bridge_the_bridge_module_built_gets_dhcp_over_its_veth_upl
         ports = run_module(bridge, params)["bridge"]["ports"]
         assert {p["name"]: p["guest"] for p in ports}[guest.dom.XMLDesc(0).split("<target dev='")[1].split("'")[0]]
     finally:
+        server.stop()
+
+
+def kernel_has_8021q() -> bool:
+    return Path("/proc/net/vlan").exists() or Path("/sys/module/8021q").exists()
+
+
+@pytest.mark.skipif(
+    not kernel_has_8021q(),
+    reason="this kernel has no 8021q (CONFIG_VLAN_8021Q unset): no eth0.10 -> brvlan10 here; the untagged layout "
+    "above runs, the VLAN plan is unit-tested and its refusal is tested in test_bridge.py",
+)
+def test_a_guest_on_brvlan10_gets_dhcp_from_vlan_10_of_the_uplink(lab: Lab) -> None:
+    server = OutsideDhcp(lab.prefix, free_subnet(), make_bridge=False, vlan=10)
+    params = {
+        "name": server.bridge,
+        "ports": [{"name": server.uplink}],
+        "vlans": {"uplink": server.uplink, "ids": [10], "bridge_name": f"{lab.prefix[4:]}v{{vlan}}"},
+        "persist": "none",
+    }
+    try:
+        made = run_module(bridge, params)
+        assert not made.get("failed"), made.get("msg")
+        (vlan_bridge,) = [b["name"] for b in made["vlan_bridges"]]
+        guest = lab.guest("vl", bridges=[vlan_bridge], wait_ready=False)
+        address = guest.wait_for(r"SVKVM-IP eth0 \S+").split()[-1]
+        low, high = (ipaddress.IPv4Address(a) for a in server.pool)
+        assert low <= ipaddress.IPv4Address(address.split("/")[0]) <= high  # tagged 10 on the uplink, both ways
+        assert guest.macs[0] in server.leases()
+    finally:
+        run_module(bridge, dict(params, state="absent"))
         server.stop()

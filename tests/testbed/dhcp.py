@@ -22,12 +22,20 @@ class OutsideDhcp:
     """
 
     def __init__(
-        self, prefix: str, subnet: ipaddress.IPv4Network, host_ns: str | None = None, make_bridge: bool = True
+        self,
+        prefix: str,
+        subnet: ipaddress.IPv4Network,
+        host_ns: str | None = None,
+        make_bridge: bool = True,
+        vlan: int | None = None,
     ) -> None:
         """``make_bridge=False``: only the uplink (veth ``uplink``, its peer in the server's namespace) is made;
-        the caller builds the bridge with it as a port and ``host_address`` on it (the bridge module does)."""
+        the caller builds the bridge with it as a port and ``host_address`` on it (the bridge module does).
+        ``vlan``: the server answers on that VLAN of its end only (a tagged sub-interface, which needs 8021q)."""
         self.bridge = f"{prefix}-br"
         self.make_bridge = make_bridge
+        self.server_interface = "eth0" if vlan is None else f"eth0.{vlan}"
+        self.vlan = vlan
         self._ip = ["ip", "-n", host_ns] if host_ns else ["ip"]
         self.subnet = subnet
         hosts = list(subnet.hosts())
@@ -55,12 +63,17 @@ class OutsideDhcp:
         )
         if self.make_bridge:
             subprocess.run([*run, "set", self.uplink, "master", self.bridge, "up"], check=True)
-        self.ns.ip("addr", "add", f"{self.server_address}/{self.subnet.prefixlen}", "dev", "eth0")
         self.ns.ip("link", "set", "eth0", "up")
+        if self.vlan is not None:
+            self.ns.ip(
+                "link", "add", "link", "eth0", "name", self.server_interface, "type", "vlan", "id", str(self.vlan)
+            )
+            self.ns.ip("link", "set", self.server_interface, "up")
+        self.ns.ip("addr", "add", f"{self.server_address}/{self.subnet.prefixlen}", "dev", self.server_interface)
         self._dnsmasq = subprocess.Popen(
             [
                 "ip", "netns", "exec", self.ns.name, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null",
-                "--port=0", "--no-resolv", "--no-hosts", "--interface=eth0", "--bind-interfaces",
+                "--port=0", "--no-resolv", "--no-hosts", f"--interface={self.server_interface}", "--bind-interfaces",
                 f"--dhcp-range={self.pool[0]},{self.pool[1]},{self.subnet.netmask},1h",
                 f"--dhcp-leasefile={self._tmp / 'leases'}", f"--pid-file={self._tmp / 'pid'}",
                 "--user=root", "--group=root", "--log-facility=-", "--log-dhcp",
