@@ -53,6 +53,22 @@ CASES: list[tuple[types.ModuleType, dict[str, t.Any], str]] = [
     (domain, dict(GUEST, cputune={"vcpupin": [{"vcpu": -1, "cpuset": "0"}]}), "cputune.vcpupin[0].vcpu"),
     (domain, dict(GUEST, cputune={"vcpupin": [{"vcpu": 0, "cpuset": "0-"}]}), "cputune.vcpupin[0].cpuset"),
     (domain, dict(GUEST, cputune={"emulatorpin": "99999"}), "cputune"),
+    (domain, dict(GUEST, cputune={"quota": 500}), "cputune.quota: 500 is below 1000 microseconds"),
+    (domain, dict(GUEST, iothreads=1, cputune={"iothreadpin": [{"iothread": 2, "cpuset": "0"}]}), "iothreadpin[0]"),
+    (domain, dict(GUEST, memtune={"hard_limit": "lots"}), "memtune.hard_limit"),
+    (domain, dict(GUEST, blkiotune={"weight": 50}), "blkiotune.weight"),
+    (
+        domain,
+        dict(
+            GUEST,
+            disks=[{"target": "vda", "source": {"file": "/a"}, "iotune": {"total_iops_sec": 1, "read_iops_sec": 1}}],
+        ),
+        "disks[0].iotune.total_iops_sec: QEMU takes a total or read/write iops limits, not both",
+    ),
+    (domain, dict(GUEST, hyperv={"spinlocks": 100}), "hyperv.spinlocks: 100 retries: give 0 (off) or at least 4095"),
+    (domain, dict(GUEST, tpm={"backend": "passthrough"}), "tpm.device: a passthrough TPM names the host's device"),
+    (domain, dict(GUEST, hostdevs=[{"address": "03:00"}]), "hostdevs[0].address: '03:00' is not a PCI address"),
+    (domain, dict(GUEST, interfaces=[{"source": {"hostdev": "vf1"}}]), "interfaces[0].source.hostdev: 'vf1'"),
     (domain, dict(GUEST, interfaces=[{"mac": "52:54:00:zz:00:01", "source": {"network": "x"}}]), "interfaces[0].mac"),
     (domain, dict(GUEST, disks=[{"target": "vda"}]), "disks[0].source"),
     (
