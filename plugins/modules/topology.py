@@ -27,7 +27,9 @@ attributes:
     details:
       - Reads and draws; reports whether O(dest) would change, without writing it.
   diff_mode:
-    support: none
+    support: full
+    details:
+      - Shows the file O(dest) held and the picture that replaces it.
   idempotent:
     support: full
     description: The file is written only when the picture differs from what it holds.
@@ -112,6 +114,12 @@ shared_disks:
   type: list
   elements: dict
   sample: [{"disk": "/srv/shared/quorum.raw", "vms": [{"name": "db1", "hypervisor": "hv1"}, {"name": "db2", "hypervisor": "hv2"}]}]
+actions:
+  description: What the task did (or would do), in words.
+  returned: always
+  type: list
+  elements: str
+  sample: ["write the svg picture of 2 hypervisors to /tmp/cluster.svg"]
 dot:
   description: The picture in Graphviz DOT.
   returned: always

@@ -110,13 +110,13 @@ def render_svg(dot: str) -> str:
     return done.stdout
 
 
-def file_differs(path: str, content: str) -> bool:
-    """True when the file is missing or holds something else."""
+def read_file(path: str) -> t.Optional[str]:
+    """What the file holds now (None when there is none)."""
     try:
         with open(path, encoding="utf-8") as handle:
-            return handle.read() != content
+            return handle.read()
     except FileNotFoundError:
-        return True
+        return None
 
 
 def write_file(path: str, content: str, mode: int) -> None:

@@ -10,7 +10,7 @@ import typing as t
 
 from .._core.client import LibvirtClient
 from .._core.module import CollectionModule
-from .client import file_differs, read_host, render_svg, write_file
+from .client import read_file, read_host, render_svg, write_file
 from .model import HostFacts, build_graph, shared_disks, summary
 from .render_model import output_format, to_dot, to_mermaid
 
@@ -31,14 +31,19 @@ def run_topology(module: CollectionModule) -> t.Dict[str, t.Any]:
     params = module.params
     graph = build_graph(_read_all(params["hypervisors"], params["connect_timeout"]))
     dot, mermaid = to_dot(graph), to_mermaid(graph)
-    result: t.Dict[str, t.Any] = {"changed": False, "hosts": summary(graph), "shared_disks": shared_disks(graph)}
-    result.update(dot=dot, mermaid=mermaid)
+    result: t.Dict[str, t.Any] = {"changed": False, "actions": [], "hosts": summary(graph)}
+    result.update(shared_disks=shared_disks(graph), dot=dot, mermaid=mermaid)
     dest = params.get("dest")
     if not dest:
         return result
     kind = output_format(dest, params.get("format"))
     content = {"dot": dot, "mermaid": mermaid}.get(kind) or render_svg(dot)
-    result.update(dest=dest, format=kind, changed=file_differs(dest, content))
+    before = read_file(dest)
+    result.update(dest=dest, format=kind, changed=before != content)
+    if result["changed"]:
+        result["actions"] = [f"write the {kind} picture of {len(graph.hosts)} hypervisors to {dest}"]
+    if module.diff:
+        result["diff"] = {"before": before or "", "after": content, "before_header": dest, "after_header": dest}
     if result["changed"] and not module.check_mode:
         write_file(dest, content, int(params["mode"], 8))
     return result
