@@ -3,9 +3,11 @@
   tools/hostbed.py up [--hosts N] [--name NAME]   start N hosts (default 2); prints the inventory path
   tools/hostbed.py down [--name NAME]             stop them and remove everything they made
   tools/hostbed.py status [--name NAME]           the hosts, their URIs and whether libvirtd answers
+  tools/hostbed.py inventory [--name NAME]        prints the inventory path; a bed that is down has one too
 
 The inventory (YAML) is written to /var/tmp/sharedvirt-kvm/hostbed/NAME.inventory.yml, group
-``hypervisors``; molecule scenarios and ``make demo MULTIHOST=1`` use it.
+``hypervisors``; molecule scenarios and ``make demo MULTIHOST=1`` use it. While the bed is down the file
+lists no hosts, so a playbook given it before the bed is up parses it without a warning.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def up(name: str, count: int) -> Path:
         bed.down()
         raise
     bed.save(state)
-    inventory.write_text(yaml.safe_dump({"all": {"children": bed.inventory()}}, sort_keys=False))
+    write_inventory(inventory, bed.inventory())
     for host in bed.hosts:
         print(f"hostbed: {host.name} {host.address} {host.uri}")
     print(f"hostbed: inventory {inventory}")
@@ -61,8 +63,21 @@ def down(name: str) -> None:
         return
     HostBed.from_state(json.loads(state.read_text())).down()
     state.unlink()
-    inventory.unlink(missing_ok=True)
+    write_inventory(inventory, {})
     print(f"hostbed: {name} removed")
+
+
+def write_inventory(path: Path, groups: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump({"all": {"children": groups}}, sort_keys=False))
+
+
+def inventory_of(name: str) -> Path:
+    state, inventory = paths(name)
+    if not state.exists() and not inventory.exists():
+        write_inventory(inventory, {})
+    print(inventory)
+    return inventory
 
 
 def status(name: str) -> int:
@@ -79,7 +94,7 @@ def status(name: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("action", choices=["up", "down", "status", "inventory"])
     parser.add_argument("--hosts", type=int, default=2)
     parser.add_argument("--name", default=DEFAULT_NAME)
     args = parser.parse_args()
@@ -87,6 +102,8 @@ def main() -> int:
         up(args.name, args.hosts)
     elif args.action == "down":
         down(args.name)
+    elif args.action == "inventory":
+        inventory_of(args.name)
     else:
         return status(args.name)
     return 0

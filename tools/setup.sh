@@ -86,3 +86,5 @@ install -m 0644 tools/get_pip_offline.py ~/.ansible/test/cache/"get_pip_${pip_ve
 # Molecule scenarios and ad-hoc playbook runs find this tree as the collection sharedvirt.kvm
 # (ANSIBLE_COLLECTIONS_PATH=tests/output/collections, as extensions/molecule/config.yml sets it).
 .venv/bin/python -c 'import sys; sys.path.insert(0, "tests"); from testbed.paths import link_collection; link_collection()'
+# Every molecule playbook is given the shared bed's inventory; before the bed is up it lists no hosts.
+.venv/bin/python tools/hostbed.py inventory --name svkvm-mol > /dev/null

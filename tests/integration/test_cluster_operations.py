@@ -26,6 +26,7 @@ from testbed.plugins import lookup
 from testbed.wait import wait_for, wait_for_marker
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.maintenance.record_model import RECORD_NETWORK
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.recovery.record_model import read_vm_record
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, maintenance, recover
 
 SHARED_DIR = Path("/var/tmp/sharedvirt-kvm")
@@ -232,6 +233,43 @@ def write_sector_1(dom: t.Any, text: str) -> None:
     command = f"echo 'SVKVM-MARK {text}' | dd of=/dev/vda bs=512 seek=1 count=1 conv=sync,fsync oflag=direct"
     wait_for("the guest agent", lambda: agent(dom, {"execute": "guest-ping"}) is not None, 120)
     assert guest_sh(dom, command)[0] == 0
+
+
+def record_host(path: Path) -> str:
+    """The hypervisor a recovery record file says its VM lives on."""
+    return read_vm_record(path.read_text()).host if path.exists() else ""
+
+
+def test_records_written_by_one_host_are_replaced_and_removed_by_hosts_that_never_scanned_them(
+    bed: HostBed, prefix: str
+) -> None:
+    """The record pool is shared: a writes v's record after c and b scanned the pool, so their lists lack it.
+    c defining v must still replace it (it is c's VM now), and b removing v must remove it - a record left behind
+    would make recovery restart a VM its operator deleted."""
+    a, b, c = bed.hosts
+    conns = {h.uri: h.open() for h in bed.hosts}
+    shared = SHARED_DIR / f"{prefix}-records"
+    pool = f"{prefix}-records"
+    lab = Lab(conns[a.uri], prefix)
+    record = shared / f"{prefix}-v.sharedvirt.xml"
+    try:
+        shared.mkdir(parents=True)
+        for conn in conns.values():
+            shared_pool(conn, pool, shared)  # each hypervisor scans the empty pool now, and not again
+        params = guest_params(lab, f"{prefix}-v", None, state="present", cluster={"record_pool": pool})
+        for uri in (a.uri, c.uri):
+            made = run_module(domain, dict(params, uri=uri))
+            assert not made.get("failed"), made.get("msg")
+            assert made["actions"][-1] == f"record the definition of {prefix}-v in pool {pool}"
+            assert record_host(record) == uri
+        with pytest.raises(Exception, match="Storage volume not found"):
+            conns[b.uri].storagePoolLookupByName(pool).storageVolLookupByName(record.name)  # b's list lacks it
+        for check in (True, False):
+            gone = run_module(domain, dict(params, uri=b.uri, state="absent"), check_mode=check)
+            assert gone["changed"] and f"remove the record of {prefix}-v from pool {pool}" in gone["actions"]
+        assert not record.exists()
+    finally:
+        cleanup(conns, prefix, shared)
 
 
 def test_recovery_is_refused_while_a_frozen_host_holds_its_locks(bed: HostBed, prefix: str) -> None:

@@ -55,7 +55,13 @@ def drop_record(client: LibvirtClient, pool_name: str, name: str) -> t.Optional[
 
 def has_record(client: LibvirtClient, pool_name: str, name: str) -> bool:
     pool = client.pool(pool_name)
-    return pool is not None and client.volume(pool, record_volume(name)) is not None
+    if pool is None:
+        return False
+    directory = _pool_directory(pool)
+    if client.readonly and directory is not None:
+        return os.path.exists(os.path.join(directory, record_volume(name)))
+    _refresh(client, pool, pool_name)
+    return client.volume(pool, record_volume(name)) is not None
 
 
 def read_records(client: LibvirtClient, pool_name: str) -> t.List[VmRecord]:
@@ -64,13 +70,10 @@ def read_records(client: LibvirtClient, pool_name: str) -> t.List[VmRecord]:
     if pool is None:
         raise ConflictError(f"record_pool: no storage pool {pool_name!r} on {client.uri}; the records are kept there")
     if client.readonly:
-        # Check mode may not rescan the pool, and this hypervisor's list misses the records other hypervisors
-        # wrote since its last scan: where the pool's directory is mounted here as well, read it directly.
         local = _records_in_directory(pool)
         if local is not None:
             return local
-    else:
-        client.storage(pool_name, f"refresh pool {pool_name!r}", pool.refresh, 0)
+    _refresh(client, pool, pool_name)
     with libvirt_errors(f"list the records in pool {pool_name!r}"):
         names = [v.name() for v in pool.listAllVolumes(0) if v.name().endswith(RECORD_SUFFIX)]
     records = []
@@ -81,10 +84,23 @@ def read_records(client: LibvirtClient, pool_name: str) -> t.List[VmRecord]:
     return records
 
 
-def _records_in_directory(pool: t.Any) -> t.Optional[t.List[VmRecord]]:
+def _refresh(client: LibvirtClient, pool: t.Any, pool_name: str) -> None:
+    """Rescan the pool: the other hypervisors write and remove records in it, and this one's list of them is only
+    as new as its last scan. Check mode may not rescan, so it reads the directory where it is mounted here."""
+    if not client.readonly:
+        client.storage(pool_name, f"refresh pool {pool_name!r}", pool.refresh, 0)
+
+
+def _pool_directory(pool: t.Any) -> t.Optional[str]:
+    """The pool's directory when it is a file pool mounted on this machine too, else None."""
     root = parse_xml(pool.XMLDesc(0), "pool XML")
     directory = root.findtext("target/path") or ""
-    if root.get("type") not in FILE_POOLS or not os.path.isdir(directory):
+    return directory if root.get("type") in FILE_POOLS and os.path.isdir(directory) else None
+
+
+def _records_in_directory(pool: t.Any) -> t.Optional[t.List[VmRecord]]:
+    directory = _pool_directory(pool)
+    if directory is None:
         return None
     records = []
     for entry in sorted(os.listdir(directory)):
@@ -126,4 +142,5 @@ def _pool(client: LibvirtClient, pool_name: str, name: str) -> t.Any:
             f"cluster.record_pool of {name}: no storage pool {pool_name!r} on {client.uri}; define the shared pool "
             "there (every hypervisor of the cluster needs it)"
         )
+    _refresh(client, pool, pool_name)
     return pool

@@ -54,6 +54,9 @@ def upload_verified(client: LibvirtClient, pool: t.Any, name: str, args: t.Mappi
 def _swap_in(
     client: LibvirtClient, pool: t.Any, temp: t.Any, name: str, args: t.Mapping[str, t.Any], action: str
 ) -> None:
+    # libvirtd rescans the pool on its own after an upload; scan it now, so the name list does not change between
+    # the look-up below and the copy (another hypervisor sharing the pool may have written the name meanwhile).
+    client.call(f"refresh pool {pool.name()!r}", pool.refresh, 0)
     old = client.volume(pool, name)
     if old is not None and not args.get("replace"):
         raise ConflictError(f"{action}: volume {name} appeared meanwhile; run again to compare it")
