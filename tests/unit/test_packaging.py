@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -56,3 +57,12 @@ def test_execution_environment_uses_bindep_and_the_python_requirements() -> None
     assert (deps["system"], deps["python"]) == ("bindep.txt", "requirements.txt")
     assert [c["name"] for c in deps["galaxy"]["collections"]] == ["sharedvirt.kvm"]
     assert (ROOT / deps["python"]).read_text().count("libvirt-python") == 1
+
+
+def test_every_venv_setup_makes_is_ignored_by_git() -> None:
+    """Builds and sanity copy every file git does not ignore: a venv missing from .gitignore would be copied into
+    the collection under test (thousands of files sanity then checks)."""
+    ignored = {line.strip().rstrip("/") for line in (ROOT / ".gitignore").read_text().splitlines()}
+    made = set(re.findall(r"(?<![\w/])(\.venv[\w-]*)", (ROOT / "tools/setup.sh").read_text()))
+    assert made >= {".venv", ".venv-sanity", ".venv-galaxy", ".venv-docs"}
+    assert made <= ignored, f"add {sorted(made - ignored)} to .gitignore"
