@@ -11,11 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from testbed.paths import link_collection  # noqa: E402
-from testbed.plugins import init_collection_loader  # noqa: E402
 
+# pytest-ansible (--ansible-unit-inject-only) puts ANSIBLE_COLLECTIONS_PATH, which this sets, on sys.path and
+# installs Ansible's collection finder over it before any test imports the collection.
 link_collection()
-# Before any test imports the collection: plugins (lookup, inventory) then load as Ansible loads them.
-init_collection_loader()
 
 LAYERS = ("unit", "contract", "integration")
 

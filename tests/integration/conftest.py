@@ -11,7 +11,7 @@ import pytest
 
 libvirt = pytest.importorskip("libvirt", reason="libvirt-python is not installed (make setup installs it)")
 
-from testbed import iscsi, services  # noqa: E402
+from testbed import iscsi, services, slots  # noqa: E402
 from testbed.ceph import Ceph  # noqa: E402
 from testbed.gluster import Gluster  # noqa: E402
 from testbed.lab import Guest, Lab, Network, leftovers  # noqa: E402
@@ -73,6 +73,15 @@ def _uses_module_fixture(item: pytest.Item) -> bool:
     info = getattr(item, "_fixtureinfo", None)  # pytest keeps the resolved fixtures of a test here
     definitions = info.name2fixturedefs.values() if info is not None else []
     return any(defs[-1].scope == "module" for defs in definitions)
+
+
+@pytest.fixture(autouse=True)
+def guest_slots() -> t.Iterator[None]:
+    """The test's guest slots (testbed.slots) are free again when it ends, its guests gone."""
+    try:
+        yield
+    finally:
+        slots.release()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import typing as t
 from pathlib import Path
@@ -154,6 +155,44 @@ def test_full_clone_keeps_sparseness_across_pools(lab: Lab) -> None:
     assert copy[2]["volume"]["capacity"] == 256 * MIB
     assert copy[2]["volume"]["allocation"] < 16 * MIB  # sparse: only the written MiB (and some) is allocated
     assert sha256(other / "copy.raw") == sha256(template)
+
+
+def qcow2_template(path: Path, data_mib: int, size_mib: int) -> None:
+    """A qcow2 image of ``size_mib`` whose first ``data_mib`` are random, the rest never written."""
+    seed = path.with_suffix(".seed")
+    with seed.open("wb") as handle:
+        handle.write(os.urandom(data_mib * MIB))
+        handle.truncate(size_mib * MIB)
+    subprocess.run(["qemu-img", "convert", "-f", "raw", "-O", "qcow2", str(seed), str(path)], check=True)
+    seed.unlink()
+
+
+def same_content(first: Path, second: Path, second_format: str = "qcow2") -> bool:
+    compare = ["qemu-img", "compare", "-f", "qcow2", "-F", second_format, str(first), str(second)]
+    return subprocess.run(compare, capture_output=True, check=False).returncode == 0
+
+
+def test_full_clone_in_one_pool_copies_the_file_and_other_formats_convert(lab: Lab) -> None:
+    """Within one local pool and format a full clone is the template's file, copied (byte for byte, holes kept);
+    a larger capacity is grown after the copy; another format goes through libvirt's conversion."""
+    p, path = dir_pool(lab)
+    template = path / "t.qcow2"
+    qcow2_template(template, 24, 256)
+    lab.conn.storagePoolLookupByName(p).refresh(0)
+    copy = ladder(volume, vol(p, "c.qcow2", clone_from={"name": "t.qcow2", "mode": "full"}))
+    assert copy[2]["actions"] == [f"create volume c.qcow2 as a full copy of {p}/t.qcow2"]
+    assert sha256(path / "c.qcow2") == sha256(template)  # the file itself, not a re-encoded image
+    assert (path / "c.qcow2").stat().st_blocks * 512 < 40 * MIB  # the 24 MiB written, not the 256
+    assert copy[2]["volume"]["capacity"] == 256 * MIB and copy[2]["volume"].get("backing") is None
+
+    grown = ladder(volume, vol(p, "g.qcow2", capacity="512MiB", clone_from={"name": "t.qcow2", "mode": "full"}))
+    assert grown[2]["volume"]["capacity"] == 512 * MIB
+    assert same_content(template, path / "g.qcow2")
+
+    raw = ladder(volume, vol(p, "c.raw", format="raw", clone_from={"name": "t.qcow2", "mode": "full"}))
+    assert raw[2]["volume"]["capacity"] == 256 * MIB
+    assert same_content(template, path / "c.raw", "raw")
+    assert sorted(f.name for f in path.iterdir()) == ["c.qcow2", "c.raw", "g.qcow2", "t.qcow2"]
 
 
 def test_live_grow_reaches_the_guest(lab: Lab) -> None:

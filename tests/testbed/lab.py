@@ -15,6 +15,7 @@ import libvirt
 
 from .guest import Disk, free_subnet, guest_domain_xml, guest_image, isolated_network_xml, local_domain_type, macs_of
 from .guest import serial_path as new_serial_path
+from .slots import take as take_guest_slot
 from .wait import wait_for_marker
 
 BOOT_TIMEOUT = 90
@@ -94,6 +95,7 @@ class Lab:
             bridges=bridges,
             macs=macs,
         )
+        take_guest_slot()  # a defined guest is started later in the test: it needs its slot then
         started = time.monotonic()
         dom = self.conn.createXML(xml, 0) if start else self.conn.defineXML(xml)
         self.domains.append(name)

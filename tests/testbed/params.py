@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .guest import guest_image, serial_path
 from .lab import Lab
+from .slots import take as take_guest_slot
 
 URI = "qemu:///system"
 
@@ -14,6 +15,7 @@ URI = "qemu:///system"
 def guest_params(lab: Lab, name: str, network: str | None, cmdline: str = "", **extra: t.Any) -> dict[str, t.Any]:
     """sharedvirt.kvm.domain options for the embedded guest; ``lab`` removes it afterwards."""
     image = guest_image()
+    take_guest_slot()
     lab.domains.append(name)  # cleanup removes it even when the test fails halfway
     serial = serial_path(name)
     lab.files.append(serial)

@@ -9,16 +9,14 @@ from .paths import COLLECTIONS, link_collection
 link_collection()
 
 from ansible.plugins.loader import init_plugin_loader, lookup_loader  # noqa: E402
-
-_ready = False
+from ansible.utils.collection_loader import AnsibleCollectionConfig  # noqa: E402
 
 
 def init_collection_loader() -> None:
-    """Ansible's collection finder over the test tree (once per process)."""
-    global _ready
-    if not _ready:
+    """Ansible's collection finder over the test tree, once per process: under pytest, pytest-ansible
+    (--ansible-unit-inject-only) has installed it already; the benchmarks call this themselves."""
+    if AnsibleCollectionConfig.collection_finder is None:
         init_plugin_loader([str(COLLECTIONS)])
-        _ready = True
 
 
 def lookup(name: str, *terms: t.Any, **options: t.Any) -> list[t.Any]:

@@ -22,6 +22,7 @@ from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .._core.xmlutil import parse_xml
 from ..host.model import uri_is_local
+from .file_clone import clone_by_copy
 from .plan import CloneSource, Upload, VolumeActual
 from .pool_model import PoolSpec
 from .pool_plan import PoolActual, pool_facts
@@ -279,8 +280,9 @@ class VolumeExecutor(Executor):
     def _step_clone(self, plan: Plan, step: Step) -> None:
         pool_name, name = plan.locator["pool"], plan.locator["name"]
         template = self.volume(step.args["pool"], step.args["name"])
-        create = self.pool(pool_name).createXMLFrom
-        self._create(_action(plan, step), pool_name, name, create, step.args["xml"], template, 0)
+        pool, action = self.pool(pool_name), _action(plan, step)
+        if not clone_by_copy(self.client, pool, template, step.args["xml"], action):
+            self._create(action, pool_name, name, pool.createXMLFrom, step.args["xml"], template, 0)
 
     def _step_upload(self, plan: Plan, step: Step) -> None:
         """Into a temporary volume first; it becomes the volume only once its content has the checksum."""

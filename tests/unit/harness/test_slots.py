@@ -1,0 +1,75 @@
+"""Guest slots across processes: the cap holds, a dead holder's slots come back, two waiters never deadlock."""
+
+from __future__ import annotations
+
+import multiprocessing
+import typing as t
+from pathlib import Path
+
+import pytest
+from testbed import slots
+
+CONTEXT = multiprocessing.get_context("fork")
+
+
+@pytest.fixture(autouse=True)
+def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(slots, "STATE", tmp_path / "slots.json")
+    monkeypatch.setattr(slots, "POLL", 0.02)
+
+
+def hold(count: int, taken: t.Any, release: t.Any) -> None:
+    for _n in range(count):
+        slots.take()
+        taken.release()
+    release.wait(10)
+    slots.release()
+
+
+def start_holder(count: int) -> tuple[t.Any, t.Any, t.Any]:
+    taken, release = CONTEXT.Semaphore(0), CONTEXT.Event()
+    process = CONTEXT.Process(target=hold, args=(count, taken, release))
+    process.start()
+    return process, taken, release
+
+
+def test_a_fifth_guest_waits_until_a_slot_is_given_back() -> None:
+    process, taken, release = start_holder(slots.CAPACITY)
+    for _n in range(slots.CAPACITY):
+        assert taken.acquire(timeout=5)
+    waiter, got, let_go = start_holder(1)
+    assert not got.acquire(timeout=0.5)  # all four slots are held by the other process
+    release.set()
+    process.join(5)
+    assert got.acquire(timeout=5)
+    let_go.set()
+    waiter.join(5)
+
+
+def test_the_slots_of_a_process_that_died_are_free() -> None:
+    process, taken, _release = start_holder(slots.CAPACITY)
+    for _n in range(slots.CAPACITY):
+        assert taken.acquire(timeout=5)
+    process.kill()
+    process.join(5)
+    for _n in range(slots.CAPACITY):
+        slots.take()
+    assert slots.held() == slots.CAPACITY
+    slots.release()
+    assert slots.held() == 0
+
+
+def test_two_holders_waiting_for_each_other_go_ahead_over_the_cap() -> None:
+    half = slots.CAPACITY // 2
+    for _n in range(half):
+        slots.take()
+    process, taken, release = start_holder(half + 1)  # takes the other two, then waits for a third
+    for _n in range(half):
+        assert taken.acquire(timeout=5)
+    assert not taken.acquire(timeout=0.5)
+    slots.take()  # the other holder waits too: this one goes ahead instead of waiting forever
+    assert slots.held() == half + 1
+    slots.release()
+    assert taken.acquire(timeout=5)  # and the other one gets its slot once these are back
+    release.set()
+    process.join(5)
