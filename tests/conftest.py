@@ -11,10 +11,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from testbed.paths import link_collection  # noqa: E402
+from testbed.plugins import init_collection_loader  # noqa: E402
 
-# pytest-ansible (--ansible-unit-inject-only) puts ANSIBLE_COLLECTIONS_PATH, which this sets, on sys.path and
-# installs Ansible's collection finder over it before any test imports the collection.
 link_collection()
+# Conftests import the collection as pytest loads them, before any plugin's pytest_configure: the finder is
+# installed here first. pytest-ansible (--ansible-unit-inject-only) installs its own over the same path later.
+init_collection_loader()
 
 LAYERS = ("unit", "contract", "integration")
 

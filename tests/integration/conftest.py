@@ -76,9 +76,13 @@ def _uses_module_fixture(item: pytest.Item) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def guest_slots() -> t.Iterator[None]:
-    """The test's guest slots (testbed.slots) are free again when it ends, its guests gone."""
+def guest_slots(request: pytest.FixtureRequest) -> t.Iterator[None]:
+    """The test's guest slots (testbed.slots) are free again when it ends, its guests gone. A test whose guests
+    a playbook starts says how many with ``@pytest.mark.guests(n)``: it takes their slots before it begins."""
+    marker = request.node.get_closest_marker("guests")
     try:
+        for _n in range(marker.args[0] if marker else 0):
+            slots.take()
         yield
     finally:
         slots.release()

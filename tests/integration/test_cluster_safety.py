@@ -17,6 +17,7 @@ from pathlib import Path
 
 import libvirt
 import pytest
+from testbed import slots
 from testbed.ceph import Ceph
 from testbed.guest import guest_image
 from testbed.hosts import HostBed, NsHost
@@ -69,6 +70,7 @@ def kill_host(host: NsHost) -> None:
     wait_for(f"{host.name}'s processes to die", lambda: not any(Path(f"/proc/{p}").exists() for p in pids.split()), 10)
 
 
+@pytest.mark.guests(1)
 def test_a_volume_a_guest_on_another_host_uses_is_not_deleted(bed: HostBed, prefix: str) -> None:
     """One directory, one pool on each host (a shared file system's view): A must not delete B's disk."""
     a, b = bed.hosts
@@ -120,6 +122,7 @@ def test_a_volume_a_guest_on_another_host_uses_is_not_deleted(bed: HostBed, pref
         shutil.rmtree(shared, ignore_errors=True)
 
 
+@pytest.mark.guests(1)
 def test_one_vm_one_writer_on_a_network_disk(bed: HostBed, bed_ceph: Ceph, prefix: str) -> None:
     a, b = bed.hosts
     name, image, usage = f"{prefix}-vm", f"{prefix}-disk", f"client.libvirt {prefix}"
@@ -188,6 +191,7 @@ def test_one_vm_one_writer_on_a_network_disk(bed: HostBed, bed_ceph: Ceph, prefi
         unleased = re.sub(r"<lease>.*?</lease>", "", xml, flags=re.S).replace(str(serial_a), str(serial_copy))
         assert "<lease>" not in unleased
         copy = conn_b.defineXML(unleased)
+        slots.take()
         copy.create()
         try:
             assert copy.isActive() and conn_a.lookupByName(name).isActive()  # two copies, one disk

@@ -9,6 +9,7 @@ import typing as t
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 from testbed.paths import ROOT
 
 DEMO = [str(ROOT / "tools" / "demo.sh")]
@@ -48,6 +49,7 @@ def assert_picture(path: Path, output: str) -> None:
     assert len(disks) == 1 and {f"h0/vm/svkvm-demo{i}->{disks[0]}" for i in (1, 2)} <= edges
 
 
+@pytest.mark.guests(2)
 def test_demo_twice_then_teardown(system_conn: t.Any) -> None:
     try:
         first = run()

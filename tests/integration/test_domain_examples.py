@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 from testbed.ansible import run_playbook
 from testbed.lab import Lab
@@ -15,6 +16,7 @@ from ansible_collections.sharedvirt.kvm.plugins.modules import domain
 NEEDS_OVS = "Attach to an Open vSwitch bridge on VLAN 10, MAC in any spelling"
 
 
+@pytest.mark.guests(1)
 def test_examples_run(lab: Lab, tmp_path: Path) -> None:
     net = lab.network()
     pool_dir = Path("/var/tmp/sharedvirt-kvm") / f"{lab.prefix}-pool"

@@ -180,7 +180,7 @@ def test_full_clone_in_one_pool_copies_the_file_and_other_formats_convert(lab: L
     qcow2_template(template, 24, 256)
     lab.conn.storagePoolLookupByName(p).refresh(0)
     copy = ladder(volume, vol(p, "c.qcow2", clone_from={"name": "t.qcow2", "mode": "full"}))
-    assert copy[2]["actions"] == [f"create volume c.qcow2 as a full copy of {p}/t.qcow2"]
+    assert copy[2]["actions"] == [f"create volume {p}/c.qcow2 as a full copy of {p}/t.qcow2"]
     assert sha256(path / "c.qcow2") == sha256(template)  # the file itself, not a re-encoded image
     assert (path / "c.qcow2").stat().st_blocks * 512 < 40 * MIB  # the 24 MiB written, not the 256
     assert copy[2]["volume"]["capacity"] == 256 * MIB and copy[2]["volume"].get("backing") is None
