@@ -32,7 +32,7 @@ step docs-check .venv/bin/pytest tests/docs -q --junitxml="$junit/docs.xml" -o j
 step unit .venv/bin/pytest tests/unit -q --junitxml="$junit/unit.xml" -o junit_suite_name=unit
 step contract .venv/bin/pytest tests/contract -q --junitxml="$junit/contract.xml" -o junit_suite_name=contract
 # Two workers: most tests wait on guests and daemons, and testbed.slots keeps the TCG guests of both to four.
-step integration .venv/bin/pytest tests/integration -q -n 2 --dist loadgroup \
+step integration .venv/bin/pytest tests/integration -q -n 2 \
   --junitxml="$junit/integration.xml" -o junit_suite_name=integration
 step molecule env PATH="$PWD/.venv/bin:$PATH" molecule test --all
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
 import secrets
 import typing as t
 from pathlib import Path
@@ -52,27 +54,47 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-# Daemons with one instance on this machine (fixed ports, pid files): their tests share one worker.
-SHARED_DAEMON_FIXTURES = frozenset({"ceph", "gluster", "nfs", "chap_target"})
+# Daemons with one instance on this machine (fixed ports, pid files): the files of their tests share a worker.
+SHARED_DAEMON_FIXTURES = frozenset({"ceph", "bed_ceph", "gluster", "nfs", "chap_target"})
+SHARED_DAEMONS = "shared-daemons"
+SHARED_DAEMONS_MARK = re.compile(r"pytestmark\s*=\s*pytest\.mark\.xdist_group\(\s*[\"']shared-daemons[\"']")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Groups for pytest-xdist's loadgroup: tests of a machine-wide daemon run on one worker, and the tests of
-    a file that builds a module-scoped bed (namespace hypervisors with fixed names) stay together, so that
-    the bed is built once and never twice at the same time."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        if SHARED_DAEMON_FIXTURES.intersection(getattr(item, "fixturenames", ())):
-            item.add_marker(pytest.mark.xdist_group("shared-daemons"))
-        elif _uses_module_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+    """A test of a machine-wide daemon must be in a file marked for the daemons' worker (see the scheduler)."""
+    unmarked = sorted(
+        {
+            item.path.name
+            for item in items
+            if SHARED_DAEMON_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+            and not SHARED_DAEMONS_MARK.search(item.path.read_text())
+        }
+    )
+    if unmarked:
+        raise pytest.UsageError(
+            f"{', '.join(unmarked)}: tests there use a machine-wide daemon; add "
+            f'pytestmark = pytest.mark.xdist_group("{SHARED_DAEMONS}") to the file'
+        )
 
 
-def _uses_module_fixture(item: pytest.Item) -> bool:
-    info = getattr(item, "_fixtureinfo", None)  # pytest keeps the resolved fixtures of a test here
-    definitions = info.name2fixturedefs.values() if info is not None else []
-    return any(defs[-1].scope == "module" for defs in definitions)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: t.Any) -> t.Any:
+    """Whole files to a worker (a file's module-scoped bed is built once, its tests run in order), and every
+    file of the machine-wide daemons to the same worker. pytest-xdist's own loadgroup cannot do it under
+    pytest 9: it marks groups in an attribute pytest no longer reads."""
+    from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]  # a parallel run only
+
+    class FileAndDaemonScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED_DAEMONS if _marks_shared_daemons(path) else path
+
+    return FileAndDaemonScheduling(config, log)
+
+
+@functools.lru_cache(maxsize=None)
+def _marks_shared_daemons(path: str) -> bool:
+    file = Path(path)
+    return file.exists() and bool(SHARED_DAEMONS_MARK.search(file.read_text()))
 
 
 @pytest.fixture(autouse=True)
@@ -80,12 +102,13 @@ def guest_slots(request: pytest.FixtureRequest) -> t.Iterator[None]:
     """The test's guest slots (testbed.slots) are free again when it ends, its guests gone. A test whose guests
     a playbook starts says how many with ``@pytest.mark.guests(n)``: it takes their slots before it begins."""
     marker = request.node.get_closest_marker("guests")
-    try:
-        for _n in range(marker.args[0] if marker else 0):
-            slots.take()
-        yield
-    finally:
-        slots.release()
+    with slots.host_share(whole=request.node.get_closest_marker("whole_host") is not None):
+        try:
+            for _n in range(marker.args[0] if marker else 0):
+                slots.take()
+            yield
+        finally:
+            slots.release()
 
 
 @pytest.fixture

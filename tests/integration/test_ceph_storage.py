@@ -6,11 +6,14 @@ import os
 import signal
 import time
 
+import pytest
 from testbed.ceph import MON, Ceph
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import pool, secret, volume
+
+pytestmark = pytest.mark.xdist_group("shared-daemons")  # tgtd, glusterd, nfs-ganesha, Ceph: one worker
 
 URI = "qemu:///system"
 MIB = 2**20

@@ -9,6 +9,7 @@ import subprocess
 import typing as t
 from pathlib import Path
 
+import pytest
 from testbed.ansible import kill_tree, start_playbook
 from testbed.ceph import MON, Ceph
 from testbed.lab import Lab
@@ -25,6 +26,8 @@ from ansible_collections.sharedvirt.kvm.plugins.modules import (
     secret,
     volume,
 )
+
+pytestmark = pytest.mark.xdist_group("shared-daemons")  # tgtd, glusterd, nfs-ganesha, Ceph: one worker
 
 URI = "qemu:///system"
 MIB = 2**20

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from testbed.gluster import Gluster
 from testbed.lab import Lab
 from testbed.modules import ladder
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import pool, volume
+
+pytestmark = pytest.mark.xdist_group("shared-daemons")  # tgtd, glusterd, nfs-ganesha, Ceph: one worker
 
 URI = "qemu:///system"
 

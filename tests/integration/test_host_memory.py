@@ -12,6 +12,8 @@ from testbed.modules import ladder, run_module
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.memory import TMPFILES
 from ansible_collections.sharedvirt.kvm.plugins.modules import host_memory
 
+pytestmark = pytest.mark.whole_host  # it reads or changes what every guest of the host shares
+
 KSM = Path("/sys/kernel/mm/ksm")
 HUGE = Path("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")
 SAVED = [KSM / "run", KSM / "pages_to_scan", KSM / "sleep_millisecs", HUGE]

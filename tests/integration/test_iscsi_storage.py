@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+import pytest
 from testbed import iscsi
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
@@ -11,6 +12,8 @@ from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, pool_info, secret
+
+pytestmark = pytest.mark.xdist_group("shared-daemons")  # tgtd, glusterd, nfs-ganesha, Ceph: one worker
 
 URI = "qemu:///system"
 

@@ -15,6 +15,8 @@ from testbed.wait import wait_for, wait_for_marker
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, host_info, host_memory
 
+pytestmark = pytest.mark.whole_host  # it reads or changes what every guest of the host shares
+
 URI = "qemu:///system"
 KSM = Path("/sys/kernel/mm/ksm")
 MIB = 2**20

@@ -8,6 +8,7 @@ import signal
 import typing as t
 from pathlib import Path
 
+import pytest
 from testbed import iscsi
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
@@ -15,6 +16,8 @@ from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for_marker
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, secret, shared_disk
+
+pytestmark = pytest.mark.xdist_group("shared-daemons")  # tgtd, glusterd, nfs-ganesha, Ceph: one worker
 
 URI = "qemu:///system"
 MIB = 2**20

@@ -9,6 +9,7 @@ import pwd
 import typing as t
 from pathlib import Path
 
+import pytest
 from testbed.ceph import MON, Ceph
 from testbed.gluster import Gluster
 from testbed.lab import Lab
@@ -18,6 +19,8 @@ from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, secret, shared_disk, volume
+
+pytestmark = pytest.mark.xdist_group("shared-daemons")  # tgtd, glusterd, nfs-ganesha, Ceph: one worker
 
 URI = "qemu:///system"
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import pytest
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import topology
+
+pytestmark = pytest.mark.whole_host  # it reads or changes what every guest of the host shares
 
 URI = "qemu:///system"
 

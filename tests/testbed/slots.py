@@ -75,3 +75,25 @@ def release() -> None:
 def held() -> int:
     with _locked() as holders:
         return int(holders.get(str(os.getpid()), {}).get("held", 0))
+
+
+WHOLE_HOST = STATE.with_name("whole-host.lock")
+TURNSTILE = STATE.with_name("whole-host.turnstile")
+
+
+@contextlib.contextmanager
+def host_share(whole: bool) -> t.Iterator[None]:
+    """Held for a whole test: shared by the tests that see only their own objects, exclusive (``whole``) for one
+    that reads or measures the whole host (a picture of every domain, KSM's savings), so that nothing of another
+    worker's test changes under it. A turnstile keeps a waiting whole-host test from being overtaken forever."""
+    WHOLE_HOST.parent.mkdir(parents=True, exist_ok=True)
+    with open(TURNSTILE, "a+", encoding="utf-8") as turnstile, open(WHOLE_HOST, "a+", encoding="utf-8") as lock:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if whole else fcntl.LOCK_SH)
+        finally:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

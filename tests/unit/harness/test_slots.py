@@ -16,6 +16,8 @@ CONTEXT = multiprocessing.get_context("fork")
 def private_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(slots, "STATE", tmp_path / "slots.json")
     monkeypatch.setattr(slots, "POLL", 0.02)
+    monkeypatch.setattr(slots, "WHOLE_HOST", tmp_path / "whole-host.lock")
+    monkeypatch.setattr(slots, "TURNSTILE", tmp_path / "whole-host.turnstile")
 
 
 def hold(count: int, taken: t.Any, release: t.Any) -> None:
@@ -73,3 +75,29 @@ def test_two_holders_waiting_for_each_other_go_ahead_over_the_cap() -> None:
     assert taken.acquire(timeout=5)  # and the other one gets its slot once these are back
     release.set()
     process.join(5)
+
+
+def share(whole: bool, entered: t.Any, leave: t.Any) -> None:
+    with slots.host_share(whole):
+        entered.set()
+        leave.wait(10)
+
+
+def test_a_whole_host_test_waits_for_the_running_test_and_keeps_the_next_one_out() -> None:
+    events = [(CONTEXT.Event(), CONTEXT.Event()) for _n in range(3)]
+    running = CONTEXT.Process(target=share, args=(False, *events[0]))
+    running.start()
+    assert events[0][0].wait(5)
+    whole = CONTEXT.Process(target=share, args=(True, *events[1]))
+    whole.start()
+    assert not events[1][0].wait(0.5)  # the running test holds the host
+    later = CONTEXT.Process(target=share, args=(False, *events[2]))
+    later.start()
+    assert not events[2][0].wait(0.5)  # queued behind the whole-host test, not let in beside the running one
+    events[0][1].set()
+    assert events[1][0].wait(5) and not events[2][0].wait(0.5)  # the whole-host test runs alone
+    events[1][1].set()
+    assert events[2][0].wait(5)
+    events[2][1].set()
+    for process in (running, whole, later):
+        process.join(5)
