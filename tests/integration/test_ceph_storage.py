@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
+import libvirt
 import pytest
 from testbed.ceph import MON, Ceph
 from testbed.lab import Lab
@@ -94,5 +96,37 @@ def test_a_storage_server_that_stops_answering_fails_the_task_within_the_bound(l
         assert run_module(volume, vol)["changed"] is False
         ladder(volume, dict(vol, state="absent"))
         ladder(pool, {"uri": URI, "name": name, "state": "absent"})
+    finally:
+        run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent", "force": True})
+
+
+def test_a_ceph_image_removed_behind_libvirts_back_does_not_stop_tasks_on_other_pools(lab: Lab, ceph: Ceph) -> None:
+    """libvirt lists a volume whose RBD image is gone and cannot read it. The in-use checks of a task on a dir pool
+    look for linked clones in image-file pools only: an RBD pool holds none, so the task goes on."""
+    usage = f"client.libvirt {lab.prefix}"
+    name = f"{lab.prefix}-rbd"
+    lab.pools.append(name)
+    host, port = MON.split(":")
+    try:
+        run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "value": ceph.libvirt_key(),
+                            "value_encoding": "base64"})  # fmt: skip
+        source = {"name": ceph.pool, "hosts": [{"name": host, "port": int(port)}],
+                  "auth": {"username": "libvirt", "secret": {"usage": usage}}}  # fmt: skip
+        assert not run_module(pool, {"uri": URI, "name": name, "type": "rbd", "source": source}).get("failed")
+        image = f"{lab.prefix}-gone"
+        made = run_module(volume, {"uri": URI, "pool": name, "name": image, "format": "raw", "capacity": "8MiB"})
+        assert not made.get("failed"), made.get("msg")
+        ceph.run("rbd", "-c", str(ceph.conf), "rm", f"{ceph.pool}/{image}")
+        with pytest.raises(libvirt.libvirtError, match="RBD image"):  # what the in-use check used to trip on
+            lab.conn.storagePoolLookupByName(name).storageVolLookupByName(image).XMLDesc(0)
+        directory = Path("/var/tmp/sharedvirt-kvm") / f"{lab.prefix}-dir"
+        lab.pools.append(f"{lab.prefix}-dir")
+        lab.files.append(directory)
+        dir_pool = {"uri": URI, "name": f"{lab.prefix}-dir", "type": "dir", "target": {"path": str(directory)}}
+        assert not run_module(pool, dir_pool).get("failed")
+        ladder(volume, {"uri": URI, "pool": f"{lab.prefix}-dir", "name": "v.qcow2", "format": "qcow2",
+                        "capacity": "16MiB"})  # fmt: skip
+        lab.conn.storagePoolLookupByName(name).refresh(0)  # libvirt forgets the image that is gone
+        assert not run_module(pool, {"uri": URI, "name": name, "state": "absent"}).get("failed")
     finally:
         run_module(secret, {"uri": URI, "usage_type": "ceph", "usage_id": usage, "state": "absent", "force": True})

@@ -50,6 +50,7 @@ def assert_picture(path: Path, output: str) -> None:
 
 
 @pytest.mark.guests(2)
+@pytest.mark.whole_host  # its picture draws every domain of the host: another test's would redraw it
 def test_demo_twice_then_teardown(system_conn: t.Any) -> None:
     try:
         first = run()

@@ -51,13 +51,41 @@ def _documents(dom: t.Any) -> t.List[t.Tuple[str, bool]]:
     return documents
 
 
+# Pools whose volumes are image files, which may be qcow2 overlays with a backing file. The others (rbd, iscsi,
+# logical, disk, ...) hold raw block images only: nothing there backs onto another volume, and a pool there that
+# cannot be read (a Ceph image half made) must not stop a task about another pool.
+IMAGE_FILE_POOLS = ("dir", "fs", "netfs", "gluster", "vstorage")
+GONE = ("VIR_ERR_NO_STORAGE_POOL", "VIR_ERR_NO_STORAGE_VOL")
+
+
 def read_backed_volumes(client: LibvirtClient) -> t.List[BackedVolume]:
     """Volumes of the active pools whose image has a backing file (libvirt's view as of its last refresh)."""
     found = []
     with libvirt_errors(f"list the volumes of the pools on {client.uri}"):
         for pool in client.conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
-            for vol in pool.listAllVolumes(0):
-                backing = text_of(parse_xml(vol.XMLDesc(0), "volume XML"), "backingStore/path")
+            for name, xml in _image_volumes(pool):
+                backing = text_of(parse_xml(xml, "volume XML"), "backingStore/path")
                 if backing:
-                    found.append(BackedVolume(client.uri, pool.name(), vol.name(), backing))
+                    found.append(BackedVolume(client.uri, pool.name(), name, backing))
     return found
+
+
+def _image_volumes(pool: t.Any) -> t.List[t.Tuple[str, str]]:
+    """(name, XML) of each volume of a pool of image files; none for another kind of pool, or for a pool or volume
+    removed between the listing and the read (another run's)."""
+    gone = {getattr(libvirt, code, -1) for code in GONE}
+    documents = []
+    try:
+        if parse_xml(pool.XMLDesc(0), "pool XML").get("type") not in IMAGE_FILE_POOLS:
+            return []
+        for vol in pool.listAllVolumes(0):
+            try:
+                documents.append((vol.name(), vol.XMLDesc(0)))
+            except libvirt.libvirtError as err:
+                if err.get_error_code() not in gone:
+                    raise
+    except libvirt.libvirtError as err:
+        if err.get_error_code() not in gone:
+            raise
+        return []
+    return documents
