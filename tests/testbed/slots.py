@@ -97,3 +97,4 @@ def host_share(whole: bool) -> t.Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
