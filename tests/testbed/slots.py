@@ -97,4 +97,3 @@ def host_share(whole: bool) -> t.Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
