@@ -281,7 +281,7 @@ class VolumeExecutor(Executor):
         pool_name, name = plan.locator["pool"], plan.locator["name"]
         template = self.volume(step.args["pool"], step.args["name"])
         pool, action = self.pool(pool_name), _action(plan, step)
-        if not clone_by_copy(self.client, pool, template, step.args["xml"], action):
+        if not clone_by_copy(self.client, pool, template, step.args["xml"], action, lambda: self.refresh(pool_name)):
             self._create(action, pool_name, name, pool.createXMLFrom, step.args["xml"], template, 0)
 
     def _step_upload(self, plan: Plan, step: Step) -> None:

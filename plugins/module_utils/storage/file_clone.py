@@ -33,7 +33,9 @@ UNSUPPORTED = frozenset({errno.EOPNOTSUPP, errno.ENOTTY, errno.EXDEV, errno.EINV
 LOCAL_FILE_POOLS = ("dir", "fs")
 
 
-def clone_by_copy(client: LibvirtClient, pool: t.Any, template: t.Any, xml: str, action: str) -> bool:
+def clone_by_copy(
+    client: LibvirtClient, pool: t.Any, template: t.Any, xml: str, action: str, rescan: t.Callable[[], None]
+) -> bool:
     """Make the full clone ``xml`` of ``template`` (both in ``pool``) by copying the file, when that gives the same
     image: a local file pool, the same format, a template without a backing file and a thin copy. False when
     libvirt's own copy has to do it (another pool or format, preallocation, a remote hypervisor)."""
@@ -57,7 +59,7 @@ def clone_by_copy(client: LibvirtClient, pool: t.Any, template: t.Any, xml: str,
         raise AlreadyExists(action, f"{dest} appeared meanwhile") from err
     except OSError as err:
         raise CollectionError(f"{action}: copy {source.path} to {dest}: {err.strerror}; nothing was made") from err
-    client.call(f"{action}: rescan pool {pool.name()!r}", pool.refresh, 0)
+    rescan()  # the executor's rescan, which waits out a stream still being torn down
     if (wanted.capacity or 0) > (source.capacity or 0):
         copy = client.call(f"{action}: look up the copy", pool.storageVolLookupByName, wanted.name)
         client.call(f"{action}: grow the copy to {wanted.capacity} bytes", copy.resize, wanted.capacity, 0)
