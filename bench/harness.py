@@ -69,11 +69,23 @@ class Goal:
 
 
 @dataclasses.dataclass
+class Fixed:
+    """A goal whose verdict the scenario decides itself (a count, not a ratio of two series)."""
+
+    text: str
+    shown: str
+    verdict: str
+
+    def check(self, rows: t.Mapping[str, Series]) -> t.Tuple[str, str]:
+        return self.shown, self.verdict
+
+
+@dataclasses.dataclass
 class Section:
     title: str
     what: str
     rows: t.Dict[str, Series] = dataclasses.field(default_factory=dict)
-    goals: t.List[Goal] = dataclasses.field(default_factory=list)
+    goals: t.Sequence[t.Union[Goal, Fixed]] = dataclasses.field(default_factory=list)
     notes: t.List[str] = dataclasses.field(default_factory=list)
 
     def series(self, label: str) -> Series:

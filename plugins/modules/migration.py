@@ -65,7 +65,12 @@ options:
     type: bool
     default: false
   postcopy:
-    description: Allow switching to post-copy (the guest runs on the destination while memory still arrives).
+    description:
+      - Switch to post-copy once the first full pass of memory has been sent; the guest then runs on the
+        destination and fetches the pages still missing from the source. This converges for a guest that
+        changes memory faster than the link copies it.
+      - While in post-copy, a failure of either host or of the link between them loses the running guest
+        (neither side holds all of its memory), and the job cannot be aborted, so O(timeout) no longer applies.
     type: bool
     default: false
   tls:
@@ -154,6 +159,9 @@ migration:
     data_total:
       description: Bytes to send at the start (memory, and disks when copied).
       type: int
+    postcopy:
+      description: Whether the job switched to post-copy (only with O(postcopy)).
+      type: bool
 """
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.migration.module import MigrationModule, run_migration

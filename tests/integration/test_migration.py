@@ -11,7 +11,7 @@ import libvirt
 import pytest
 from ansible.errors import AnsibleError
 from testbed.guest import Disk
-from testbed.hosts import HostBed, NsHost
+from testbed.hosts import HostBed, NsHost, remove_domains_everywhere, userfaultfd_for_qemu
 from testbed.lab import Guest, Lab, Network
 from testbed.modules import run_module
 from testbed.plugins import lookup
@@ -49,17 +49,6 @@ def dir_pool(conn: t.Any, name: str, path: str) -> t.Any:
 def migrate(dest: NsHost, source: NsHost, name: str, check: bool = False, **extra: t.Any) -> dict[str, t.Any]:
     params = {"uri": dest.uri, "sources": [source.uri], "name": name, "timeout": 120, **extra}
     return run_module(migration, params, check_mode=check)
-
-
-def remove_domains(conns: t.Sequence[t.Any], prefix: str) -> None:
-    """Whatever the test left on either host (migrated domains are no longer the lab's), then close."""
-    for conn in conns:
-        for dom in conn.listAllDomains():
-            if dom.name().startswith(prefix):
-                if dom.isActive():
-                    dom.destroy()
-                dom.undefine()
-        conn.close()
 
 
 def pings(guest: Guest) -> list[str]:
@@ -109,7 +98,51 @@ def test_live_migration_keeps_the_guest_pinging_there_and_back(bed: HostBed, pre
         assert "fail" not in pings(guest)
     finally:
         lab.cleanup()
-        remove_domains((conn_a, conn_b), prefix)
+        remove_domains_everywhere((conn_a, conn_b), prefix)
+
+
+def test_a_busy_guest_precopy_cannot_move_in_time_moves_once_post_copy_takes_over(bed: HostBed, prefix: str) -> None:
+    a, b = bed.hosts
+    conn_a, conn_b = a.open(), b.open()
+    lab = Lab(conn_a, prefix)
+    slow: dict[str, t.Any] = {
+        "bandwidth": 16,
+        "timeout": 20,
+    }  # MiB/s: half of what the guest dirties while TCG tracks its writes
+    try:
+        guest = lab.guest("busy", cmdline="sv_dirty=32 sv_beat=500", agent=False, start=False)
+        guest.dom.create()
+        guest.wait_for("SVKVM-DIRTY pass=1 ")
+
+        # Negative control: plain precopy resends the buffer forever; the job is aborted and the guest stays.
+        stuck = migrate(b, a, guest.name, **slow)
+        assert stuck["failed"] and "did not finish within 20 s and was aborted" in stuck["msg"], stuck.get("msg")
+        assert conn_a.lookupByName(guest.name).isActive()
+
+        with userfaultfd_for_qemu(allowed=False):
+            refused = migrate(b, a, guest.name, postcopy=True, **slow)
+        assert refused["failed"] and refused["msg"].endswith(
+            "post-copy needs userfaultfd for QEMU: set the sysctl vm.unprivileged_userfaultfd=1 on both "
+            "hypervisors, or set postcopy: false"
+        ), refused["msg"]
+        assert conn_a.lookupByName(guest.name).isActive()
+
+        with userfaultfd_for_qemu():
+            moved = migrate(b, a, guest.name, postcopy=True, **slow)
+        assert moved.get("changed") and not moved.get("failed"), moved.get("msg")
+        assert moved["migration"]["postcopy"] is True
+        assert conn_b.lookupByName(guest.name).isActive()
+        # The same guest goes on, dirtying its memory: a later pass and more beats, no second boot.
+        passes = [int(n) for n in re.findall(r"SVKVM-DIRTY pass=(\d+)", guest.serial.read_text())]
+        wait_for(
+            "the buffer rewritten on the destination",
+            lambda: int(re.findall(r"SVKVM-DIRTY pass=(\d+)", guest.serial.read_text())[-1]) > passes[-1],
+            60,
+        )
+        assert guest.serial.read_text().count("SVKVM-BOOT") == 1
+    finally:
+        lab.cleanup()
+        remove_domains_everywhere((conn_a, conn_b), prefix)
 
 
 def test_refusals_then_a_copied_disk(bed: HostBed, prefix: str) -> None:
@@ -171,7 +204,7 @@ def test_refusals_then_a_copied_disk(bed: HostBed, prefix: str) -> None:
         assert compare.returncode == 0, compare.stdout + compare.stderr
     finally:
         lab.cleanup()
-        remove_domains((conn_a, conn_b), prefix)
+        remove_domains_everywhere((conn_a, conn_b), prefix)
         subprocess.run(["rm", "-rf", shared], check=False)
 
 
@@ -227,4 +260,4 @@ def test_rebalance_moves_a_group_member_off_the_loaded_host(bed: HostBed, prefix
             lookup("placement", f"{prefix}-new", uri=uris, memory="160MiB", anti_affinity=f"{prefix}-db")
     finally:
         lab.cleanup()
-        remove_domains((conn_a, conn_b), prefix)
+        remove_domains_everywhere((conn_a, conn_b), prefix)

@@ -16,8 +16,10 @@ Kernel command line parameters read by /init:
   sv_ip=10.0.0.5/24       a static address on eth0 instead of DHCP (networks without a DHCP server)
   sv_watchdog=SECONDS     feed /dev/watchdog (5 s timeout) for SECONDS, then stop without closing it cleanly
   sv_ping=IP1,IP2         ping each every 2 s; print each result that differs from the last, and every 5th
+  sv_beat=MS              print "SVKVM-BEAT N" every MS milliseconds (a host watching the log sees pauses)
+  sv_dirty=MIB            rewrite a MIB MiB buffer in RAM in a loop, new non-zero content each pass (busy memory)
 Serial console markers: SVKVM-BOOT, SVKVM-NIC, SVKVM-IP, SVKVM-AGENT, SVKVM-READY, SVKVM-WROTE,
-SVKVM-READ, SVKVM-TICK, SVKVM-PING, SVKVM-WATCHDOG, SVKVM-POWEROFF.
+SVKVM-READ, SVKVM-TICK, SVKVM-PING, SVKVM-BEAT, SVKVM-DIRTY, SVKVM-WATCHDOG, SVKVM-POWEROFF.
 """
 
 from __future__ import annotations
@@ -153,6 +155,24 @@ for peer in $(echo "$sv_ping" | tr ',' ' '); do
     done
   ) &
 done
+if [ -n "$sv_dirty" ]; then
+  (
+    # Its own tmpfs: the root one is capped at half the RAM and already holds the initramfs.
+    mkdir -p /dirty && mount -t tmpfs -o size=$((2 * sv_dirty + 4))m dirty /dirty
+    # yes's text, not zeros (a migration sends a zero page as a few bytes); then the kernel's copy from it
+    # rewrites the buffer far faster than a shell pipe could under TCG.
+    yes svkvm-dirty | dd of=/dirty/seed bs=1M count="$sv_dirty" iflag=fullblock 2>/dev/null
+    n=0
+    while dd if=/dirty/seed of=/dirty/buffer bs=1M conv=notrunc 2>/dev/null; do
+      n=$((n+1))
+      [ $((n % 20)) -eq 1 ] && echo "SVKVM-DIRTY pass=$n mib=$sv_dirty"
+    done
+    echo "SVKVM-DIRTY-FAIL pass=$n"
+  ) &
+fi
+if [ -n "$sv_beat" ]; then
+  ( n=0; while :; do n=$((n+1)); echo "SVKVM-BEAT $n"; usleep $((sv_beat * 1000)); done ) &
+fi
 echo "SVKVM-READY hostname=$HN"
 while :; do sleep 3600; done
 """

@@ -306,3 +306,30 @@ class HostBed:
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.state(), indent=2))
+
+
+USERFAULTFD_SYSCTL = Path("/proc/sys/vm/unprivileged_userfaultfd")
+
+
+@contextlib.contextmanager
+def userfaultfd_for_qemu(allowed: bool = True) -> t.Iterator[None]:
+    """Let the unprivileged QEMUs of every host (one kernel) use userfaultfd, which post-copy migration needs
+    (libvirt 9.0 does not hand them /dev/userfaultfd), or not; the setting is put back afterwards."""
+    before = USERFAULTFD_SYSCTL.read_text().strip()
+    USERFAULTFD_SYSCTL.write_text(f"{int(allowed)}\n")
+    try:
+        yield
+    finally:
+        USERFAULTFD_SYSCTL.write_text(f"{before}\n")
+
+
+def remove_domains_everywhere(conns: t.Sequence[t.Any], prefix: str) -> None:
+    """The domains named ``prefix...`` wherever they ended up (a migrated domain is no longer the lab's), then
+    close the connections."""
+    for conn in conns:
+        for dom in conn.listAllDomains():
+            if dom.name().startswith(prefix):
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefine()
+        conn.close()

@@ -78,6 +78,7 @@ class Lab:
         bridges: t.Sequence[str] = (),
         macs: t.Sequence[str] = (),
         start: bool = True,
+        memory_mib: int = 160,
     ) -> Guest:
         """A guest; ``start=False`` only defines it (persistent): start it with ``guest.dom.create()``."""
         name = f"{self.prefix}-{suffix}"
@@ -94,6 +95,7 @@ class Lab:
             disks=disks,
             bridges=bridges,
             macs=macs,
+            memory_mib=memory_mib,
         )
         take_guest_slot()  # a defined guest is started later in the test: it needs its slot then
         started = time.monotonic()

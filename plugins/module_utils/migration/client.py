@@ -77,6 +77,52 @@ def migration_params(plan: MigrationPlan, tuning: Tuning) -> t.Dict[str, t.Any]:
     return params
 
 
+def failure_hint(err: t.Any) -> str:
+    if "Postcopy is not supported" in str(err.get_error_message()):
+        # QEMU runs unprivileged; before libvirt hands it /dev/userfaultfd, only this sysctl lets it fault
+        # pages in from the source.
+        return (
+            "; post-copy needs userfaultfd for QEMU: set the sysctl vm.unprivileged_userfaultfd=1 on both "
+            "hypervisors, or set postcopy: false"
+        )
+    return ""
+
+
+class JobSteering:
+    """What the poll loop does to a running job: the downtime limit, once the job accepts it, and the switch to
+    post-copy once the first full pass of memory has been sent (virsh's --postcopy-after-precopy): the pages
+    a busy guest keeps changing then follow on demand instead of being sent again and again."""
+
+    def __init__(self, dom: t.Any, tuning: Tuning) -> None:
+        self.dom = dom
+        self.tuning = tuning
+        self.progress: t.Dict[str, t.Any] = {}
+        self.downtime_set = tuning.max_downtime is None
+        self.postcopy_started = False
+
+    def poll(self) -> None:
+        try:
+            stats = self.dom.jobStats(0)
+        except libvirt.libvirtError:
+            return  # the domain is gone from the source: the migration is finishing
+        if not stats.get("type", 0):
+            return
+        self.progress = stats
+        if not self.downtime_set:
+            self.downtime_set = self._try(lambda: self.dom.migrateSetMaxDowntime(self.tuning.max_downtime, 0))
+        # QEMU counts the first sync of the dirty bitmap as iteration 1; 2 means one full pass is done.
+        if self.tuning.postcopy and not self.postcopy_started and stats.get("memory_iteration", 0) >= 2:
+            self.postcopy_started = self._try(lambda: self.dom.migrateStartPostCopy(0))
+
+    @staticmethod
+    def _try(call: t.Callable[[], t.Any]) -> bool:
+        try:
+            call()
+        except libvirt.libvirtError:
+            return False  # the job is between phases (or already completing); the next poll tries again
+        return True
+
+
 class MigrationExecutor:
     """The destination connection and the connections to the hypervisors searched for the domain."""
 
@@ -163,6 +209,7 @@ class MigrationExecutor:
             "data_processed": done.get("data_processed", progress.get("data_processed")),
             "data_total": done.get("data_total", progress.get("data_total")),
             "memory_bps": done.get("memory_bps"),
+            "postcopy": progress["postcopy"],
         }
 
     def _run(
@@ -181,36 +228,27 @@ class MigrationExecutor:
 
         thread = threading.Thread(target=worker, name="libvirt-migrate", daemon=True)
         thread.start()
-        progress: t.Dict[str, t.Any] = {}
-        downtime_set = tuning.max_downtime is None
+        steer = JobSteering(dom, tuning)
         while thread.is_alive():
             thread.join(POLL_SECONDS)
-            try:
-                stats = dom.jobStats(0)
-            except libvirt.libvirtError:
-                continue  # the domain is gone from the source: the migration is finishing
-            if stats.get("type", 0):
-                progress = stats
-                if not downtime_set:
-                    try:
-                        dom.migrateSetMaxDowntime(tuning.max_downtime, 0)
-                        downtime_set = True
-                    except libvirt.libvirtError:
-                        pass  # the job is between phases; the next poll tries again
-            if time.monotonic() - started > tuning.timeout:
+            steer.poll()
+            # A job in post-copy cannot be aborted (neither side has the whole guest): it runs to its end.
+            if time.monotonic() - started > tuning.timeout and not steer.postcopy_started:
                 dom.abortJob()
                 thread.join(30)
                 raise WaitTimeout(
                     f"the migration of {dom.name()!r} did not finish within {tuning.timeout} s and was aborted; "
-                    f"the domain stays on the source (processed {progress.get('data_processed', 0)} of "
-                    f"{progress.get('data_total', '?')} bytes); raise timeout or bandwidth, or set auto_converge"
+                    f"the domain stays on the source (processed {steer.progress.get('data_processed', 0)} of "
+                    f"{steer.progress.get('data_total', '?')} bytes); raise timeout or bandwidth, or set "
+                    "auto_converge or postcopy"
                 )
         if "error" in box:
             err = box["error"]
             if isinstance(err, libvirt.libvirtError):
-                raise CollectionError(f"migration of {dom.name()!r} failed: {err.get_error_message()}")
+                message = f"{err.get_error_message()}{failure_hint(err)}"
+                raise CollectionError(f"migration of {dom.name()!r} failed: {message}")
             raise err
-        return progress
+        return dict(steer.progress, postcopy=steer.postcopy_started)
 
     def undefine(self, uri: str, name: str) -> None:
         dom = self.client(uri).domain(name)
