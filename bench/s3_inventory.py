@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import typing as t
@@ -18,6 +19,7 @@ CACHED_PARSE = "ours: cached parse inside Ansible (plugin cost)"
 COLD_PARSE = "ours: cold parse inside Ansible (plugin cost)"
 CL = "community.libvirt: ansible-inventory, one source per URI"
 CL_PARSE = "community.libvirt: parse inside Ansible (plugin cost)"
+LARGE = "ours: cold parse of 1000 domains on 4 hypervisors (plugin cost)"
 
 
 def define_domains(conn: t.Any, host_index: int, count: int) -> None:
@@ -49,18 +51,38 @@ def listing(venv: Path, sources: t.Sequence[Path], expected: int) -> t.Callable[
     return go
 
 
-def in_process(venv: Path, paths: t.Sequence[Path], expected: int) -> t.Callable[[], float]:
-    """A run of inventory_inproc.py; returns the parse time it measured inside its Python."""
+def in_process(venv: Path, paths: t.Sequence[Path], expected: int, profile: bool = False) -> t.Callable[[], t.Any]:
+    """A run of inventory_inproc.py; returns the parse time it measured inside its Python (with ``profile``:
+    the whole answer, with where the time went)."""
     script = Path(__file__).with_name("inventory_inproc.py")
     env = ansible_env(venv)
+    cmd = [str(venv / "bin" / "python"), str(script), *(["--profile"] if profile else []), *map(str, paths)]
 
-    def go() -> float:
-        out = json.loads(run([str(venv / "bin" / "python"), str(script), *map(str, paths)], env))
+    def go() -> t.Any:
+        out = json.loads(run(cmd, env))
         if out["hosts"] != expected:
             raise RuntimeError(f"in-process parse found {out['hosts']} hosts, expected {expected}")
-        return float(out["seconds"])
+        return out if profile else float(out["seconds"])
 
     return go
+
+
+def profile_note(answer: t.Mapping[str, t.Any], total: int, hosts: int) -> str:
+    parts = "; ".join(f"{label} {seconds * 1000:.0f} ms ({calls}×)" for label, seconds, calls in answer["profile"])
+    return (
+        f"Where a cold parse of {total} domains on {hosts} hypervisors spends its time (cProfile, one run, "
+        f"{answer['seconds'] * 1000:.0f} ms under the profiler; parts nest): {parts}."
+    )
+
+
+@contextlib.contextmanager
+def bed_with_domains(prefix: str, hosts: int, per_host: int) -> t.Iterator[HostBed]:
+    with HostBed(prefix, hosts) as bed:
+        for index, host in enumerate(bed.hosts):
+            conn = host.open()
+            define_domains(conn, index, per_host)
+            conn.close()
+        yield bed
 
 
 def scenario(reps: int, per_host: int = 100) -> Section:
@@ -76,11 +98,7 @@ def scenario(reps: int, per_host: int = 100) -> Section:
     work = WORK / "inventory"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
-    with HostBed("svb-inv", 2) as bed:
-        for index, host in enumerate(bed.hosts):
-            conn = host.open()
-            define_domains(conn, index, per_host)
-            conn.close()
+    with bed_with_domains("svb-inv", 2, per_host) as bed:
         uris = [host.uri for host in bed.hosts]
         ours = source(work / "ours.libvirt.yml", {"plugin": "sharedvirt.kvm.libvirt", "uri": uris})
         cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_timeout": 3600}
@@ -108,10 +126,35 @@ def scenario(reps: int, per_host: int = 100) -> Section:
                 section.record(label, parses[label]())
             else:
                 section.measure(label, processes[label])
+        section.notes.append(profile_note(in_process(OURS_VENV, [ours], total, profile=True)(), total, 2))
+    large = measure_large(section, reps, work)
+    for label, count in ((COLD_PARSE, total), (LARGE, large)):
+        section.series(f"{label}, per domain").times = [x / count for x in section.rows[label].times]
     section.goals = [
         Goal("cold: ≥ 2× faster than community.libvirt (whole process)", COLD, CL, 2),
         Goal("cold: ≥ 2× faster than community.libvirt (plugin cost)", COLD_PARSE, CL_PARSE, 2),
+        Goal(f"cold: plugin cost for {total} domains ≤ 0.15 s", COLD_PARSE, "", 0.15),
+        Goal(
+            f"cold: plugin cost per domain flat ({large} on 4 hypervisors within 1.3× of {total} on 2)",
+            f"{LARGE}, per domain",
+            f"{COLD_PARSE}, per domain",
+            1.3,
+            within=True,
+        ),
         Goal("cached run under 0.5 s (plugin cost inside Ansible)", CACHED_PARSE, "", 0.5),
         Goal("cached run under 0.5 s (whole ansible-inventory process)", CACHED, "", 0.5),
     ]
     return section
+
+
+def measure_large(section: Section, reps: int, work: Path, hosts: int = 4, per_host: int = 250) -> int:
+    """The cold plugin cost for ``hosts`` × ``per_host`` domains, and its profile; returns the domain count."""
+    total = hosts * per_host
+    with bed_with_domains("svb-inv4", hosts, per_host) as bed:
+        config = {"plugin": "sharedvirt.kvm.libvirt", "uri": [host.uri for host in bed.hosts]}
+        ours = source(work / "large.libvirt.yml", config)
+        parse = in_process(OURS_VENV, [ours], total)
+        for _rep in range(reps):
+            section.record(LARGE, parse())
+        section.notes.append(profile_note(in_process(OURS_VENV, [ours], total, profile=True)(), total, hosts))
+    return total

@@ -85,6 +85,7 @@ cache_timeout: 300
 import re
 import typing as t
 
+import ansible.template as ansible_template
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
@@ -96,6 +97,10 @@ from ansible_collections.sharedvirt.kvm.plugins.plugin_utils._plugin import (
     make_unsafe,
     open_hypervisors,
 )
+
+# ansible-core 2.19+ (data tagging, where trust_as_template appeared) templates no inventory value unless a
+# plugin marks it trusted, and libvirt's values never are: wrapping them as unsafe is needed only before 2.19.
+UNTRUSTED_BY_DEFAULT = hasattr(ansible_template, "trust_as_template")
 
 try:
     import jmespath
@@ -210,10 +215,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _add(self, name: str, hostvars: t.Mapping[str, t.Any], strict: bool) -> None:
         self.inventory.add_host(name)
-        variables = {k: make_unsafe(v) for k, v in hostvars.items()}
-        addresses = hostvars["libvirt_addresses"]
+        variables = dict(hostvars) if UNTRUSTED_BY_DEFAULT else {k: make_unsafe(v) for k, v in hostvars.items()}
+        addresses = variables["libvirt_addresses"]
         if addresses:
-            variables["ansible_host"] = make_unsafe(addresses[0]["ip"])
+            variables["ansible_host"] = addresses[0]["ip"]
         for key, value in variables.items():
             self.inventory.set_variable(name, key, value)
         for group in self._default_groups(hostvars):
