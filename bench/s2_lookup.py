@@ -21,6 +21,7 @@ NEIGHBOURS = f"ours, {SYNTHETIC} MACs from neighbours"
 MANUAL = f"manual, {SYNTHETIC} MACs (arp | grep)"
 FLOOR_LEASES = f"libvirt-python, {SYNTHETIC} MACs from leases, same calls"
 FLOOR_ARP = f"libvirt-python + /proc/net/arp, {SYNTHETIC} MACs, same calls"
+ARP_ALONE = "/proc/net/arp read alone"
 
 
 def measure_all(section: Section, reps: int, runs: t.Mapping[str, t.Callable[[], None]]) -> None:
@@ -205,7 +206,7 @@ def scenario(reps: int, count: int = 8) -> Section:
                 MANUAL: lambda: check("manual", [manual_by_mac(m) for m in syn_macs], syn_ips),
                 FLOOR_LEASES: lambda: check("floor", same_calls(syn_macs, False), syn_ips),
                 FLOOR_ARP: lambda: check("floor", same_calls(syn_macs, False, leases=False, arp=True), syn_ips),
-                "/proc/net/arp read alone": lambda: check("floor", floor_neighbours(syn_macs), syn_ips),
+                ARP_ALONE: lambda: check("floor", floor_neighbours(syn_macs), syn_ips),
             },
         )
         remote_lookup, remote_task, local_task = measure_remote(section, reps, measure_all, syn_macs, syn_ips)
@@ -231,8 +232,19 @@ def scenario(reps: int, count: int = 8) -> Section:
             2,
             within=True,
         ),
-        Goal(f"within 2× of libvirt-python's same calls, {SYNTHETIC} leases", LEASES, FLOOR_LEASES, 2, within=True),
+        Goal(
+            "by MAC within 2× of libvirt-python's fewest calls (8 VMs)",
+            "ours by MAC",
+            "libvirt-python by MAC, fewest calls",
+            2,
+            within=True,
+        ),
+        # One DHCPLeases call per network is both the same and the fewest calls for a batch of MACs.
+        Goal(f"within 2× of libvirt-python's fewest calls, {SYNTHETIC} leases", LEASES, FLOOR_LEASES, 2, within=True),
         Goal(f"within 2× of the same reads, {SYNTHETIC} neighbours", NEIGHBOURS, FLOOR_ARP, 2, within=True),
+        Goal(
+            f"within 2× of reading /proc/net/arp alone, {SYNTHETIC} neighbours", NEIGHBOURS, ARP_ALONE, 2, within=True
+        ),
         # Reported, not promised: what reaching the hypervisor over SSH costs against reading here.
         Goal("remote lookup over SSH, time against the local lookup", remote_lookup, NEIGHBOURS, 0, reported=True),
         Goal("vm_ip_info over SSH, time against the same task run locally", remote_task, local_task, 0, reported=True),

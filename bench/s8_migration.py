@@ -36,6 +36,13 @@ GUESTS = {  # kind: (kernel command line, memory MiB)
 }
 
 
+def longest_gap(beats: t.Sequence[float], start: float, end: float) -> float:
+    """The longest time without a beat from the last beat before ``start`` to the first one after ``end``."""
+    around = [b for b in beats if b < start][-1:] + [b for b in beats if start <= b <= end]
+    around += [b for b in beats if b > end][:1]
+    return max(b - a for a, b in zip(around, around[1:])) if len(around) > 1 else float("nan")
+
+
 class Heartbeat:
     """When each SVKVM-BEAT line reached the guest's serial log, polled every 5 ms from this host: a pause of
     the guest is a gap between two beats, whichever QEMU (source or destination) wrote them."""
@@ -61,10 +68,7 @@ class Heartbeat:
             self.times += [now for line in lines if b"SVKVM-BEAT" in line]
 
     def longest_gap(self, start: float, end: float) -> float:
-        """The longest time without a beat from ``start`` to the first beat after ``end``."""
-        around = [s for s in self.times if s < start][-1:] + [s for s in self.times if start <= s <= end]
-        around += [s for s in self.times if s > end][:1]
-        return max(b - a for a, b in zip(around, around[1:])) if len(around) > 1 else float("nan")
+        return longest_gap(self.times, start, end)
 
     def wait_beyond(self, moment: float, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

@@ -20,7 +20,7 @@ import pytest
 from testbed import slots
 from testbed.ceph import Ceph
 from testbed.guest import guest_image
-from testbed.hosts import HostBed, NsHost
+from testbed.hosts import HostBed, NsHost, remove_domains_everywhere
 from testbed.modules import run_module
 from testbed.paths import RUN_DIR
 from testbed.wait import wait_for
@@ -108,12 +108,8 @@ def test_a_volume_a_guest_on_another_host_uses_is_not_deleted(bed: HostBed, pref
         # Negative control: asked without its peers, host A sees no user and would delete B's disk.
         assert run_module(volume, dict(task, state="absent"), check_mode=True)["changed"] is True
     finally:
+        remove_domains_everywhere(conns, prefix, close=False)
         for conn in conns:
-            for dom in conn.listAllDomains():
-                if dom.name().startswith(prefix):
-                    if dom.isActive():
-                        dom.destroy()
-                    dom.undefine()
             with contextlib.suppress(libvirt.libvirtError):
                 pool = conn.storagePoolLookupByName(pool_name)
                 pool.destroy()

@@ -323,13 +323,14 @@ def userfaultfd_for_qemu(allowed: bool = True) -> t.Iterator[None]:
         USERFAULTFD_SYSCTL.write_text(f"{before}\n")
 
 
-def remove_domains_everywhere(conns: t.Sequence[t.Any], prefix: str) -> None:
-    """The domains named ``prefix...`` wherever they ended up (a migrated domain is no longer the lab's), then
-    close the connections."""
+def remove_domains_everywhere(conns: t.Sequence[t.Any], prefix: str, close: bool = True) -> None:
+    """The domains named ``prefix...`` wherever they ended up (a migrated domain is no longer the lab's); then
+    close the connections unless told not to."""
     for conn in conns:
         for dom in conn.listAllDomains():
             if dom.name().startswith(prefix):
                 if dom.isActive():
                     dom.destroy()
                 dom.undefine()
-        conn.close()
+        if close:
+            conn.close()

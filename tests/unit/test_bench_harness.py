@@ -7,7 +7,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from harness import Goal, Section, Series, rotations  # noqa: E402
+import pytest  # noqa: E402
+from harness import Fixed, Goal, Section, Series, rotations  # noqa: E402
+from s8_migration import longest_gap  # noqa: E402
 
 
 def test_rotations_alternate_and_shift_the_first() -> None:
@@ -42,3 +44,16 @@ def test_a_reported_ratio_has_no_verdict() -> None:
 def test_an_absolute_figure_can_be_reported_without_a_goal() -> None:
     rows = {"ours": Series("ours", [2.0, 3.0, 4.0])}
     assert Goal("seconds", "ours", "", 0, reported=True).check(rows) == ("3.000 s", "reported (no goal)")
+
+
+def test_a_fixed_verdict_is_shown_as_the_scenario_decided() -> None:
+    section = Section("T", "what")
+    section.goals = [Fixed("busy guest converges", "precopy 0/5, post-copy 5/5", "met")]
+    assert "| busy guest converges | precopy 0/5, post-copy 5/5 | met |" in section.markdown()
+
+
+def test_the_longest_heartbeat_gap_spans_the_move_and_its_edges() -> None:
+    beats = [0.0, 0.1, 0.2, 0.3, 1.5, 1.6, 1.7]
+    assert longest_gap(beats, 0.25, 1.0) == pytest.approx(1.2)  # 0.3 -> 1.5: the pause, seen from its edges
+    assert longest_gap(beats, 0.05, 0.25) == pytest.approx(0.1)
+    assert longest_gap([], 0.0, 1.0) != longest_gap([], 0.0, 1.0)  # nan: no beat, no figure

@@ -11,6 +11,7 @@ import time
 import typing as t
 
 from .._core.client import LibvirtClient, libvirt, libvirt_errors
+from .._core.state_model import state_name
 from ..host.model import uri_is_local
 from . import neighbours
 from .model import (
@@ -33,24 +34,6 @@ from .resolve import SourceUnavailable
 # How a remote hypervisor's neighbour table is read: over SSH where the URI is an SSH one (auto), or
 # through libvirt's ARP source (per running domain; no probing).
 NEIGHBOUR_ROUTES = ("auto", "ssh", "libvirt")
-
-STATES = {
-    "VIR_DOMAIN_NOSTATE": "nostate",
-    "VIR_DOMAIN_RUNNING": "running",
-    "VIR_DOMAIN_BLOCKED": "blocked",
-    "VIR_DOMAIN_PAUSED": "paused",
-    "VIR_DOMAIN_SHUTDOWN": "shutdown",
-    "VIR_DOMAIN_SHUTOFF": "shutoff",
-    "VIR_DOMAIN_CRASHED": "crashed",
-    "VIR_DOMAIN_PMSUSPENDED": "pmsuspended",
-}
-
-
-def state_name(code: int) -> str:
-    for name, label in STATES.items():
-        if getattr(libvirt, name, None) == code:
-            return label
-    return "unknown"
 
 
 class LibvirtKnowledge:

@@ -16,6 +16,7 @@ from .._core.cpuset import parse_cpuset
 from .._core.errors import WaitTimeout
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
+from .._core.state_model import state_name
 from .._core.xmlutil import local_xml, parse_xml
 from ..host.model import uri_is_local
 from .cluster_model import CLUSTER_NS, CLUSTER_PREFIX, ClusterPolicy, cluster_policy_element
@@ -26,16 +27,6 @@ from .model import DomainSpec
 from .plan import DomainActual, runtime
 from .single_devices_model import LEASE_LOCKSPACE
 
-STATE_NAMES = {
-    0: "nostate",
-    1: "running",
-    2: "blocked",
-    3: "paused",
-    4: "in shutdown",
-    5: "shutoff",
-    6: "crashed",
-    7: "pmsuspended",
-}
 POLL = 0.25
 
 
@@ -71,7 +62,7 @@ class DomainExecutor(LimitSteps, Executor):
             xml = dom.XMLDesc(flags)
             if self.client.readonly:
                 xml = with_stored_passwords(self.client.uri, name, xml) or xml
-            state = STATE_NAMES.get(dom.state()[0], "nostate")
+            state = state_name(dom.state()[0])
             persistent = bool(dom.isPersistent())
             autostart = bool(dom.autostart()) if persistent else False
             keeps = _what_it_keeps(dom, parse_xml(xml, "current domain XML"))
@@ -365,7 +356,7 @@ class DomainExecutor(LimitSteps, Executor):
         if dom is None:
             return None
         try:
-            return STATE_NAMES.get(dom.state()[0], "nostate")
+            return state_name(dom.state()[0])
         except libvirt.libvirtError:
             return None
 

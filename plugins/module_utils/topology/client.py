@@ -14,8 +14,8 @@ import xml.etree.ElementTree as ET
 
 from .._core.client import LibvirtClient, libvirt_errors
 from .._core.errors import CollectionError
+from .._core.state_model import state_name
 from .._core.xmlutil import parse_xml
-from ..domain.client import STATE_NAMES
 from .model import Disk, HostFacts, Network, Nic, Pool, Vm
 
 
@@ -59,7 +59,7 @@ def _vm(dom: t.Any, pool_paths: t.Mapping[str, str]) -> Vm:
         attrs = source.attrib if source is not None else {}
         nics.append(Nic(attrs.get("network", ""), attrs.get("bridge", ""), attrs.get("portgroup", ""), _vlans(nic)))
     disks = [_disk(disk, pool_paths) for disk in root.findall("devices/disk") if disk.get("device", "disk") == "disk"]
-    name = STATE_NAMES.get(state, "nostate")
+    name = state_name(state)
     return Vm(dom.name(), name, int(vcpus), int(memory_kib) * 1024, tuple(nics), tuple(d for d in disks if d.key))
 
 
