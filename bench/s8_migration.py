@@ -19,7 +19,7 @@ from testbed.modules import run_module
 from ansible_collections.sharedvirt.kvm.plugins.modules import migration
 
 BANDWIDTH = 16  # MiB/s: below what the busy guest dirties even while TCG tracks its writes (~32 MiB/s)
-# s: a job still in precopy by then is aborted and counted as not converged; auto-converge needs ~60 s here
+# s: a job still in precopy by then is aborted and counted as not converged; auto-converge needs ~100 s here
 TIMEOUTS = {"precopy": 60, "auto-converge": 150, "post-copy": 150}
 BEAT_MS = 50
 MODES: t.Dict[str, t.Dict[str, t.Any]] = {

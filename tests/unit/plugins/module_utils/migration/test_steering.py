@@ -38,7 +38,7 @@ class FakeJob:
 
 def steer(job: FakeJob, polls: int, **tuning: t.Any) -> JobSteering:
     steering = JobSteering(job, Tuning(**tuning))
-    for _ in range(polls):
+    for _poll in range(polls):
         steering.poll()
     return steering
 
