@@ -101,14 +101,12 @@ def test_live_migration_keeps_the_guest_pinging_there_and_back(bed: HostBed, pre
         remove_domains_everywhere((conn_a, conn_b), prefix)
 
 
-def test_a_busy_guest_precopy_cannot_move_in_time_moves_once_post_copy_takes_over(bed: HostBed, prefix: str) -> None:
+def test_a_busy_guest_precopy_cannot_move_moves_by_post_copy_which_needs_userfaultfd(bed: HostBed, prefix: str) -> None:
     a, b = bed.hosts
     conn_a, conn_b = a.open(), b.open()
     lab = Lab(conn_a, prefix)
-    slow: dict[str, t.Any] = {
-        "bandwidth": 16,
-        "timeout": 20,
-    }  # MiB/s: half of what the guest dirties while TCG tracks its writes
+    # 16 MiB/s: half of what the guest dirties while TCG tracks its writes.
+    slow: dict[str, t.Any] = {"bandwidth": 16, "timeout": 20}
     try:
         guest = lab.guest("busy", cmdline="sv_dirty=32 sv_beat=500", agent=False, start=False)
         guest.dom.create()

@@ -17,7 +17,7 @@ Kernel command line parameters read by /init:
   sv_watchdog=SECONDS     feed /dev/watchdog (5 s timeout) for SECONDS, then stop without closing it cleanly
   sv_ping=IP1,IP2         ping each every 2 s; print each result that differs from the last, and every 5th
   sv_beat=MS              print "SVKVM-BEAT N" every MS milliseconds (a host watching the log sees pauses)
-  sv_dirty=MIB            rewrite a MIB MiB buffer in RAM in a loop, new non-zero content each pass (busy memory)
+  sv_dirty=MIB            rewrite a MIB MiB buffer in RAM in a loop (non-zero data; every pass dirties every page)
 Serial console markers: SVKVM-BOOT, SVKVM-NIC, SVKVM-IP, SVKVM-AGENT, SVKVM-READY, SVKVM-WROTE,
 SVKVM-READ, SVKVM-TICK, SVKVM-PING, SVKVM-BEAT, SVKVM-DIRTY, SVKVM-WATCHDOG, SVKVM-POWEROFF.
 """
