@@ -40,8 +40,12 @@ docs: setup
 docs-check: docs
 	$(VENV)/bin/pytest tests/docs -q
 
-unit contract integration:
+unit contract:
 	$(VENV)/bin/pytest tests/$@
+
+# Two workers, as make test runs them (CONTRIBUTING.md: what keeps them apart).
+integration:
+	$(VENV)/bin/pytest tests/integration -n 2
 
 # Benchmarks against community.libvirt, the manual method and the floors (BENCH_ARGS="--reps 1 --only 1").
 bench: setup

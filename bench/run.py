@@ -15,7 +15,7 @@ from harness import REPO, WORK, report  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reps", type=int, default=5)
-    parser.add_argument("--only", default="1,2,3,4,5,6,7,8", help="scenarios to run, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5,6,7,8,9", help="scenarios to run, e.g. 1,3")
     parser.add_argument("--out", default=str(REPO / "bench" / "results" / "latest.md"))
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -27,6 +27,7 @@ def main() -> None:
     import s6_storage
     import s7_memory
     import s8_migration
+    import s9_cluster
 
     scenarios = {
         "1": s1_converge.scenario,
@@ -37,6 +38,7 @@ def main() -> None:
         "6": s6_storage.scenario,
         "7": s7_memory.scenario,
         "8": s8_migration.scenario,
+        "9": s9_cluster.scenario,
     }
     from env import connect
     from testbed.guest import local_domain_type

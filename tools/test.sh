@@ -56,10 +56,9 @@ step docs-check .venv/bin/pytest tests/docs -q --junitxml="$junit/docs.xml" -o j
 step_wait sanity-build
 step unit .venv/bin/pytest tests/unit -q --junitxml="$junit/unit.xml" -o junit_suite_name=unit
 step contract .venv/bin/pytest tests/contract -q --junitxml="$junit/contract.xml" -o junit_suite_name=contract
-# One process: on two xdist workers (-n 2; tests/integration/conftest.py and tests/testbed/slots.py keep them
-# apart) the integration tests take 25-30 % less time here, but tests that read the whole host or wait on
-# guests still fail now and then under the load; the suite stays serial until they do not.
-step integration .venv/bin/pytest tests/integration -q \
+# Two pytest-xdist workers (tests/integration/conftest.py and tests/testbed/slots.py keep them apart: whole files
+# per worker, the machine-wide daemons on one, at most four TCG guests at once): ~30 % less time than one process.
+step integration .venv/bin/pytest tests/integration -q -n 2 \
   --junitxml="$junit/integration.xml" -o junit_suite_name=integration
 step molecule env PATH="$PWD/.venv/bin:$PATH" molecule test --all
 

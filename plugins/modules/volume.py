@@ -269,53 +269,12 @@ actions:
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import PEERS, STORAGE_TIMEOUT
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_volume
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.volume_args import (
+    VOLUME_ITEM_SPEC,
+    VOLUME_TRANSFERS,
+)
 
-ARGUMENT_SPEC = {
-    "timeout": STORAGE_TIMEOUT,
-    "pool": {"type": "str", "required": True},
-    "name": {"type": "str", "required": True},
-    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-    "format": {"type": "str", "choices": ["raw", "qcow2", "vmdk", "vdi", "vhd", "vpc", "qed", "iso"]},
-    "capacity": {"type": "raw"},
-    "allocation": {"type": "str", "default": "thin", "choices": ["thin", "full"]},
-    "clone_from": {
-        "type": "dict",
-        "options": {
-            "pool": {"type": "str"},
-            "name": {"type": "str", "required": True},
-            "mode": {"type": "str", "default": "linked", "choices": ["linked", "full"]},
-        },
-    },
-    "allow_shrink": {"type": "bool", "default": False},
-    "overcommit": {
-        "type": "dict",
-        "options": {
-            "ratio": {"type": "float", "required": True},
-            "action": {"type": "str", "choices": ["fail", "warn"], "default": "fail"},
-        },
-    },
-    "flatten": {"type": "bool", "default": False},
-    "peers": PEERS,
-    "upload": {
-        "type": "dict",
-        "options": {
-            "src": {"type": "path", "required": True},
-            "remote_src": {"type": "bool", "default": False},
-            "checksum": {"type": "str", "required": True},
-            "source_format": {"type": "str", "choices": ["raw", "qcow2", "vmdk", "vdi", "vpc", "vhdx"]},
-            "max_virtual_size": {"type": "int", "default": 1099511627776},
-            "replace": {"type": "bool", "default": False},
-        },
-    },
-    "download": {
-        "type": "dict",
-        "options": {"dest": {"type": "path", "required": True}, "mode": {"type": "str", "default": "0600"}},
-    },
-    "wipe": {
-        "type": "str",
-        "choices": ["zero", "nnsa", "dod", "bsi", "gutmann", "schneier", "pfitzner7", "pfitzner33", "random", "trim"],
-    },
-}
+ARGUMENT_SPEC = dict(VOLUME_ITEM_SPEC, timeout=STORAGE_TIMEOUT, peers=PEERS, **VOLUME_TRANSFERS)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.client import LibvirtClient, translate
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.client import LibvirtClient, still_there, translate
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import (
     AuthError,
     ConnectError,
@@ -107,3 +107,17 @@ def test_connect_time_is_bounded(tmp_path: Path) -> None:
         f"connect to {uri}: no answer within 1.5 s (check that the host is reachable and libvirtd runs there, "
         "or raise connect_timeout)"
     )
+
+
+def test_objects_removed_between_the_listing_and_their_reads_are_left_out(test_conn: t.Any) -> None:
+    """A domain another play undefines while a module reads them all is left out; other errors still fail."""
+    with LibvirtClient.connect(TEST_URI) as client:
+        gone = client.conn.defineXML(
+            "<domain type='test'><name>svt-gone</name><memory>8192</memory><os><type>hvm</type></os></domain>"
+        )
+        listed = client.conn.listAllDomains(0)
+        gone.undefine()
+        assert "svt-gone" in [d.name() for d in listed]
+        assert still_there(listed, lambda d: (d.name(), d.XMLDesc(0))) == [("test", client.domain("test").XMLDesc(0))]
+        with pytest.raises(libvirt.libvirtError, match="svt-none"):
+            still_there([client.domain("test")], lambda d: d.blockInfo("svt-none"))

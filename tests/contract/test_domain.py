@@ -8,6 +8,8 @@ import libvirt
 import pytest
 from testbed.modules import ladder, run_module
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.client import LibvirtClient
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.client import DomainExecutor
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, domain_info
 
 URI = "test:///default"
@@ -339,3 +341,17 @@ def test_the_xml_diff_shows_only_what_changes_and_a_new_domain_has_an_empty_befo
     finally:
         test_conn.lookupByName(f"{prefix}-vm").destroy()
         test_conn.lookupByName(f"{prefix}-vm").undefine()
+
+
+def test_a_domain_undefined_between_its_lookup_and_its_reads_reads_as_absent(test_conn: t.Any, prefix: str) -> None:
+    """Another play (or a migration away) removes a domain while a module reads every domain of the host: the
+    read says absent instead of failing the task with 'Domain not found'."""
+    assert run_module(domain, base(prefix))["changed"] is True
+    with LibvirtClient.connect(URI) as client:
+        executor = DomainExecutor(client)
+        found = client.domain(f"{prefix}-vm")
+        found.undefine()  # the object stays in hand, its domain is gone: every further call says "no domain"
+        lookups = iter([found])
+        client.domain = lambda name: next(lookups)  # type: ignore[method-assign]  # hand back the stale object
+        actual = executor.read(f"{prefix}-vm")
+    assert actual.spec is None and actual.state is None

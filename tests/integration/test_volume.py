@@ -9,6 +9,7 @@ import subprocess
 import typing as t
 from pathlib import Path
 
+import pytest
 from testbed.agent import agent, guest_read
 from testbed.ansible import kill_tree, run_playbook, start_playbook
 from testbed.lab import Lab
@@ -16,7 +17,8 @@ from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for
 
-from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, pool_info, volume, volume_info
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import UsageReader
+from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, pool_info, volume, volume_info, volumes
 
 URI = "qemu:///system"
 MIB = 2**20
@@ -141,6 +143,55 @@ def test_linked_clone_is_constant_cost_and_boots(lab: Lab) -> None:
         90,
     )
     run_module(domain, {"uri": URI, "name": name, "state": "absent"})
+
+
+def template_file(path: Path, marker: bytes) -> str:
+    with path.open("wb") as handle:
+        handle.write(marker.ljust(512, b"\0"))
+        handle.truncate(16 * MIB)
+    return sha256(path)
+
+
+def test_many_clones_in_one_task_and_a_template_cloned_earlier_in_the_task_is_kept(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p, path = dir_pool(lab)
+    template_file(path / "t.raw", b"SVKVM-MARK T")
+    lab.conn.storagePoolLookupByName(p).refresh(0)
+    params = {
+        "uri": URI,
+        "defaults": {"pool": p, "clone_from": {"name": "t.raw"}},
+        "volumes": [{"name": f"c{i}.qcow2"} for i in range(3)],
+    }
+    steps = ladder(volumes, params)
+    assert steps[0]["actions"] == [f"create volume {p}/c{i}.qcow2 as a linked clone of {p}/t.raw" for i in range(3)]
+    assert [r["volume"]["backing"] for r in steps[2]["results"]] == [str(path / "t.raw")] * 3
+    assert run_module(volume, vol(p, "c1.qcow2", clone_from={"name": "t.raw"}))["changed"] is False  # the same
+
+    # One task clones a template, then deletes it: who uses what is read again after the clone, so the deletion
+    # meets the clone this task just made and is refused; the template's data is intact.
+    kept = template_file(path / "u.raw", b"SVKVM-MARK U")
+    lab.conn.storagePoolLookupByName(p).refresh(0)
+    clone_then_delete = [
+        {"pool": p, "name": "d.qcow2", "clone_from": {"name": "u.raw"}},
+        {"pool": p, "name": "u.raw", "state": "absent"},
+    ]
+    refused = run_module(volumes, {"uri": URI, "volumes": clone_then_delete})
+    assert refused["failed"] and refused["msg"].startswith(
+        f"volumes[1] (u.raw): volume {p}/u.raw is in use - volume {p}/d.qcow2 (a linked clone backing onto it)"
+    )
+    assert "(changed before it: d.qcow2)" in refused["msg"] and sha256(path / "u.raw") == kept
+
+    # Negative control: with the first read kept for the whole task, the same task deletes the template under
+    # the clone it has just made.
+    template_file(path / "w.raw", b"SVKVM-MARK W")
+    lab.conn.storagePoolLookupByName(p).refresh(0)
+    monkeypatch.setattr(UsageReader, "forget", lambda self: None)
+    harm = [
+        {"pool": p, "name": "e.qcow2", "clone_from": {"name": "w.raw"}},
+        {"pool": p, "name": "w.raw", "state": "absent"},
+    ]
+    assert run_module(volumes, {"uri": URI, "volumes": harm})["changed"] is True and not (path / "w.raw").exists()
 
 
 def test_full_clone_keeps_sparseness_across_pools(lab: Lab) -> None:

@@ -75,6 +75,22 @@ def is_not_found(err: BaseException) -> bool:
     )
 
 
+_Read = t.TypeVar("_Read")
+
+
+def still_there(objects: t.Iterable[t.Any], read: t.Callable[[t.Any], _Read]) -> t.List[_Read]:
+    """``read`` of each listed object, leaving out one removed between the listing and its read (another play
+    undefined it, a migration took it away): it is not there to count, and its absence fails no task."""
+    found = []
+    for obj in objects:
+        try:
+            found.append(read(obj))
+        except Exception as err:  # only libvirt's "no such object" is absorbed
+            if not is_not_found(err):
+                raise
+    return found
+
+
 def translate(err: BaseException, action: str, hint: str = "") -> LibvirtError:
     """Turn a libvirtError into the collection's typed error, keeping code and message."""
     if libvirt is None or not isinstance(err, libvirt.libvirtError):

@@ -1,4 +1,4 @@
-"""Ansible glue for modules: the connection options and the one place that calls fail_json."""
+"""Ansible glue for modules: connection options, the one place that calls fail_json, bulk modules' items."""
 
 # Copyright: sharedvirt.kvm contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -10,9 +10,10 @@ import traceback
 import typing as t
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from .client import DEFAULT_CONNECT_TIMEOUT, LibvirtClient, resolve_uri
-from .errors import CollectionError, MissingLibrary
+from .errors import CollectionError, MissingLibrary, SpecError
 from .xmlutil import secrets_in_xml_options
 
 # Documented once, in doc_fragments/connection.py; set once per play through module_defaults
@@ -83,6 +84,24 @@ class CollectionModule:
 
     def close(self) -> None:
         """Release what the run opened (subclasses)."""
+
+
+class ModuleRun(t.Protocol):
+    """What a module's run function needs: the module itself, or one item of its bulk module (BatchItem)."""
+
+    params: t.Dict[str, t.Any]
+
+    @property
+    def check_mode(self) -> bool: ...
+
+    @property
+    def diff(self) -> bool: ...
+
+    def client(self, readonly: bool = False) -> LibvirtClient: ...
+
+    def warn(self, message: str) -> None: ...
+
+    def peers(self) -> t.List[LibvirtClient]: ...
 
 
 class LibvirtModule(CollectionModule):
@@ -173,3 +192,73 @@ class ClusterModule(CollectionModule):
         for client in self._clients.values():
             client.close()
         self._clients = {}
+
+
+class BatchItem:
+    """One item, seen by the single module's run function as if it were that module (the task's connection,
+    peers and warnings)."""
+
+    def __init__(self, module: LibvirtModule, params: t.Dict[str, t.Any]) -> None:
+        self.module = module
+        self.params = params
+
+    @property
+    def check_mode(self) -> bool:
+        return self.module.check_mode
+
+    @property
+    def diff(self) -> bool:
+        return self.module.diff
+
+    def warn(self, message: str) -> None:
+        self.module.warn(message)
+
+    def peers(self) -> t.List[LibvirtClient]:
+        return self.module.peers()  # the task's peers option serves every item
+
+    def client(self, readonly: bool = False) -> LibvirtClient:
+        # One connection for all items: read-only in check mode, else read-write (the first item may write).
+        return self.module.client(readonly=self.module.check_mode)
+
+
+class Batch:
+    """The items of the task's option ``key`` over ``defaults``, each validated with the single module's spec."""
+
+    def __init__(self, key: str, item_spec: t.Dict[str, t.Any], **validator_args: t.Any) -> None:
+        self.key = key
+        self.validator = ArgumentSpecValidator(item_spec, **validator_args)
+
+    def params(self, module: LibvirtModule, index: int, item: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+        validated = self.validator.validate({**module.params["defaults"], **item})
+        # Secrets inside items are hidden from results and logs as the single module hides its own.
+        module.hide(*validated._no_log_values)
+        if validated.error_messages:
+            raise SpecError(f"{self.key}[{index}]", validated.error_messages[0])
+        return t.cast(t.Dict[str, t.Any], validated.validated_parameters)
+
+    def run(self, module: LibvirtModule, run_one: t.Callable[[ModuleRun], t.Dict[str, t.Any]]) -> t.Dict[str, t.Any]:
+        results: t.List[t.Dict[str, t.Any]] = []
+        changed: t.List[str] = []
+        for index, item in enumerate(module.params[self.key]):
+            params = self.params(module, index, item)
+            label = f"{self.key}[{index}] ({params.get('name') or 'from xml'})"
+            try:
+                results.append(run_one(BatchItem(module, params)))
+            except SpecError as err:
+                raise SpecError(f"{label}.{err.path}" if err.path else label, err.reason) from err
+            except CollectionError as err:
+                # Same error class and details (consent option, libvirt code); the message says which item.
+                err.message = f"{label}: {err.message} (changed before it: {', '.join(changed) or 'none'})"
+                err.args = (err.message,)
+                err.completed = [a for r in results for a in r["actions"]] + err.completed
+                raise
+            if results[-1]["changed"]:
+                changed.append(str(params.get("name") or label))
+        outcome: t.Dict[str, t.Any] = {
+            "changed": any(r["changed"] for r in results),
+            "actions": [action for r in results for action in r["actions"]],
+            "results": results,
+        }
+        if module.diff:
+            outcome["diff"] = [d for r in results if r["changed"] for d in r.get("diff", [])]
+        return outcome

@@ -10,7 +10,7 @@ import functools
 import time
 import typing as t
 
-from .._core.client import LibvirtClient, libvirt, libvirt_errors
+from .._core.client import LibvirtClient, libvirt, libvirt_errors, still_there
 from .._core.state_model import state_name
 from ..host.model import uri_is_local
 from . import neighbours
@@ -84,14 +84,16 @@ class LibvirtKnowledge:
             # Two listings and one stats call instead of a state and an isActive call per domain.
             active = {dom.UUIDString() for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)}
             states = _states(conn)
-            views = []
-            for dom in conn.listAllDomains(0):
-                uuid = dom.UUIDString()
-                state = states[uuid] if uuid in states else dom.state()[0]
-                view = domain_view(dom.XMLDesc(0), uuid in active, state_name(state))
-                self._handles[view.uuid] = dom
-                views.append(view)
-        return views
+            views = still_there(conn.listAllDomains(0), lambda dom: (dom, self._view(dom, active, states)))
+        for dom, view in views:
+            self._handles[view.uuid] = dom
+        return [view for _dom, view in views]
+
+    @staticmethod
+    def _view(dom: t.Any, active: t.Set[str], states: t.Mapping[str, int]) -> DomainView:
+        uuid = dom.UUIDString()
+        state = states[uuid] if uuid in states else dom.state()[0]
+        return domain_view(dom.XMLDesc(0), uuid in active, state_name(state))
 
     def reservations(self) -> t.List[Reservation]:
         return t.cast(t.List[Reservation], self._once("reservations", self._read_reservations))

@@ -11,9 +11,9 @@ import time
 import typing as t
 import xml.etree.ElementTree as ET
 
-from .._core.client import LibvirtClient, libvirt, libvirt_errors, translate
+from .._core.client import LibvirtClient, libvirt, libvirt_errors, still_there, translate
 from .._core.cpuset import parse_cpuset
-from .._core.errors import WaitTimeout
+from .._core.errors import NotFoundError, WaitTimeout
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
 from .._core.state_model import state_name
@@ -55,6 +55,13 @@ class DomainExecutor(LimitSteps, Executor):
         dom = self.client.domain(name)
         if dom is None:
             return DomainActual()
+        try:
+            return self._read_found(dom, name)
+        except NotFoundError:
+            # Undefined by someone else between the lookup and the reads (another play, a migration away).
+            return DomainActual()
+
+    def _read_found(self, dom: t.Any, name: str) -> DomainActual:
         with libvirt_errors(f"read domain {name!r}"):
             flags = libvirt.VIR_DOMAIN_XML_INACTIVE
             if not self.client.readonly:
@@ -227,10 +234,13 @@ class DomainExecutor(LimitSteps, Executor):
         """Volumes only this domain uses: never shareable, read-only or CD-ROM disks, never one
         that another domain references."""
         others = set()
-        for other in self.conn.listAllDomains(0):
-            if other.name() == name:
+        definitions = still_there(
+            self.conn.listAllDomains(0), lambda d: (d.name(), d.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        )
+        for other, xml in definitions:
+            if other == name:
                 continue
-            for disk in parse_xml(other.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).findall("devices/disk"):
+            for disk in parse_xml(xml).findall("devices/disk"):
                 vol = self._volume_of(disk)
                 source = disk.find("source")
                 others.add(

@@ -13,7 +13,7 @@ import typing as t
 
 from .._core.client import LibvirtClient
 from .._core.errors import AlreadyExists, MissingLibrary, SpecError
-from .._core.module import LibvirtModule
+from .._core.module import LibvirtModule, ModuleRun
 from .._core.plan import Plan, over_xml, overlay
 from .._core.spec import SECRET_MASK
 from .._core.xmlutil import diff_form, parse_xml, to_string
@@ -42,24 +42,6 @@ except ImportError:
 SPEC_OPTIONS = tuple(f.name for f in dataclasses.fields(DomainSpec))
 
 
-class DomainRun(t.Protocol):
-    """What run_domain needs: the domain module, or one item of the domains module."""
-
-    params: t.Dict[str, t.Any]
-
-    @property
-    def check_mode(self) -> bool: ...
-
-    @property
-    def diff(self) -> bool: ...
-
-    def client(self, readonly: bool = False) -> LibvirtClient: ...
-
-    def warn(self, message: str) -> None: ...
-
-    def peers(self) -> t.List[LibvirtClient]: ...
-
-
 def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
     """The declared domain: the ``xml`` option parsed first, structured options on top of it."""
     structured = DomainSpec.from_params({k: params.get(k) for k in SPEC_OPTIONS if k != "uuid"})
@@ -68,7 +50,7 @@ def desired_from_params(params: t.Mapping[str, t.Any]) -> DomainSpec:
     return merged if merged.uuid is None else merged.replace(uuid=None)
 
 
-def _check_references(module: DomainRun, spec: DomainSpec, executor: DomainExecutor) -> None:
+def _check_references(module: ModuleRun, spec: DomainSpec, executor: DomainExecutor) -> None:
     """Networks, pools and volumes the domain names must exist.
 
     In check mode a missing one is a warning: an earlier task of the same run may create it (a network
@@ -122,7 +104,7 @@ def _missing_devices(spec: DomainSpec, client: LibvirtClient) -> t.List[SpecErro
     return [SpecError(path, reason) for path, reason in found if reason]
 
 
-def run_domain(module: DomainRun) -> t.Dict[str, t.Any]:
+def run_domain(module: ModuleRun) -> t.Dict[str, t.Any]:
     """The domain module: declared spec -> plan -> (apply) -> result."""
     params = module.params
     desired = desired_from_params(params)
@@ -196,7 +178,7 @@ def _apply(
     return plan, now
 
 
-def _checked(module: DomainRun, desired: DomainSpec, actual: DomainActual, executor: DomainExecutor) -> DomainSpec:
+def _checked(module: ModuleRun, desired: DomainSpec, actual: DomainActual, executor: DomainExecutor) -> DomainSpec:
     """The declaration as it will be applied (a new domain gets the type the host runs), after the checks of
     what it refers to and of the disks it adds."""
     if actual.spec is None and desired.type is None:
@@ -209,7 +191,7 @@ def _checked(module: DomainRun, desired: DomainSpec, actual: DomainActual, execu
 
 
 def _record(
-    module: DomainRun,
+    module: ModuleRun,
     client: LibvirtClient,
     name: str,
     desired: DomainSpec,

@@ -10,7 +10,7 @@ import concurrent.futures
 import datetime
 import typing as t
 
-from .._core.client import LibvirtClient, libvirt, libvirt_errors
+from .._core.client import LibvirtClient, libvirt, libvirt_errors, still_there
 from .._core.errors import CollectionError
 from .._core.plan import Plan, Step
 from .._core.xmlutil import local_xml, parse_xml
@@ -49,17 +49,18 @@ class MaintenanceExecutor:
         """The cluster policy of every domain on the drained host."""
         client = self.clients[self.host]
         with libvirt_errors(f"read the domains of {self.host}"):
-            return {d.name(): read_cluster_policy(parse_xml(d.XMLDesc(0))) for d in client.conn.listAllDomains(0)}
+            definitions = still_there(client.conn.listAllDomains(0), lambda d: (d.name(), d.XMLDesc(0)))
+        return {name: read_cluster_policy(parse_xml(xml)) for name, xml in definitions}
 
     def drained(self) -> t.List[Drained]:
         """Every domain of the cluster that carries a drain's origin record, where it is now."""
         found = []
         for uri, client in self.clients.items():
             with libvirt_errors(f"read the domains of {uri}"):
-                for dom in client.conn.listAllDomains(0):
-                    origin = read_origin(parse_xml(dom.XMLDesc(0)))
+                for name, xml, active in still_there(client.conn.listAllDomains(0), _name_xml_active):
+                    origin = read_origin(parse_xml(xml))
                     if origin is not None:
-                        found.append(Drained(dom.name(), origin, uri, bool(dom.isActive())))
+                        found.append(Drained(name, origin, uri, active))
         return found
 
     def drain(self, plan: HostPlan) -> None:
@@ -140,3 +141,7 @@ class MaintenanceExecutor:
         destination = t.cast(str, move.destination)
         executor, migration = prepare_migration(self.clients, move.domain, move.source, destination, self.params)
         executor.migrate(move.domain, migration, tuning)
+
+
+def _name_xml_active(dom: t.Any) -> t.Tuple[str, str, bool]:
+    return dom.name(), dom.XMLDesc(0), bool(dom.isActive())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typing as t
 
-from .._core.client import LibvirtClient, is_not_found, libvirt, libvirt_errors
+from .._core.client import LibvirtClient, libvirt_errors, still_there
 from .._core.xmlutil import parse_xml
 from ..domain.cluster_model import read_cluster_policy
 from ..domain.metadata_model import read_metadata
@@ -41,13 +41,7 @@ def read_host_load(client: LibvirtClient, group_key: str = ANTI_AFFINITY_KEY) ->
     conn = client.conn
     with libvirt_errors(f"read the domains and figures of {client.uri}"):
         info = conn.getInfo()
-        guests = []
-        for dom in conn.listAllDomains():
-            try:
-                guests.append(_guest_load(dom, group_key))
-            except libvirt.libvirtError as err:
-                if not is_not_found(err):
-                    raise  # else: undefined between the listing and the read, so not there to count
+        guests = still_there(conn.listAllDomains(), lambda dom: _guest_load(dom, group_key))
         memory = int(info[1]) * 2**20
         # Drivers that do not measure free memory report 0; count what the guests do not hold then.
         free = int(conn.getFreeMemory()) or memory - sum(g.memory for g in guests if g.active)

@@ -81,6 +81,8 @@ def read_actual(
     for name in domains.names():
         # The live disks come from the read that first waits out a call an earlier run left in flight.
         actual = domains.read(name)
+        if actual.spec is None:
+            continue  # gone since the listing
         carriers[name] = Carrier(actual, list(actual.live.disks or []) if actual.live else [])
     peer_disks = [d for d in usage.disks if d.host != domains.client.uri]
     return SharedDiskActual(domains.client.uri, carriers, volume, peer_disks)

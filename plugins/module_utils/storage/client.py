@@ -16,7 +16,7 @@ import subprocess
 import time
 import typing as t
 
-from .._core.client import LibvirtClient, inactive_xml, libvirt, libvirt_errors, translate
+from .._core.client import LibvirtClient, inactive_xml, libvirt, libvirt_errors, still_there, translate
 from .._core.errors import AlreadyExists, ConflictError, LibvirtError, NotFoundError, UnsafeOperation, WaitTimeout
 from .._core.executor import Executor
 from .._core.plan import Plan, Step
@@ -95,9 +95,9 @@ class SecretExecutor(Executor):
             for pool in conn.listAllStoragePools(0):
                 if references_secret(parse_xml(pool.XMLDesc(0)), spec.uuid, spec.usage_id):
                     found.append(f"pool {pool.name()}")
-            for dom in conn.listAllDomains(0):
-                if references_secret(parse_xml(dom.XMLDesc(0)), spec.uuid, spec.usage_id):
-                    found.append(f"domain {dom.name()}")
+            for name, xml in still_there(conn.listAllDomains(0), lambda d: (d.name(), d.XMLDesc(0))):
+                if references_secret(parse_xml(xml), spec.uuid, spec.usage_id):
+                    found.append(f"domain {name}")
         return found
 
     def _step_undefine(self, plan: Plan, step: Step) -> None:

@@ -13,7 +13,7 @@ import os
 import typing as t
 
 from .._core.errors import AlreadyExists, ConflictError, SpecError
-from .._core.module import LibvirtModule
+from .._core.module import Batch, LibvirtModule, ModuleRun
 from .._core.plan import Plan, over_xml
 from .client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
 from .import_plan import foreign_problems
@@ -33,7 +33,8 @@ from .secret_plan import plan_secret
 from .tier_client import host_tiers
 from .tier_model import plan_tier
 from .usage_client import read_usage
-from .usage_model import pool_users
+from .usage_model import Usage, pool_users
+from .volume_args import VOLUME_ITEM_SPEC
 from .volume_model import VolumeSpec
 
 
@@ -116,8 +117,25 @@ def run_pool_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
     return {"changed": False, "pools": [p for p in pools if p is not None]}
 
 
-def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
-    """The volume module."""
+class UsageReader:
+    """Who uses which volume on the task's hypervisors (read_usage): read once, and again after a change of this
+    task (a new linked clone is a new user of its template), so a bulk task reads it once when nothing changes."""
+
+    def __init__(self) -> None:
+        self._usage: t.Optional[Usage] = None
+
+    def read(self, clients: t.Sequence[t.Any]) -> Usage:
+        if self._usage is None:
+            self._usage = read_usage(clients)
+        return self._usage
+
+    def forget(self) -> None:
+        self._usage = None
+
+
+def run_volume(module: ModuleRun, usage: t.Optional[UsageReader] = None) -> t.Dict[str, t.Any]:
+    """The volume module (``usage``: the reader a bulk task shares between its items)."""
+    usage = usage or UsageReader()
     params = module.params
     pool_name = params["pool"]
     desired = VolumeSpec.from_params({k: params.get(k) for k in ("name", "format", "capacity")})
@@ -126,7 +144,7 @@ def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
         executor.refresh(pool_name)  # an earlier, killed upload may have left the volume's file unannounced
     # Users on every hypervisor that sees the pool: a deletion here must not pull a disk from under them.
     clients = [executor.client, *module.peers()]
-    actual = executor.read(pool_name, desired.name or "", read_usage(clients))
+    actual = executor.read(pool_name, desired.name or "", usage.read(clients))
     request = VolumeRequest(
         pool=pool_name,
         state=params["state"],
@@ -143,16 +161,27 @@ def run_volume(module: LibvirtModule) -> t.Dict[str, t.Any]:
         upload = params.get("upload")
         if upload and request.state == "present":
             desired = _prepare_upload(executor, desired, upload, actual, request, scratch)
-        return _apply_volume(module, executor, desired, request, actual, clients)
+        return _apply_volume(module, executor, desired, request, actual, clients, usage)
+
+
+_VOLUMES = Batch("volumes", VOLUME_ITEM_SPEC)
+
+
+def run_volumes(module: LibvirtModule) -> t.Dict[str, t.Any]:
+    """The volumes module: every item as the volume module runs it, with one read of who uses what while
+    nothing changes."""
+    usage = UsageReader()
+    return _VOLUMES.run(module, lambda item: run_volume(item, usage))
 
 
 def _apply_volume(
-    module: LibvirtModule,
+    module: ModuleRun,
     executor: VolumeExecutor,
     desired: VolumeSpec,
     request: VolumeRequest,
     actual: VolumeActual,
     clients: t.List[t.Any],
+    usage: UsageReader,
 ) -> t.Dict[str, t.Any]:
     params = module.params
     pool_name = params["pool"]
@@ -169,18 +198,21 @@ def _apply_volume(
         except AlreadyExists:
             # A concurrent run created the volume between our read and our create: read it and plan again
             # (what it made is compared, never deleted).
-            actual = executor.read(pool_name, desired.name or "", read_usage(clients))
+            usage.forget()
+            actual = executor.read(pool_name, desired.name or "", usage.read(clients))
             request.clone = None
             plan = plan_volume(desired, request, actual)
             executor.apply(plan)
         if download and any(a.startswith("download volume") for a in plan.actions):
             executor.download(pool_name, desired.name or "", download["dest"], int(download["mode"], 8))
-        again = executor.read(pool_name, desired.name or "", read_usage(clients))
+        if plan.actions:
+            usage.forget()
+        again = executor.read(pool_name, desired.name or "", usage.read(clients))
         plan.after = volume_facts(again.spec, pool_name, again.users)
     return plan.result(diff=module.diff)
 
 
-def _check_thin_provisioning(module: LibvirtModule, executor: VolumeExecutor, plan: Plan) -> None:
+def _check_thin_provisioning(module: ModuleRun, executor: VolumeExecutor, plan: Plan) -> None:
     """The overcommit option: a new or grown volume may not commit the pool beyond the ratio (or warns)."""
     limit = module.params.get("overcommit")
     adding = added_capacity(plan)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typing as t
 
-from .._core.client import LibvirtClient, libvirt, libvirt_errors
+from .._core.client import LibvirtClient, libvirt, libvirt_errors, still_there
 from .._core.xmlutil import parse_xml, text_of
 from .usage_model import BackedVolume, DiskUse, Usage, disk_layers
 
@@ -27,27 +27,21 @@ def read_disks(client: LibvirtClient) -> t.List[DiskUse]:
     """Each disk of each domain: the running guest's (live, with its backing chain) and the definition's."""
     found = []
     with libvirt_errors(f"list the disks of the domains on {client.uri}"):
-        for dom in client.conn.listAllDomains(0):
-            documents = _documents(dom)
+        for name, documents in still_there(client.conn.listAllDomains(0), lambda d: (d.name(), _documents(d))):
             for xml, live in documents:
-                for disk in parse_xml(xml, f"XML of domain {dom.name()!r}").findall("devices/disk"):
+                for disk in parse_xml(xml, f"XML of domain {name!r}").findall("devices/disk"):
                     target = disk.find("target")
                     dev = "" if target is None else target.get("dev", "")
                     shareable = disk.find("shareable") is not None
-                    found.append(DiskUse(client.uri, dom.name(), dev, live, disk_layers(disk), shareable))
+                    found.append(DiskUse(client.uri, name, dev, live, disk_layers(disk), shareable))
     return found
 
 
 def _documents(dom: t.Any) -> t.List[t.Tuple[str, bool]]:
-    """The live XML (while it runs) and the definition of a domain; none for one that went away meanwhile."""
-    try:
-        documents = [(dom.XMLDesc(0), True)] if dom.isActive() else []
-        if dom.isPersistent():
-            documents.append((dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), False))
-    except libvirt.libvirtError as err:
-        if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:  # undefined between the listing and the read
-            return []
-        raise
+    """The live XML (while it runs) and the definition of a domain."""
+    documents = [(dom.XMLDesc(0), True)] if dom.isActive() else []
+    if dom.isPersistent():
+        documents.append((dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), False))
     return documents
 
 

@@ -12,7 +12,7 @@ import subprocess
 import typing as t
 import xml.etree.ElementTree as ET
 
-from .._core.client import LibvirtClient, libvirt_errors
+from .._core.client import LibvirtClient, libvirt_errors, still_there
 from .._core.errors import CollectionError
 from .._core.state_model import state_name
 from .._core.xmlutil import parse_xml
@@ -25,7 +25,7 @@ def read_host(client: LibvirtClient) -> HostFacts:
         conn = client.conn
         pools = [_pool(p) for p in conn.listAllStoragePools(0)]
         targets = {name: path for name, path in (_pool_path(p) for p in conn.listAllStoragePools(0)) if path}
-        vms = [_vm(dom, targets) for dom in conn.listAllDomains(0)]
+        vms = still_there(conn.listAllDomains(0), lambda dom: _vm(dom, targets))
         networks = [_network(n) for n in conn.listAllNetworks(0)]
         return HostFacts(
             client.uri,
