@@ -48,14 +48,14 @@ wall=$SECONDS
 
 step setup tools/setup.sh || exit 1
 step services .venv/bin/python tests/testbed/services.py ensure || exit 1
-# Two lanes of checks on the two cores: lint then the docs, beside sanity then the build.
+# Two lanes of checks on the two cores: lint, the docs, unit and contract tests, beside sanity then the build.
 step_beside sanity-build sh -c 'tools/sanity.sh && tools/check_build.sh'
 step lint make --no-print-directory lint
 step docs tools/docs.sh
 step docs-check .venv/bin/pytest tests/docs -q --junitxml="$junit/docs.xml" -o junit_suite_name=docs
-step_wait sanity-build
 step unit .venv/bin/pytest tests/unit -q --junitxml="$junit/unit.xml" -o junit_suite_name=unit
 step contract .venv/bin/pytest tests/contract -q --junitxml="$junit/contract.xml" -o junit_suite_name=contract
+step_wait sanity-build
 # Two pytest-xdist workers (tests/integration/conftest.py and tests/testbed/slots.py keep them apart: whole files
 # per worker, the machine-wide daemons on one, at most four TCG guests at once): ~30 % less time than one process.
 step integration .venv/bin/pytest tests/integration -q -n 2 \

@@ -9,6 +9,7 @@ from testbed.guest import free_subnet
 from testbed.lab import Lab, Network
 from testbed.modules import ladder, run_module
 from testbed.params import URI
+from testbed.wait import wait_for
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import network, network_info
 
@@ -31,6 +32,12 @@ def isolated(name: str, subnet: ipaddress.IPv4Network, **extra: t.Any) -> dict[s
     }
 
 
+def leased_info(name: str, address: str) -> dict[str, t.Any] | None:
+    """network_info of the network once libvirt lists a lease of ``address``."""
+    info = run_module(network_info, {"uri": URI, "name": name})
+    return info if any(lease["ip"] == address for lease in info["networks"][0]["leases"]) else None
+
+
 def test_reservation_added_live_reaches_the_guest_on_its_next_lease(lab: Lab, prefix: str) -> None:
     name = f"{prefix}-n"
     subnet = free_subnet()
@@ -41,7 +48,8 @@ def test_reservation_added_live_reaches_the_guest_on_its_next_lease(lab: Lab, pr
     leased = guest.wait_for(r"SVKVM-IP eth0 \S+").split()[-1]
     assert ipaddress.ip_address(leased) in subnet
 
-    info = run_module(network_info, {"uri": URI, "name": name})
+    # The guest prints its address on the DHCP answer; dnsmasq's lease helper tells libvirt a moment later.
+    info = wait_for("libvirt to list the lease", lambda: leased_info(name, leased), 30)
     leases = info["networks"][0]["leases"]
     assert [(lease["mac"], lease["ip"], lease["hostname"]) for lease in leases] == [(guest.macs[0], leased, guest.name)]
     assert info["networks"][0]["users"] == [guest.name]
@@ -61,8 +69,8 @@ def test_reservation_added_live_reaches_the_guest_on_its_next_lease(lab: Lab, pr
     assert f"ip='{reserved}'" in net.XMLDesc(1)  # and persistent (VIR_NETWORK_XML_INACTIVE)
     guest.dom.reset(0)  # the guest boots again and asks for a new lease
     guest.wait_for(rf"SVKVM-IP eth0 {reserved.replace('.', '[.]')}$")
-    leases = run_module(network_info, {"uri": URI, "name": name})["networks"][0]["leases"]
-    assert leases[0]["ip"] == reserved and leases[0]["mac"] == guest.macs[0]
+    leases = wait_for("libvirt to list the new lease", lambda: leased_info(name, reserved), 30)["networks"][0]["leases"]
+    assert (reserved, guest.macs[0]) in [(lease["ip"], lease["mac"]) for lease in leases]
 
 
 def test_other_changes_are_pending_until_restart(lab: Lab, prefix: str) -> None:
