@@ -56,9 +56,9 @@ step docs-check .venv/bin/pytest tests/docs -q --junitxml="$junit/docs.xml" -o j
 step unit .venv/bin/pytest tests/unit -q --junitxml="$junit/unit.xml" -o junit_suite_name=unit
 step contract .venv/bin/pytest tests/contract -q --junitxml="$junit/contract.xml" -o junit_suite_name=contract
 step_wait sanity-build
-# Two pytest-xdist workers (tests/integration/conftest.py and tests/testbed/slots.py keep them apart: whole files
-# per worker, the machine-wide daemons on one, at most four TCG guests at once): ~30 % less time than one process.
-step integration .venv/bin/pytest tests/integration -q -n 2 \
+# One process for now: on two pytest-xdist workers (make integration) the integration tests take a third less
+# time, but a run on the last day still had tests failing under the load; the suite stays serial until they do not.
+step integration .venv/bin/pytest tests/integration -q \
   --junitxml="$junit/integration.xml" -o junit_suite_name=integration
 step molecule env PATH="$PWD/.venv/bin:$PATH" molecule test --all
 
