@@ -43,7 +43,7 @@ def dir_pool(lab: Lab, suffix: str) -> tuple[str, Path]:
 
 
 def seeded_disk(path: Path, fmt: str) -> None:
-    """32 MiB with a pattern after the first sector (the guest ticks in sector 0)."""
+    """32 MiB with a pattern after the first 4 KiB (the guest ticks in block 0)."""
     raw = path.with_suffix(".seed")
     with raw.open("wb") as handle:
         handle.truncate(32 * MIB)
@@ -54,12 +54,12 @@ def seeded_disk(path: Path, fmt: str) -> None:
     raw.unlink()
 
 
-def content_after_sector_0(path: Path, fmt: str) -> str:
-    """SHA-256 of the disk's guest-visible bytes after the ticking sector."""
+def content_after_block_0(path: Path, fmt: str) -> str:
+    """SHA-256 of the disk's guest-visible bytes after the ticking 4 KiB block."""
     raw = path.with_name(path.name + ".cmp")
     subprocess.run(["qemu-img", "convert", "-q", "-U", "-f", fmt, "-O", "raw", str(path), str(raw)], check=True)
     try:
-        return hashlib.sha256(raw.read_bytes()[512:]).hexdigest()
+        return hashlib.sha256(raw.read_bytes()[4096:]).hexdigest()
     finally:
         raw.unlink()
 
@@ -92,7 +92,7 @@ def test_a_running_disk_moves_live_into_another_pool_and_format(lab: Lab) -> Non
     slow, slow_path = dir_pool(lab, "slow")
     fast, fast_path = dir_pool(lab, "fast")
     seeded_disk(slow_path / "data.qcow2", "qcow2")
-    seed = content_after_sector_0(slow_path / "data.qcow2", "qcow2")
+    seed = content_after_block_0(slow_path / "data.qcow2", "qcow2")
     guest = ticking_guest(lab, slow, "data.qcow2")
     name, serial = guest["name"], serial_path_of(guest)
     pid = qemu_pid(name)
@@ -112,7 +112,7 @@ def test_a_running_disk_moves_live_into_another_pool_and_format(lab: Lab) -> Non
     assert f"{fast_path}/{name}-vda.raw" in live and "data.qcow2" not in live
     lab.conn.lookupByName(name).suspend()  # quiesced: compare the data the guest does not touch
     try:
-        assert content_after_sector_0(fast_path / f"{name}-vda.raw", "raw") == seed
+        assert content_after_block_0(fast_path / f"{name}-vda.raw", "raw") == seed
         tick = subprocess.run(
             ["dd", f"if={fast_path / f'{name}-vda.raw'}", "bs=512", "count=1"], capture_output=True, check=True
         )

@@ -49,7 +49,7 @@ def write_inventory(path: Path, prefix: str, uris: list[str], **extra: t.Any) ->
     config = {
         "plugin": "sharedvirt.kvm.libvirt",
         "uri": uris,
-        "connect_timeout": 5,
+        "connect_timeout": 30,  # the dead URI is refused at once; a loaded machine may need long for the live ones
         "filter": f"starts_with(libvirt_name, '{prefix}')",
         "keyed_groups": [{"key": "libvirt_metadata.tier | default('')", "prefix": "tier"}],
         **extra,

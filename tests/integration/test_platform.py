@@ -100,7 +100,7 @@ def test_disk_markers_and_acpi_power_off(lab: Lab, tmp_path: Path) -> None:
     guest = lab.guest(cmdline="sv_disk=/dev/vda sv_write=A1 sv_sector=1 sv_read=0,1", disks=[Disk(str(disk))])
     guest.wait_for(r"SVKVM-WROTE /dev/vda sector=1 mark=A1")
     guest.wait_for(r"SVKVM-READ /dev/vda s0=<> s1=<SVKVM-MARK A1>")
-    assert disk.read_bytes()[512:526] == b"SVKVM-MARK A1\n"
+    assert disk.read_bytes()[4096:4110] == b"SVKVM-MARK A1\n"
 
     # Another writer's marker appears in the guest's reads (what shared-disk tests rely on).
     with disk.open("r+b") as handle:

@@ -77,7 +77,7 @@ def test_two_running_guests_share_a_disk(lab: Lab) -> None:
         assert run_module(domain, own, check_mode=True)["changed"] is False
         assert run_module(domain, own)["changed"] is False
     with (path / "quorum.raw").open("r+b") as handle:
-        handle.seek(1024)
+        handle.seek(2 * 4096)  # block 2: the guests read 4 KiB blocks
         handle.write(b"SVKVM-MARK D\n")
     wait_for_marker(serial_path_of(guest_a), re.escape("s2=<SVKVM-MARK D>"), 30)
     wait_for_marker(serial_path_of(guest_b), re.escape("s2=<SVKVM-MARK D>"), 30)
@@ -126,14 +126,14 @@ def test_two_running_guests_share_a_disk(lab: Lab) -> None:
     )
     run_module(domain, {"uri": URI, "name": c, "state": "absent"})
     data = (path / "quorum.raw").read_bytes()
-    assert data[:12] == b"SVKVM-MARK A" and data[512:524] == b"SVKVM-MARK B"
+    assert data[:12] == b"SVKVM-MARK A" and data[4096:4108] == b"SVKVM-MARK B"
 
     # B leaves (live); A keeps writing and reading.
     detached = ladder(shared_disk, dict(task, domains=[a], detach_others=True))
     assert detached[2]["shared_disk"]["domains"] == [{"name": a, "persistent": True, "live": True}]
     assert detached[0]["shared_disk"] == detached[2]["shared_disk"]  # check mode predicted the facts
     with (path / "quorum.raw").open("r+b") as handle:
-        handle.seek(1024)
+        handle.seek(2 * 4096)  # block 2: the guests read 4 KiB blocks
         handle.write(b"SVKVM-MARK C\n")
     wait_for_marker(serial_path_of(guest_a), re.escape("s2=<SVKVM-MARK C>"), 30)
 
@@ -195,7 +195,7 @@ def test_three_guests_share_an_iscsi_lun_cold_attached(lab: Lab, chap_target: is
         everyone = "s0=<SVKVM-MARK N0> s1=<SVKVM-MARK N1> s2=<SVKVM-MARK N2>"
         for params in guests:
             wait_for_marker(serial_path_of(params), re.escape(everyone), 120)
-        assert chap_target.backing.read_bytes()[1024:1037] == b"SVKVM-MARK N2"
+        assert chap_target.backing.read_bytes()[8192:8205] == b"SVKVM-MARK N2"
     finally:
         for name in names:
             run_module(domain, {"uri": URI, "name": name, "state": "absent"})

@@ -132,10 +132,10 @@ def test_a_shared_disk_stays_out_of_the_snapshot(lab: Lab, prefix: str) -> None:
     assert info["chain_depth"] == {"vda": 1, "vdb": 0}  # the overlay on the system disk; the shared disk alone
 
 
-def sector(image: Path, number: int) -> bytes:
+def block(image: Path, number: int) -> bytes:
     with image.open("rb") as handle:
-        handle.seek(512 * number)
-        return handle.read(512)
+        handle.seek(4096 * number)  # the guest's marks are 4 KiB blocks
+        return handle.read(4096)
 
 
 def test_an_external_snapshot_reverts_and_deletes_on_libvirt_9_0(lab: Lab, prefix: str) -> None:
@@ -151,7 +151,7 @@ def test_an_external_snapshot_reverts_and_deletes_on_libvirt_9_0(lab: Lab, prefi
     guest.dom.destroy()
     overlay = Path(ET.fromstring(guest.dom.XMLDesc(0)).findall("devices/disk/source")[0].get("file", ""))
     lab.files.append(overlay)
-    shared.write_bytes(b"SVKVM-MARK SHARED".ljust(512, b"\0") * 2)  # other guests' data, after the snapshot
+    shared.write_bytes(b"SVKVM-MARK SHARED".ljust(4096, b"\0") * 2)  # other guests' data, after the snapshot
     boot_and_write(lab, guest, "B")
     assert b"SVKVM-MARK B" in first_sector(overlay)
 
@@ -169,7 +169,7 @@ def test_an_external_snapshot_reverts_and_deletes_on_libvirt_9_0(lab: Lab, prefi
     )
     assert not guest.dom.isActive() and reverted["snapshot"]["current"] is True
     assert b"SVKVM-MARK A" in first_sector(overlay) and b"SVKVM-MARK B" not in first_sector(overlay)
-    assert sector(shared, 1).startswith(b"SVKVM-MARK SHARED")  # the shared disk was not rolled back
+    assert block(shared, 1).startswith(b"SVKVM-MARK SHARED")  # the shared disk was not rolled back
     again = snap(guest, "s1", state="reverted")  # the rollback reverts on every run
     assert again["changed"] and b"SVKVM-MARK A" in first_sector(overlay)
 

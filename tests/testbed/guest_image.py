@@ -9,8 +9,8 @@ Kernel command line parameters read by /init:
   sv_hostname=NAME        DHCP host name (default svkvm)
   sv_load=m1,m2           extra kernel modules to load (8021q, bridge, ...)
   sv_disk=/dev/vdb        block device for markers; waits up to 300 s for it (hot-plug)
-  sv_write=TEXT           write "SVKVM-MARK TEXT" to sector sv_sector (default 0), O_DIRECT
-  sv_read=0,1             re-read these sectors every 2 s and print changes
+  sv_write=TEXT           write "SVKVM-MARK TEXT" to 4 KiB block sv_sector (default 0), O_DIRECT
+  sv_read=0,1             re-read these 4 KiB blocks every 2 s and print changes
   sv_tick=1               with sv_write: rewrite the mark every second as "SVKVM-MARK TEXT N" (N counts up)
   sv_ignore_poweroff=1    do not react to the ACPI power button
   sv_ip=10.0.0.5/24       a static address on eth0 instead of DHCP (networks without a DHCP server)
@@ -18,6 +18,10 @@ Kernel command line parameters read by /init:
   sv_ping=IP1,IP2         ping each every 2 s; print each result that differs from the last, and every 5th
   sv_beat=MS              print "SVKVM-BEAT N" every MS milliseconds (a host watching the log sees pauses)
   sv_dirty=MIB            rewrite a MIB MiB buffer in RAM in a loop (non-zero data; every pass dirties every page)
+  sv_appliance=SERIAL     run /sbin/svkvm-appliance (the storage appliance image only) with its settings disk
+Marks are 4 KiB blocks, not 512-byte sectors: two guests' marks in one 4 KiB page were once lost in CI (a
+write smaller than a layer's 4 KiB granularity is read, modified and written back whole, and the other
+guest's mark with it). Real shared-disk users write whole blocks of their file system.
 Serial console markers: SVKVM-BOOT, SVKVM-NIC, SVKVM-IP, SVKVM-AGENT, SVKVM-READY, SVKVM-WROTE,
 SVKVM-READ, SVKVM-TICK, SVKVM-PING, SVKVM-BEAT, SVKVM-DIRTY, SVKVM-WATCHDOG, SVKVM-POWEROFF.
 """
@@ -116,7 +120,7 @@ if [ -n "$sv_disk" ]; then
     n=0; while [ ! -b "$sv_disk" ] && [ $n -lt 300 ]; do sleep 1; n=$((n+1)); done
     if [ -n "$sv_write" ]; then
       echo "SVKVM-MARK $sv_write" \
-        | dd of="$sv_disk" bs=512 count=1 seek="${sv_sector:-0}" conv=sync,fsync oflag=direct 2>/dev/null \
+        | dd of="$sv_disk" bs=4096 count=1 seek="${sv_sector:-0}" conv=sync,fsync oflag=direct 2>/dev/null \
         && echo "SVKVM-WROTE $sv_disk sector=${sv_sector:-0} mark=$sv_write"
     fi
     if [ -n "$sv_write" ] && [ -n "$sv_tick" ]; then
@@ -125,7 +129,7 @@ if [ -n "$sv_disk" ]; then
         while :; do
           n=$((n+1))
           echo "SVKVM-MARK $sv_write $n" \
-            | dd of="$sv_disk" bs=512 count=1 seek="${sv_sector:-0}" conv=sync,fsync oflag=direct 2>/dev/null \
+            | dd of="$sv_disk" bs=4096 count=1 seek="${sv_sector:-0}" conv=sync,fsync oflag=direct 2>/dev/null \
             && echo "SVKVM-TICK $sv_write $n"
           sleep 1
         done
@@ -135,7 +139,7 @@ if [ -n "$sv_disk" ]; then
     while [ -n "$sv_read" ]; do
       line=""
       for s in $(echo "$sv_read" | tr ',' ' '); do
-        v=$(dd if="$sv_disk" bs=512 count=1 skip="$s" iflag=direct 2>/dev/null | head -c 64 | tr -d '\000\n')
+        v=$(dd if="$sv_disk" bs=4096 count=1 skip="$s" iflag=direct 2>/dev/null | head -c 64 | tr -d '\000\n')
         line="$line s$s=<$v>"
       done
       [ "$line" != "$last" ] && echo "SVKVM-READ $sv_disk$line" && last=$line
@@ -173,6 +177,8 @@ fi
 if [ -n "$sv_beat" ]; then
   ( n=0; while :; do n=$((n+1)); echo "SVKVM-BEAT $n"; usleep $((sv_beat * 1000)); done ) &
 fi
+# A storage appliance (appliance_image.py) exports its disks; its settings are on the disk with serial sv_appliance.
+[ -n "$sv_appliance" ] && [ -x /sbin/svkvm-appliance ] && /sbin/svkvm-appliance "$sv_appliance" &
 echo "SVKVM-READY hostname=$HN"
 while :; do sleep 3600; done
 """
@@ -361,8 +367,12 @@ def _module_bytes(path: str) -> bytes:
     return data
 
 
-def _inputs(busybox: str, agent: t.Optional[str]) -> t.Tuple[str, str, t.Dict[str, bytes], t.Set[str]]:
-    """Kernel path, release, every initramfs file (path in the guest -> bytes), the executables."""
+def _inputs(
+    busybox: str, programs: t.Sequence[str], extra: t.Mapping[str, bytes]
+) -> t.Tuple[str, str, t.Dict[str, bytes], t.Set[str]]:
+    """Kernel path, release, every initramfs file (path in the guest -> bytes), the executables.
+
+    ``programs`` are host binaries shipped with their libraries; ``extra`` files are executable scripts."""
     kernel, release = find_kernel()
     tree = os.path.join("/lib/modules", release)
     builtin_path = os.path.join(tree, "modules.builtin")
@@ -388,11 +398,14 @@ def _inputs(busybox: str, agent: t.Optional[str]) -> t.Tuple[str, str, t.Dict[st
     files["sbin/shutdown"] = POWEROFF.encode()
     files["etc/hosts"] = b"127.0.0.1 localhost\n"
     executables = {"init", "bin/busybox", "etc/udhcpc/default.script", "etc/acpi/PWRF/00000080", "sbin/shutdown"}
-    if agent:
+    for program in programs:
         # The program and its libraries, loader included: exec needs the loader executable too.
-        for path in [agent] + shared_libraries(agent):
+        for path in [program] + shared_libraries(program):
             files[path.lstrip("/")] = _read(os.path.realpath(path))
             executables.add(path.lstrip("/"))
+    for name, data in extra.items():
+        files[name] = data
+        executables.add(name)
     return kernel, release, files, executables
 
 
@@ -415,11 +428,13 @@ def ensure_guest_image(
     cache_dir: str = DEFAULT_CACHE,
     busybox: str = "/bin/busybox",
     agent: t.Optional[str] = "/usr/sbin/qemu-ga",
+    programs: t.Sequence[str] = (),
+    extra: t.Mapping[str, bytes] = {},
 ) -> t.Tuple[GuestImage, bool]:
     """Build the guest unless the cache holds one for the same inputs: (image, built_now)."""
     if agent and not os.path.exists(agent):
         agent = None
-    kernel, release, files, executables = _inputs(busybox, agent)
+    kernel, release, files, executables = _inputs(busybox, [agent, *programs] if agent else programs, extra)
     digest = hashlib.sha256(BUILDER_VERSION.encode())
     for name in sorted(files):
         digest.update(name.encode() + (b"\1" if name in executables else b"\0") + hashlib.sha256(files[name]).digest())

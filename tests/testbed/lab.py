@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import ipaddress
 import shutil
@@ -19,6 +18,7 @@ from .slots import take as take_guest_slot
 from .wait import wait_for_marker
 
 BOOT_TIMEOUT = 90
+GONE = (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_ERR_NO_STORAGE_POOL, libvirt.VIR_ERR_NO_NETWORK)
 
 
 @dataclasses.dataclass
@@ -123,15 +123,16 @@ class Lab:
         return device
 
     def cleanup(self) -> None:
-        _remove(self.conn.storagePoolLookupByName, self.pools, lambda pool: pool.undefine())
+        """Remove what the test made; what could not be removed fails the test's teardown with libvirt's reason."""
         domain_flags = (
             libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
             | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
             | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
             | libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
         )
-        _remove(self.conn.lookupByName, self.domains, lambda dom: dom.undefineFlags(domain_flags))
-        _remove(self.conn.networkLookupByName, self.networks, lambda net: net.undefine())
+        failed = _remove(self.conn.lookupByName, self.domains, lambda dom: dom.undefineFlags(domain_flags))
+        failed += _remove(self.conn.storagePoolLookupByName, self.pools, lambda pool: pool.undefine())
+        failed += _remove(self.conn.networkLookupByName, self.networks, lambda net: net.undefine())
         for device in self.loops:
             subprocess.run(["losetup", "-d", device], check=False, capture_output=True)
         for path in self.files:
@@ -139,17 +140,36 @@ class Lab:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+        if failed:
+            raise RuntimeError(f"cleanup left behind: {'; '.join(failed)}")
 
 
-def _remove(lookup: t.Callable[[str], t.Any], names: list[str], undefine: t.Callable[[t.Any], t.Any]) -> None:
-    """Stop and undefine the named libvirt objects, newest first; ones already gone are skipped."""
+def _remove(lookup: t.Callable[[str], t.Any], names: list[str], undefine: t.Callable[[t.Any], t.Any]) -> list[str]:
+    """Stop and undefine the named libvirt objects, newest first; ones already gone are skipped.
+
+    A step that fails is tried twice more: under load libvirt can fail to kill a QEMU busy flushing its disks
+    ("Device or resource busy"), and a second try seconds later succeeds. Returns what stayed, with the reason."""
+    failed = []
     for name in reversed(names):
-        with contextlib.suppress(libvirt.libvirtError):
+        try:
             obj = lookup(name)
-            if obj.isActive():
-                obj.destroy()
-            if obj.isPersistent():
-                undefine(obj)
+        except libvirt.libvirtError:
+            continue
+        for attempt in range(3):
+            try:
+                if obj.isActive():
+                    obj.destroy()
+                if obj.isPersistent():
+                    undefine(obj)
+                break
+            except libvirt.libvirtError as err:
+                if err.get_error_code() in GONE:  # a transient object ends with its destroy
+                    break
+                if attempt == 2:
+                    failed.append(f"{name}: {err}")
+                else:
+                    time.sleep(2)
+    return failed
 
 
 def leftovers(conn: t.Any, prefix: str = "svt-") -> list[str]:
