@@ -14,7 +14,7 @@ mkdir -m 700 "$out/rst"  # antsibull-docs writes only into a directory no one el
 antsibull-docs collection --use-current --dest-dir "$out/rst" sharedvirt.kvm >/dev/null
 mkdir "$out/rst/guides"
 cp docs/*.md "$out/rst/guides/"
-cp -r docs/migration docs/examples "$out/rst/guides/"
+cp -r docs/migration docs/examples docs/images "$out/rst/guides/"
 cp tools/docsite/index.rst tools/docsite/ansible-references.rst "$out/rst/"
 sphinx-build -q -b html -c tools/docsite -W --keep-going "$out/rst" "$out/html"
 echo "docs: $(find "$out/html" -name '*.html' | wc -l) pages in build/docs/html (open build/docs/html/index.html)"

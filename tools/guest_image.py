@@ -1,6 +1,7 @@
 """Print the embedded test guest as JSON (kernel, initrd, cmdline), building it first if needed.
 
-Playbooks of the demo and the molecule scenarios read it with the pipe lookup.
+Playbooks of the demo and the molecule scenarios read it with the pipe lookup. With --appliance: the storage
+appliance image (the guest plus tgtd), for the storage_appliance role.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from testbed.appliance_image import appliance_image  # noqa: E402
 from testbed.guest import guest_image  # noqa: E402
+from testbed.paths import GUEST_CACHE  # noqa: E402
 
 if __name__ == "__main__":
-    print(json.dumps(guest_image().to_dict()))
+    image = appliance_image(GUEST_CACHE) if sys.argv[1:] == ["--appliance"] else guest_image()
+    print(json.dumps(image.to_dict()))

@@ -65,7 +65,12 @@ def test_the_domain_page_has_its_options_and_examples() -> None:
 
 
 def test_every_role_and_guide_page_was_built() -> None:
-    for page in ("hypervisor_role", "shared_storage_role", "vm_cluster_role"):
+    for page in ("hypervisor_role", "shared_storage_role", "vm_cluster_role", "storage_appliance_role"):
         assert (SITE / "collections/sharedvirt/kvm" / f"{page}.html").exists(), page
     guides = {p.stem for p in (ROOT / "docs").glob("*.md")}
     assert guides <= {p.stem for p in (SITE / "guides").glob("*.html")}
+
+
+def test_the_storage_appliance_guide_shows_its_layout_picture() -> None:
+    page = (SITE / "guides" / "storage-appliance.html").read_text()
+    assert "storage-appliance.svg" in page and (SITE / "_images" / "storage-appliance.svg").exists()

@@ -228,9 +228,10 @@ def ha_guests(lab: Lab, host_uri: str, shared: Path, pool: str) -> dict[str, dic
     return params
 
 
-def write_sector_1(dom: t.Any, text: str) -> None:
-    """The guest itself writes ``text`` to sector 1 of its disk (through its agent), synced."""
-    command = f"echo 'SVKVM-MARK {text}' | dd of=/dev/vda bs=512 seek=1 count=1 conv=sync,fsync oflag=direct"
+def write_block_1(dom: t.Any, text: str) -> None:
+    """The guest itself writes ``text`` to 4 KiB block 1 of its disk (through its agent), synced: where sv_read=1
+    reads."""
+    command = f"echo 'SVKVM-MARK {text}' | dd of=/dev/vda bs=4096 seek=1 count=1 conv=sync,fsync oflag=direct"
     wait_for("the guest agent", lambda: agent(dom, {"execute": "guest-ping"}) is not None, 120)
     assert guest_sh(dom, command)[0] == 0
 
@@ -323,7 +324,7 @@ def test_a_dead_host_is_fenced_and_its_ha_vms_restart_by_priority(bed: HostBed, 
             shared_pool(conn, pool, shared)
         guests = ha_guests(lab, b.uri, shared, pool)
         for name in ("h1", "h2"):
-            write_sector_1(conns[b.uri].lookupByName(f"{prefix}-{name}"), f"BEFORE-{name}")
+            write_block_1(conns[b.uri].lookupByName(f"{prefix}-{name}"), f"BEFORE-{name}")
         pids = subprocess.run(
             ["ip", "netns", "pids", b.name], capture_output=True, text=True, check=True
         ).stdout.split()

@@ -1,0 +1,131 @@
+"""The storage_appliance role on this machine's libvirtd: a storage VM exports a volume of a local pool over
+iSCSI with CHAP on an isolated network; the consume entry point gives the host an iscsi-direct pool of it, and a
+guest's marker written through that pool lands in the appliance's volume."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import typing as t
+
+import yaml
+from testbed.ansible import PlaybookRun, run_playbook
+from testbed.appliance_image import appliance_image
+from testbed.lab import Lab
+from testbed.modules import run_module
+from testbed.params import URI, guest_params, serial_path_of
+from testbed.paths import GUEST_CACHE, RUN_DIR
+from testbed.wait import wait_for_marker
+
+from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, secret
+
+SETTINGS_DIR = RUN_DIR / "appliance-settings"
+
+
+def play(role_vars: dict[str, t.Any], consume: bool = False) -> str:
+    """The role on localhost; with ``consume``, then its consume entry point (which reads what the first set)."""
+    entries = ["main", "consume"] if consume else ["main"]
+    tasks = [
+        {
+            "name": f"Run {entry}",
+            "ansible.builtin.include_role": {"name": "sharedvirt.kvm.storage_appliance", "tasks_from": entry},
+            "vars": role_vars,
+        }
+        for entry in entries
+    ]
+    return yaml.safe_dump([{"name": "The storage appliance role", "hosts": "localhost", "gather_facts": False,
+                            "tasks": tasks}])  # fmt: skip
+
+
+def ladder(text: str) -> list[PlaybookRun]:
+    """check, apply, check again, apply again: the first two change, the last two do not."""
+    runs = [run_playbook(text, check=True), run_playbook(text), run_playbook(text, check=True), run_playbook(text)]
+    for run in runs:
+        assert run.rc == 0, run.output
+        assert "[WARNING]" not in run.output, run.output
+    assert [r.recap.get("changed", 0) > 0 for r in runs] == [True, True, False, False], [r.recap for r in runs]
+    return runs
+
+
+def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(lab: Lab, prefix: str) -> None:
+    net = lab.network()
+    address = f"{ipaddress.ip_network(net.subnet)[200]}/{net.subnet.prefixlen}"
+    local, path = f"{prefix}-local", RUN_DIR / f"{prefix}-local"
+    lab.pools.append(local)
+    lab.files.append(path)
+    assert not run_module(pool, {"uri": URI, "name": local, "type": "dir", "target": {"path": str(path)}}).get("failed")
+    image = appliance_image(GUEST_CACHE)
+    name, console = f"{prefix}-sa", RUN_DIR / f"{prefix}-sa.serial"
+    lab.domains.append(name)
+    lab.files += [console, SETTINGS_DIR / f"{name}.conf"]
+    password = "svt" + secrets.token_hex(6)
+    role = {
+        "storage_appliance_name": name,
+        "storage_appliance_image": image.to_dict(),
+        "storage_appliance_pool": local,
+        "storage_appliance_volumes": [{"name": "lun1.raw", "capacity": "16MiB", "lun": 1}],
+        "storage_appliance_address": address,
+        "storage_appliance_network": net.name,
+        "storage_appliance_chap_password": password,
+        "storage_appliance_domain_type": "qemu",
+        "storage_appliance_settings_dir": str(SETTINGS_DIR),
+        "storage_appliance_console_log": str(console),
+        "storage_appliance_consumer_pool": name,
+    }
+    runs = ladder(play(role))
+    assert password not in "".join(r.output for r in runs)
+    wait_for_marker(console, rf"SVKVM-TARGET iqn.2026-12.org.sharedvirt:{name} luns=1=svkvm-lun1", 60)
+    settings = SETTINGS_DIR / f"{name}.conf"
+    assert settings.stat().st_mode & 0o777 == 0o600 and settings.stat().st_size % 4096 == 0
+    xml = lab.conn.lookupByName(name).XMLDesc(0)
+    assert password not in xml and "<readonly/>" in xml and 'sharedvirt-cluster:policy maintenance="stay"' in xml
+    assert lab.conn.lookupByName(name).autostart() == 1
+
+    # The host consumes it: its CHAP secret and an iscsi-direct pool named after the appliance.
+    iqn = f"iqn.2026-12.org.sharedvirt:{name}"
+    try:
+        consumer_vars = {"storage_appliance_hosts": ["localhost"], **role}
+        consumed = run_playbook(play(consumer_vars, consume=True))
+        assert consumed.rc == 0, consumed.output
+        assert password not in consumed.output
+        guest = guest_params(
+            lab,
+            f"{prefix}-c",
+            None,
+            cmdline="sv_disk=/dev/vda sv_write=THROUGH-APPLIANCE sv_read=0",
+            disks=[
+                {"target": "vda", "format": "raw", "cache": "none", "source": {"pool": name, "volume": "unit:0:0:1"}}
+            ],  # fmt: skip
+            state="running",
+        )
+        started = run_module(domain, guest)
+        assert not started.get("failed"), started.get("msg")
+        wait_for_marker(serial_path_of(guest), r"s0=<SVKVM-MARK THROUGH-APPLIANCE>", 120)
+        # The marker is in the appliance's own volume on this host's local pool: it went guest -> iSCSI -> tgtd.
+        assert (path / "lun1.raw").read_bytes()[:27] == b"SVKVM-MARK THROUGH-APPLIANC"
+
+        # Removing the appliance while the guest uses its LUN is refused, naming the guest; nothing is removed.
+        refused = run_playbook(play(dict(role, storage_appliance_state="absent")))
+        assert refused.rc != 0 and f"is in use: {prefix}-c;" in refused.output, refused.output
+        assert lab.conn.lookupByName(name).isActive() and settings.exists()
+
+        # New settings need a restart: refused without consent, and the refusal leaves the old settings, so the
+        # next run still sees the difference.
+        grown = dict(role, storage_appliance_volumes=[*role["storage_appliance_volumes"],
+                                                      {"name": "lun2.raw", "capacity": "8MiB", "lun": 2}])  # fmt: skip
+        before = settings.read_bytes()
+        for _ in range(2):
+            pending = run_playbook(play(grown))
+            assert pending.rc != 0 and "set storage_appliance_allow_restart" in pending.output, pending.output
+            assert settings.read_bytes() == before
+    finally:
+        run_module(domain, {"uri": URI, "name": f"{prefix}-c", "state": "absent", "force": True})
+        run_module(pool, {"uri": URI, "name": name, "state": "absent"})
+        run_module(secret, {"uri": URI, "usage_type": "iscsi", "usage_id": iqn, "state": "absent", "force": True})
+
+    # Unused now: removed, and its volume (the data) kept by default.
+    removed = run_playbook(play(dict(role, storage_appliance_state="absent")))
+    assert removed.rc == 0, removed.output
+    assert name not in lab.conn.listDefinedDomains() and not settings.exists()
+    assert (path / "lun1.raw").read_bytes()[:27] == b"SVKVM-MARK THROUGH-APPLIANC"
+    assert removed.recap["changed"] > 0
