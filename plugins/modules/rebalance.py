@@ -21,6 +21,8 @@ description:
     passes the prechecks of M(sharedvirt.kvm.migration) (networks, pools, CPU, shared storage, cache mode);
     a domain they refuse stays and is listed in RV(unmovable) with the reason, and the plan is made again
     without it. Disks are never copied - domains on local storage stay.
+  - A running domain whose cluster policy says C(maintenance_policy=stay) (a storage appliance, whose disks are
+    its host's) never moves either; RV(unmovable) lists it with that reason.
   - In check mode, returns the plan and the predicted figures and moves nothing. When the hosts are within
     the spread (or no move narrows it), nothing changes.
 author:
@@ -143,7 +145,9 @@ reason:
   type: str
   sample: within the spread
 unmovable:
-  description: Domains the plan wanted to move and the migration prechecks refused, with the reason.
+  description:
+    - Domains the plan wanted to move and the migration prechecks refused, and running domains whose cluster policy
+      keeps them on their host, with the reason. Domains of O(exclude) are not listed.
   returned: always
   type: dict
 """

@@ -10,12 +10,14 @@ import pytest
 from testbed.modules import run_module
 from testbed.plugins import lookup
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.cluster_model import CLUSTER_NS
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.metadata_model import METADATA_NS
 from ansible_collections.sharedvirt.kvm.plugins.modules import rebalance
 
 
-def node_file(path: Path, domains: t.Sequence[tuple[str, int, t.Optional[str]]]) -> str:
-    """A test-driver host with 4 CPUs and 8 GiB, running ``domains`` (name, MiB, anti-affinity group)."""
+def node_file(path: Path, domains: t.Sequence[tuple[str, int, t.Optional[str]]], stay: t.Collection[str] = ()) -> str:
+    """A test-driver host with 4 CPUs and 8 GiB, running ``domains`` (name, MiB, anti-affinity group); those named
+    in ``stay`` have the cluster policy maintenance_policy stay."""
     node = ET.Element("node")
     cpu = ET.SubElement(node, "cpu")
     for tag, value in (("mhz", "2000"), ("nodes", "1"), ("sockets", "1"), ("cores", "4"), ("threads", "1")):
@@ -28,9 +30,12 @@ def node_file(path: Path, domains: t.Sequence[tuple[str, int, t.Optional[str]]])
         ET.SubElement(dom, "memory", {"unit": "MiB"}).text = str(mib)
         ET.SubElement(dom, "vcpu").text = "1"
         ET.SubElement(ET.SubElement(dom, "os"), "type").text = "hvm"
+        metadata = ET.SubElement(dom, "metadata")
         if group:
-            meta = ET.SubElement(ET.SubElement(dom, "metadata"), f"{{{METADATA_NS}}}metadata")
+            meta = ET.SubElement(metadata, f"{{{METADATA_NS}}}metadata")
             ET.SubElement(meta, f"{{{METADATA_NS}}}item", {"key": "anti_affinity"}).text = group
+        if name in stay:
+            ET.SubElement(metadata, f"{{{CLUSTER_NS}}}policy", {"maintenance": "stay"})
     path.write_text(ET.tostring(node, encoding="unicode"))
     return f"test://{path}"
 
@@ -79,3 +84,18 @@ def test_rebalance_refuses_bad_spreads_and_a_single_host(hosts: tuple[str, str])
     assert bad["failed"] and bad["msg"].startswith("cpu_spread: 'lots' is neither a number of vCPUs")
     single = run_module(rebalance, {"hypervisors": [a, a]}, check_mode=True)
     assert single["msg"] == "hypervisors: rebalancing needs at least two hypervisors"
+
+
+def test_rebalance_never_moves_a_domain_whose_cluster_policy_says_stay(tmp_path: Path) -> None:
+    """A storage appliance (maintenance_policy stay) holds its host's disks: the plan moves its neighbour instead."""
+    loaded = [("db1", 1024, "db"), ("db2", 1024, "db"), ("app1", 2048, None)]
+    params = {"memory_spread": "2GiB", "cpu_spread": None, "reserve_memory": "0"}
+    # The negative control: without the policy, db1 is the domain the plan moves.
+    free = [node_file(tmp_path / "a.xml", loaded), node_file(tmp_path / "b.xml", [])]
+    assert [
+        m["domain"] for m in run_module(rebalance, {**params, "hypervisors": free}, check_mode=True)["migrations"]
+    ] == ["db1"]
+    kept = [node_file(tmp_path / "a2.xml", loaded, stay={"db1"}), node_file(tmp_path / "b2.xml", [])]
+    plan = run_module(rebalance, {**params, "hypervisors": kept}, check_mode=True)
+    assert [m["domain"] for m in plan["migrations"]] == ["db2"]
+    assert plan["unmovable"] == {"db1": "its cluster policy keeps it on its host (maintenance_policy stay)"}

@@ -8,6 +8,7 @@ import ipaddress
 import secrets
 import typing as t
 
+import pytest
 import yaml
 from testbed.ansible import PlaybookRun, run_playbook
 from testbed.appliance_image import appliance_image
@@ -47,6 +48,7 @@ def ladder(text: str) -> list[PlaybookRun]:
     return runs
 
 
+@pytest.mark.guests(1)  # the appliance, which the role's playbook starts
 def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(lab: Lab, prefix: str) -> None:
     net = lab.network()
     address = f"{ipaddress.ip_network(net.subnet)[200]}/{net.subnet.prefixlen}"

@@ -21,7 +21,8 @@ ANTI_AFFINITY_KEY = "anti_affinity"
 def _guest_load(dom: t.Any, group_key: str) -> GuestLoad:
     state = dom.info()  # [state, max KiB, current KiB, vCPUs, cpu time]
     root = parse_xml(dom.XMLDesc(0), f"XML of domain {dom.name()!r}")
-    group = read_cluster_policy(root).anti_affinity or read_metadata(root).get(group_key)
+    policy = read_cluster_policy(root)
+    group = policy.anti_affinity or read_metadata(root).get(group_key)
     return GuestLoad(
         name=dom.name(),
         memory=int(state[2]) * 1024,
@@ -29,6 +30,7 @@ def _guest_load(dom: t.Any, group_key: str) -> GuestLoad:
         group=group or None,
         active=bool(dom.isActive()),
         movable=bool(dom.isPersistent()),
+        stays=policy.drain == "stay",
     )
 
 

@@ -27,6 +27,7 @@ class GuestLoad:
     group: t.Optional[str] = None
     active: bool = True
     movable: bool = True  # persistent (a transient domain is somebody's experiment: left alone)
+    stays: bool = False  # its cluster policy keeps it on its host (maintenance_policy stay: a storage appliance)
 
 
 @dataclasses.dataclass

@@ -28,6 +28,8 @@ def _checked_plan(module: ClusterModule) -> t.Tuple[RebalancePlan, t.Dict[str, s
     hosts = [read_host_load(client, params["anti_affinity_key"]) for client in clients.values()]
     hosts = [host for host in hosts if not host.maintenance]
     pinned = {name: "excluded by the exclude option" for name in params["exclude"]}
+    for guest in (g for host in hosts for g in host.guests if g.stays and g.active):
+        pinned.setdefault(guest.name, "its cluster policy keeps it on its host (maintenance_policy stay)")
     capacity = Capacity.from_options(params.__getitem__)
     while True:
         plan = plan_rebalance(hosts, _spreads(params), capacity, params["max_migrations"], pinned)
