@@ -39,12 +39,13 @@ def play(role_vars: dict[str, t.Any], consume: bool = False) -> str:
 
 
 def ladder(text: str) -> list[PlaybookRun]:
-    """check, apply, check again, apply again: the first two change, the last two do not."""
-    runs = [run_playbook(text, check=True), run_playbook(text), run_playbook(text, check=True), run_playbook(text)]
+    """check, check with diff, apply, check again, apply again: the first three change, the last two do not."""
+    runs = [run_playbook(text, check=True), run_playbook(text, check=True, diff=True), run_playbook(text)]
+    runs += [run_playbook(text, check=True), run_playbook(text)]
     for run in runs:
         assert run.rc == 0, run.output
         assert "[WARNING]" not in run.output, run.output
-    assert [r.recap.get("changed", 0) > 0 for r in runs] == [True, True, False, False], [r.recap for r in runs]
+    assert [r.recap.get("changed", 0) > 0 for r in runs] == [True, True, True, False, False], [r.recap for r in runs]
     return runs
 
 
