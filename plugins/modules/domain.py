@@ -313,6 +313,12 @@ options:
       nosharepages:
         description: Keep this guest's memory out of KSM page merging.
         type: bool
+      locked:
+        description:
+          - Lock the guest's memory in host RAM (never swapped out): memory reserved for a guest that must not
+            stall, such as a storage appliance. libvirt lifts QEMU's locked-memory limit to O(memtune.hard_limit),
+            or removes it when there is none. Applies at the next start.
+        type: bool
   memtune:
     description:
       - Memory limits of the QEMU process (cgroup), with a unit (V(2GiB)); a bare number means KiB. Changes apply live.

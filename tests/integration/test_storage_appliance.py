@@ -71,6 +71,9 @@ def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(l
         "storage_appliance_network": net.name,
         "storage_appliance_chap_password": password,
         "storage_appliance_domain_type": "qemu",
+        # This machine's libvirtd may not raise QEMU's locked-memory limit (a container without CAP_SYS_RESOURCE);
+        # the XML of locked memory is unit-tested.
+        "storage_appliance_lock_memory": False,
         "storage_appliance_settings_dir": str(SETTINGS_DIR),
         "storage_appliance_console_log": str(console),
         "storage_appliance_consumer_pool": name,
@@ -81,6 +84,7 @@ def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(l
     settings = SETTINGS_DIR / f"{name}.conf"
     assert settings.stat().st_mode & 0o777 == 0o600 and settings.stat().st_size % 4096 == 0
     xml = lab.conn.lookupByName(name).XMLDesc(0)
+    assert "<memballoon model='none'/>" in xml
     assert password not in xml and "<readonly/>" in xml and 'sharedvirt-cluster:policy maintenance="stay"' in xml
     assert lab.conn.lookupByName(name).autostart() == 1
 

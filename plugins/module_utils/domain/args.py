@@ -97,7 +97,10 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
             },
         },
     },
-    "memory_backing": {"type": "dict", "options": {"hugepages": {"type": "bool"}, "nosharepages": {"type": "bool"}}},
+    "memory_backing": {
+        "type": "dict",
+        "options": {"hugepages": {"type": "bool"}, "nosharepages": {"type": "bool"}, "locked": {"type": "bool"}},
+    },
     "memtune": {"type": "dict", "options": {name: {"type": "raw"} for name in MEMTUNE}},
     "hyperv": {
         "type": "dict",

@@ -74,12 +74,16 @@ class CputuneSpec(Spec):
     global_quota: t.Optional[int] = option(normalize=cfs_quota, live=True)
 
 
+MEMORY_BACKING = ("hugepages", "nosharepages", "locked")  # each an empty element under <memoryBacking>
+
+
 @dataclasses.dataclass
 class MemoryBackingSpec(Spec):
-    """Hugepages, and nosharepages to keep the guest out of KSM."""
+    """Hugepages, nosharepages to keep the guest out of KSM, and locked to keep its memory out of swap."""
 
     hugepages: t.Optional[bool] = option()
     nosharepages: t.Optional[bool] = option()
+    locked: t.Optional[bool] = option()
 
 
 def read_cpu(node: t.Optional[ET.Element]) -> t.Optional[CpuSpec]:
@@ -114,10 +118,8 @@ def read_cputune(node: t.Optional[ET.Element]) -> t.Optional[CputuneSpec]:
 
 def read_memory_backing(node: t.Optional[ET.Element]) -> MemoryBackingSpec:
     if node is None:
-        return MemoryBackingSpec(hugepages=False, nosharepages=False)
-    return MemoryBackingSpec(
-        hugepages=node.find("hugepages") is not None, nosharepages=node.find("nosharepages") is not None
-    )
+        return MemoryBackingSpec(hugepages=False, nosharepages=False, locked=False)
+    return MemoryBackingSpec(**{tag: node.find(tag) is not None for tag in MEMORY_BACKING})
 
 
 def render_vcpus(root: ET.Element, vcpus: t.Optional[int], max_vcpus: t.Optional[int]) -> None:
@@ -171,7 +173,7 @@ def render_cputune(root: ET.Element, tune: CputuneSpec) -> None:
 
 def render_memory_backing(root: ET.Element, backing_spec: MemoryBackingSpec) -> None:
     backing = child(root, "memoryBacking")
-    for tag in ("hugepages", "nosharepages"):
+    for tag in MEMORY_BACKING:
         value = getattr(backing_spec, tag)
         if value is not None:
             toggle(backing, tag, value)

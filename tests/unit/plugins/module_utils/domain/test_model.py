@@ -263,3 +263,14 @@ def test_the_lease_of_the_lock_manager() -> None:
     assert gone.find("devices/lease") is None
     with pytest.raises(SpecError, match="^lease: 'leases' is not an absolute directory path"):
         DomainSpec.from_params({"name": "db1", "lease": "leases"})
+
+
+def test_locked_memory_renders_reads_back_and_turns_off() -> None:
+    """memory_backing.locked (a storage appliance's reserved memory) beside the other backing flags."""
+    locked = DomainSpec.from_params({"memory_backing": {"locked": True}})
+    out = locked.render(parse_xml(LIBVIRT_XML))
+    assert out.find("memoryBacking/locked") is not None and out.find("memoryBacking/hugepages") is None
+    back = DomainSpec.from_xml(ET.tostring(out, encoding="unicode")).memory_backing
+    assert back is not None and (back.locked, back.hugepages, back.nosharepages) == (True, False, False)
+    unlocked = DomainSpec.from_params({"memory_backing": {"locked": False}}).render(out)
+    assert unlocked.find("memoryBacking") is None
