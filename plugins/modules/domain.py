@@ -315,9 +315,9 @@ options:
         type: bool
       locked:
         description:
-          - Lock the guest's memory in host RAM (never swapped out): memory reserved for a guest that must not
+          - Lock the guest's memory in host RAM, never swapped out - memory reserved for a guest that must not
             stall, such as a storage appliance. libvirt lifts QEMU's locked-memory limit to O(memtune.hard_limit),
-            or removes it when there is none. Applies at the next start.
+            or removes it when there is none (libvirtd needs the right to do so). Applies at the next start.
         type: bool
   memtune:
     description:
