@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 
 import pytest
+from testbed.appliance_image import appliance_image
 from testbed.guest_image import (
     Cpio,
     GuestImageError,
@@ -92,3 +94,16 @@ def test_build_initrd_is_deterministic_and_marks_executables() -> None:
     assert entries["init"] == (0o100755, b"#!/bin/sh\n")
     assert entries["etc/x"][0] == 0o100644
     assert entries["dev/console"][0] == 0o020600
+
+
+def test_the_appliance_image_ships_tgt_with_its_libraries_and_the_appliance_script(tmp_path: Path) -> None:
+    image = appliance_image(str(tmp_path))
+    entries = parse_newc(gzip.decompress(Path(image.initrd).read_bytes()))
+    for program in ("usr/sbin/tgtd", "usr/sbin/tgtadm", "sbin/svkvm-appliance"):
+        assert entries[program][0] == 0o100755, program
+    assert any(name.startswith(("lib/x86_64-linux-gnu/libaio", "usr/lib/x86_64-linux-gnu/libaio")) for name in entries)
+    script = entries["sbin/svkvm-appliance"][1].decode()
+    assert "--initiator-address ALL" in script and 'echo "SVKVM-TARGET $iqn' in script
+    # The guest's /init starts it only when asked, with the settings disk's serial.
+    assert '/sbin/svkvm-appliance "$sv_appliance" &' in entries["init"][1].decode()
+    assert appliance_image(str(tmp_path)).key == image.key  # cached by content
