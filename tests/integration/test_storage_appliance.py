@@ -118,8 +118,11 @@ def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(l
 
         # New settings need a restart: refused without consent, and the refusal leaves the old settings, so the
         # next run still sees the difference.
-        grown = dict(role, storage_appliance_volumes=[*role["storage_appliance_volumes"],
-                                                      {"name": "lun2.raw", "capacity": "8MiB", "lun": 2}])  # fmt: skip
+        volumes = [
+            {"name": "lun1.raw", "capacity": "16MiB", "lun": 1},
+            {"name": "lun2.raw", "capacity": "8MiB", "lun": 2},
+        ]
+        grown = dict(role, storage_appliance_volumes=volumes)
         before = settings.read_bytes()
         for _ in range(2):
             pending = run_playbook(play(grown))
