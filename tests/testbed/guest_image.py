@@ -429,12 +429,12 @@ def ensure_guest_image(
     busybox: str = "/bin/busybox",
     agent: t.Optional[str] = "/usr/sbin/qemu-ga",
     programs: t.Sequence[str] = (),
-    extra: t.Mapping[str, bytes] = {},
+    extra: t.Optional[t.Mapping[str, bytes]] = None,
 ) -> t.Tuple[GuestImage, bool]:
     """Build the guest unless the cache holds one for the same inputs: (image, built_now)."""
     if agent and not os.path.exists(agent):
         agent = None
-    kernel, release, files, executables = _inputs(busybox, [agent, *programs] if agent else programs, extra)
+    kernel, release, files, executables = _inputs(busybox, [agent, *programs] if agent else programs, extra or {})
     digest = hashlib.sha256(BUILDER_VERSION.encode())
     for name in sorted(files):
         digest.update(name.encode() + (b"\1" if name in executables else b"\0") + hashlib.sha256(files[name]).digest())
