@@ -51,7 +51,8 @@ exported=
 set -- $luns
 while [ $# -ge 2 ]; do
   dev=$(disk_of "$2") || fail "no disk with serial $2 for LUN $1"
-  t --mode logicalunit --op new --tid 1 --lun "$1" --backing-store "$dev"
+  # O_DIRECT: a write tgtd acknowledges is on the appliance's disk, not in its page cache (a crash loses nothing).
+  t --mode logicalunit --op new --tid 1 --lun "$1" --backing-store "$dev" --bsoflags direct
   exported="$exported $1=$2"
   shift 2
 done
