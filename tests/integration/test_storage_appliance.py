@@ -139,3 +139,27 @@ def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(l
     assert name not in lab.conn.listDefinedDomains() and not settings.exists()
     assert (path / "lun1.raw").read_bytes()[:27] == b"SVKVM-MARK THROUGH-APPLIANC"
     assert removed.recap["changed"] > 0
+
+
+def test_a_chap_password_initiators_refuse_stops_the_role_before_anything_is_made(lab: Lab, prefix: str) -> None:
+    name = f"{prefix}-bad"
+    lab.domains.append(name)
+    role = {
+        "storage_appliance_name": name,
+        "storage_appliance_image": appliance_image(GUEST_CACHE).to_dict(),
+        "storage_appliance_pool": "default",
+        "storage_appliance_volumes": [{"name": f"{prefix}-never.raw", "capacity": "1MiB", "lun": 1}],
+        "storage_appliance_address": "10.255.0.50/24",
+        "storage_appliance_network": "default",
+        "storage_appliance_chap_password": "short",
+        "storage_appliance_settings_dir": str(SETTINGS_DIR),
+    }
+    refused = run_playbook(play(role))
+    assert refused.rc != 0
+    assert (
+        f"storage_appliance {name}: set storage_appliance_image (kernel, initrd, cmdline), "
+        "storage_appliance_address (CIDR), exactly one of storage_appliance_bridge and storage_appliance_network, "
+        "storage_appliance_chap_password (12 to 16 of A-Z a-z 0-9 _ . -: what iSCSI initiators accept), and "
+        "storage_appliance_volumes with a distinct lun (1-255) each"
+    ) in refused.output, refused.output
+    assert name not in lab.conn.listDefinedDomains() and not (SETTINGS_DIR / f"{name}.conf").exists()

@@ -118,7 +118,7 @@ def read_cputune(node: t.Optional[ET.Element]) -> t.Optional[CputuneSpec]:
 
 def read_memory_backing(node: t.Optional[ET.Element]) -> MemoryBackingSpec:
     if node is None:
-        return MemoryBackingSpec(hugepages=False, nosharepages=False, locked=False)
+        return MemoryBackingSpec(**{tag: False for tag in MEMORY_BACKING})
     return MemoryBackingSpec(**{tag: node.find(tag) is not None for tag in MEMORY_BACKING})
 
 
