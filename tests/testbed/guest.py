@@ -126,6 +126,8 @@ def guest_domain_xml(
     ET.SubElement(os_el, "cmdline").text = f"{image.cmdline} sv_hostname={name} {cmdline}".strip()
     ET.SubElement(root, "on_poweroff").text = "destroy"
     devices = ET.SubElement(root, "devices")
+    # No USB controller: the guest does not use one, and its kernel's USB hand-off quirk costs ~0.5 s under TCG.
+    ET.SubElement(devices, "controller", {"type": "usb", "model": "none"})
     for disk in disks:
         el = ET.SubElement(devices, "disk", {"type": "file", "device": "disk"})
         ET.SubElement(el, "driver", {"name": "qemu", "type": disk.format, "cache": "none"})
