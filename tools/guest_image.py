@@ -1,7 +1,7 @@
 """Print the embedded test guest as JSON (kernel, initrd, cmdline), building it first if needed.
 
 Playbooks of the demo and the molecule scenarios read it with the pipe lookup. With --appliance: the storage
-appliance image (the guest plus tgtd), for the storage_appliance role.
+appliance image (the guest plus the LIO target), for the storage_appliance role.
 """
 
 from __future__ import annotations

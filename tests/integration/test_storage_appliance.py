@@ -1,26 +1,32 @@
 """The storage_appliance role on this machine's libvirtd: a storage VM exports a volume of a local pool over
-iSCSI with CHAP on an isolated network; the consume entry point gives the host an iscsi-direct pool of it, and a
-guest's marker written through that pool lands in the appliance's volume."""
+iSCSI with CHAP on an isolated network; the consume entry point gives the host an iscsi-direct pool of it, a
+guest's marker written through that pool lands in the appliance's volume, and the LUN grows live under the guest."""
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import re
 import secrets
 import typing as t
+from pathlib import Path
 
+import libvirt
 import pytest
 import yaml
+from testbed.agent import agent, guest_sh
 from testbed.ansible import PlaybookRun, run_playbook
 from testbed.appliance_image import appliance_image
 from testbed.lab import Lab
 from testbed.modules import run_module
 from testbed.params import URI, guest_params, serial_path_of
 from testbed.paths import GUEST_CACHE, RUN_DIR
-from testbed.wait import wait_for_marker
+from testbed.wait import wait_for, wait_for_marker
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, secret
 
 SETTINGS_DIR = RUN_DIR / "appliance-settings"
+MIB = 1024 * 1024
 
 
 def play(role_vars: dict[str, t.Any], consume: bool = False) -> str:
@@ -99,7 +105,7 @@ def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(l
             lab,
             f"{prefix}-c",
             None,
-            cmdline="sv_disk=/dev/vda sv_write=THROUGH-APPLIANCE sv_read=0",
+            cmdline="sv_disk=/dev/vda sv_write=THROUGH-APPLIANCE sv_tick=1 sv_read=0",
             disks=[
                 {"target": "vda", "format": "raw", "cache": "none", "source": {"pool": name, "volume": "unit:0:0:1"}}
             ],  # fmt: skip
@@ -107,9 +113,11 @@ def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(l
         )
         started = run_module(domain, guest)
         assert not started.get("failed"), started.get("msg")
-        wait_for_marker(serial_path_of(guest), r"s0=<SVKVM-MARK THROUGH-APPLIANCE>", 120)
-        # The marker is in the appliance's own volume on this host's local pool: it went guest -> iSCSI -> tgtd.
+        wait_for_marker(serial_path_of(guest), r"SVKVM-TICK THROUGH-APPLIANCE 2\b", 120)
+        # The marker is in the appliance's own volume on this host's local pool: it went guest -> iSCSI -> LIO.
         assert (path / "lun1.raw").read_bytes()[:27] == b"SVKVM-MARK THROUGH-APPLIANC"
+
+        grow_the_lun_live(lab, role, name, path / "lun1.raw", serial_path_of(guest))
 
         # Removing the appliance while the guest uses its LUN is refused, naming the guest; nothing is removed.
         refused = run_playbook(play(dict(role, storage_appliance_state="absent")))
@@ -119,13 +127,13 @@ def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(l
         # New settings need a restart: refused without consent, and the refusal leaves the old settings, so the
         # next run still sees the difference.
         volumes = [
-            {"name": "lun1.raw", "capacity": "16MiB", "lun": 1},
+            {"name": "lun1.raw", "capacity": "24MiB", "lun": 1},
             {"name": "lun2.raw", "capacity": "8MiB", "lun": 2},
         ]
-        grown = dict(role, storage_appliance_volumes=volumes)
+        added = dict(role, storage_appliance_volumes=volumes)
         before = settings.read_bytes()
         for attempt in (1, 2):
-            pending = run_playbook(play(grown))
+            pending = run_playbook(play(added))
             assert pending.rc != 0 and "set storage_appliance_allow_restart" in pending.output, pending.output
             assert settings.read_bytes() == before, f"run {attempt} wrote the new settings"
     finally:
@@ -163,3 +171,37 @@ def test_a_chap_password_initiators_refuse_stops_the_role_before_anything_is_mad
         "storage_appliance_volumes with a distinct lun (1-255) each"
     ) in refused.output, refused.output
     assert name not in lab.conn.listDefinedDomains() and not (SETTINGS_DIR / f"{name}.conf").exists()
+
+
+def grow_the_lun_live(lab: Lab, role: dict[str, t.Any], pool_name: str, volume: Path, serial: Path) -> None:
+    """The role grows LUN 1 from 16 to 24 MiB while a guest rewrites its mark every second through it: the
+    appliance's disk grows live, no write of the guest fails, the hypervisor's pool of the appliance sees the
+    bigger LUN, and the guest, once its disk is resized, writes past the old end."""
+    rest = hashlib.sha256(volume.read_bytes()[4096:]).hexdigest()  # all but the guest's ticking block 0
+    appliance = lab.conn.lookupByName(role["storage_appliance_name"])
+    running_as = appliance.ID()
+    ladder(play(dict(role, storage_appliance_volumes=[{"name": "lun1.raw", "capacity": "24MiB", "lun": 1}])))
+    assert volume.stat().st_size == 24 * MIB and appliance.ID() == running_as  # grown under the running appliance
+    assert hashlib.sha256(volume.read_bytes()[4096 : 16 * MIB]).hexdigest() == rest
+    last = ticks(serial)[-1]
+    wait_for("the guest to go on writing", lambda: ticks(serial)[-1] >= last + 3, 60)
+    written = ticks(serial)
+    assert written == list(range(1, written[-1] + 1)), "a write of the guest failed (a tick is missing)"
+    # The consumer side: a refresh of the iscsi-direct pool asks the target, which reads the disk's new size.
+    consumer_pool = lab.conn.storagePoolLookupByName(pool_name)
+    consumer_pool.refresh(0)
+    # libvirt's iscsi-direct pool counts up to the last block's address: one 512-byte block short.
+    assert 24 * MIB - 512 <= consumer_pool.storageVolLookupByName("unit:0:0:1").info()[1] <= 24 * MIB
+    dom = lab.conn.lookupByName(serial.stem)
+    dom.blockResize("vda", 24 * MIB, libvirt.VIR_DOMAIN_BLOCK_RESIZE_BYTES)
+    wait_for("the guest's agent", lambda: agent(dom, {"execute": "guest-ping"}) is not None, 120)
+    wait_for("the guest to see 24 MiB", lambda: guest_sh(dom, "cat /sys/block/vda/size")[1].strip() == "49152", 60)
+    block = 20 * MIB // 4096  # past the old end
+    wrote = guest_sh(dom, f"echo SVKVM-MARK GROWN | dd of=/dev/vda bs=4096 seek={block} conv=sync,fsync oflag=direct")
+    assert wrote[0] == 0, wrote
+    assert volume.read_bytes()[20 * MIB : 20 * MIB + 16] == b"SVKVM-MARK GROWN"
+
+
+def ticks(serial: Path) -> list[int]:
+    """The numbers of the guest's successful mark rewrites, in order (a failed write prints nothing)."""
+    return [int(n) for n in re.findall(r"SVKVM-TICK THROUGH-APPLIANCE (\d+)", serial.read_text(errors="replace"))]

@@ -1,8 +1,13 @@
-"""The storage appliance image: the embedded guest plus tgtd, exporting the guest's disks over iSCSI with CHAP.
+"""The storage appliance image: the embedded guest exporting its disks with the kernel's own iSCSI target (LIO).
 
-Nothing is downloaded: tgtd, tgtadm and their libraries come from the host's Debian package tgt. The appliance
-reads its settings from a small read-only disk (serial given by sv_appliance=SERIAL), never from the kernel
-command line, so the CHAP password is not in the domain definition. The settings are key=value lines:
+Nothing is downloaded and no target daemon is added: the guest's Debian kernel carries LIO (iscsi_target_mod,
+target_core_iblock), which a shell script configures through configfs. LIO reads a LUN's size from its disk at
+every READ CAPACITY, so a disk the host grows live is a bigger LUN at once (tgtd keeps the size it opened with).
+Its block backstore writes straight to the disk, past the appliance's page cache: a write it acknowledges is on
+the appliance's disk.
+
+The appliance reads its settings from a small read-only disk (serial given by sv_appliance=SERIAL), never from
+the kernel command line, so the CHAP password is not in the domain definition. The settings are key=value lines:
 
   iqn=iqn.2026-12.org.example:appliance-a
   user=kvm
@@ -16,7 +21,8 @@ from __future__ import annotations
 
 from .guest_image import GuestImage, ensure_guest_image
 
-PROGRAMS = ("/usr/sbin/tgtd", "/usr/sbin/tgtadm")
+# crc32c: LIO allocates it for every login (the digests), even when no digest is negotiated.
+MODULES = ("crc32c_generic", "iscsi_target_mod", "target_core_iblock")
 
 APPLIANCE = r"""#!/bin/sh
 # $1: the serial of the settings disk. Disks are found by serial: their order on the bus is no contract.
@@ -41,29 +47,45 @@ while IFS= read -r line; do
 done < /run/appliance.conf
 rm -f /run/appliance.conf
 [ -n "$iqn" ] && [ -n "$user" ] && [ -n "$password" ] || fail "settings need iqn, user and password"
-tgtd || fail "tgtd did not start"
-n=0; until tgtadm --lld iscsi --mode target --op show >/dev/null 2>&1; do
-  n=$((n+1)); [ $n -gt 100 ] && fail "tgtd does not answer"; sleep 0.1
+for m in $(cd /etc/modules.need && cat crc32c_generic iscsi_target_mod target_core_iblock); do
+  grep -q "^$m " /proc/modules || insmod "/lib/modules/$m.ko" || fail "insmod $m"
 done
-t() { tgtadm --lld iscsi "$@" || fail "tgtadm $*"; }
-t --mode target --op new --tid 1 --targetname "$iqn"
+grep -q " /sys/kernel/config " /proc/mounts || mount -t configfs configfs /sys/kernel/config || fail "mount configfs"
+core=/sys/kernel/config/target/core
+tpg=/sys/kernel/config/target/iscsi/$iqn/tpgt_1
+# set FILE VALUE, without a newline (LIO would keep it in a CHAP name); the failure names the file, never the value
+# (the CHAP password is one).
+set_attr() { printf '%s' "$2" > "$1" 2>/dev/null || fail "could not write $1"; }
+mkdir -p "$tpg" || fail "could not create the target $iqn"
 exported=
 set -- $luns
 while [ $# -ge 2 ]; do
   dev=$(disk_of "$2") || fail "no disk with serial $2 for LUN $1"
-  # O_DIRECT: a write tgtd acknowledges is on the appliance's disk, not in its page cache (a crash loses nothing).
-  t --mode logicalunit --op new --tid 1 --lun "$1" --backing-store "$dev" --bsoflags direct
+  # The backstore is named by the disk's serial, which is also the LUN's unit serial: the same on every boot.
+  store=$core/iblock_$1/$2
+  mkdir -p "$store" || fail "could not create the backstore of LUN $1"
+  set_attr "$store/control" "udev_path=$dev"
+  set_attr "$store/wwn/vpd_unit_serial" "$2"
+  set_attr "$store/enable" 1
+  mkdir -p "$tpg/lun/lun_$1" || fail "could not create LUN $1"
+  ln -s "$store" "$tpg/lun/lun_$1/$2" || fail "could not map $2 to LUN $1"
   exported="$exported $1=$2"
   shift 2
 done
-tgtadm --lld iscsi --mode account --op new --user "$user" --password "$password" >/dev/null 2>&1 \
-  || fail "tgtadm could not add the CHAP account"
-t --mode account --op bind --tid 1 --user "$user"
-t --mode target --op bind --tid 1 --initiator-address ALL
+# Any initiator that knows the CHAP account; the hypervisors' initiator names are not known here.
+set_attr "$tpg/attrib/generate_node_acls" 1
+set_attr "$tpg/attrib/cache_dynamic_acls" 1
+set_attr "$tpg/attrib/demo_mode_write_protect" 0
+set_attr "$tpg/attrib/authentication" 1
+set_attr "$tpg/auth/userid" "$user"
+set_attr "$tpg/auth/password" "$password"
+set_attr "$tpg/enable" 1
+# The portal last: an initiator that reaches it finds the target complete.
+mkdir "$tpg/np/0.0.0.0:3260" || fail "could not open the portal on port 3260"
 echo "SVKVM-TARGET $iqn luns=${exported# }"
 """
 
 
 def appliance_image(cache_dir: str) -> GuestImage:
-    """The appliance, built once per content hash (the guest's inputs plus tgt's binaries and this script)."""
-    return ensure_guest_image(cache_dir, programs=PROGRAMS, extra={"sbin/svkvm-appliance": APPLIANCE.encode()})[0]
+    """The appliance, built once per content hash (the guest's inputs plus LIO's modules and this script)."""
+    return ensure_guest_image(cache_dir, extra={"sbin/svkvm-appliance": APPLIANCE.encode()}, modules=MODULES)[0]

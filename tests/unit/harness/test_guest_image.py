@@ -4,7 +4,7 @@ import gzip
 from pathlib import Path
 
 import pytest
-from testbed.appliance_image import appliance_image
+from testbed.appliance_image import MODULES, appliance_image
 from testbed.guest_image import (
     Cpio,
     GuestImageError,
@@ -96,14 +96,20 @@ def test_build_initrd_is_deterministic_and_marks_executables() -> None:
     assert entries["dev/console"][0] == 0o020600
 
 
-def test_the_appliance_image_ships_tgt_with_its_libraries_and_the_appliance_script(tmp_path: Path) -> None:
+def test_the_appliance_image_ships_lio_modules_with_their_dependencies_and_the_appliance_script(
+    tmp_path: Path,
+) -> None:
     image = appliance_image(str(tmp_path))
     entries = parse_newc(gzip.decompress(Path(image.initrd).read_bytes()))
-    for program in ("usr/sbin/tgtd", "usr/sbin/tgtadm", "sbin/svkvm-appliance"):
-        assert entries[program][0] == 0o100755, program
-    assert any(name.startswith(("lib/x86_64-linux-gnu/libaio", "usr/lib/x86_64-linux-gnu/libaio")) for name in entries)
+    assert entries["sbin/svkvm-appliance"][0] == 0o100755
     script = entries["sbin/svkvm-appliance"][1].decode()
-    assert "--initiator-address ALL" in script and 'echo "SVKVM-TARGET $iqn' in script
+    for module in MODULES:  # shipped with their dependencies, and loaded by the script
+        chain = entries[f"etc/modules.need/{module}"][1].decode().split()
+        assert chain[-1] == module and all(f"lib/modules/{name}.ko" in entries for name in chain), chain
+        assert f" {module}" in script.split("cd /etc/modules.need && cat")[1].split(")")[0]
+    assert "target_core_mod" in entries["etc/modules.need/iscsi_target_mod"][1].decode().split()
+    assert 'set_attr "$tpg/auth/password" "$password"' in script and 'echo "SVKVM-TARGET $iqn' in script
+    assert "tgtd" not in script
     # The guest's /init starts it only when asked, with the settings disk's serial.
     assert '/sbin/svkvm-appliance "$sv_appliance" &' in entries["init"][1].decode()
     assert appliance_image(str(tmp_path)).key == image.key  # cached by content
