@@ -44,3 +44,32 @@ def test_a_bad_item_names_itself_and_what_changed_before(test_conn: t.Any, prefi
     unknown = run_module(volumes, {"uri": URI, "volumes": [{"pool": POOL, "name": f"{prefix}-u", "upload": {}}]})
     assert unknown["failed"] and unknown["msg"].startswith("volumes[0]: ") and "upload" in unknown["msg"]
     run_module(volumes, {"uri": URI, "defaults": {"pool": POOL, "state": "absent"}, "volumes": items(prefix, 1)})
+
+
+def test_check_mode_predicts_volumes_of_a_pool_an_earlier_task_creates(test_conn: t.Any, prefix: str) -> None:
+    """A play that creates a pool, then its volumes: check mode warns and predicts the volumes; a real run on a
+    pool that is still missing fails, naming it (the warning never hides a real failure)."""
+    pool = f"{prefix}-later"
+    params = {"uri": URI, "defaults": {"pool": pool, "format": "raw"}, "volumes": items(prefix, 2)}
+    predicted = run_module(volumes, params, check_mode=True)
+    assert not predicted.get("failed"), predicted.get("msg")
+    assert predicted["changed"] and predicted["actions"] == [
+        f"create volume {pool}/{prefix}-{i}.img (raw, {(i + 1) * MIB} bytes, thin)" for i in range(2)
+    ]
+    assert any(f"no active storage pool {pool!r} on {URI}" in w for w in predicted["warnings"])
+    real = run_module(volumes, params)
+    assert real["failed"] and f"no storage pool {pool!r} on {URI}" in real["msg"], real.get("msg")
+
+    # Defined by an earlier task but not started yet: the same prediction.
+    test_conn.storagePoolDefineXML(
+        f"<pool type='dir'><name>{pool}</name><target><path>/{pool}</path></target></pool>", 0
+    )
+    try:
+        stopped = run_module(volumes, params, check_mode=True)
+        assert not stopped.get("failed") and stopped["changed"], stopped.get("msg")
+        assert run_module(volumes, params)["failed"]
+    finally:
+        test_conn.storagePoolLookupByName(pool).undefine()
+    # A pool that runs gets no warning.
+    ready = run_module(volumes, {**params, "defaults": {"pool": POOL, "format": "raw"}}, check_mode=True)
+    assert ready["changed"] and not ready.get("warnings")

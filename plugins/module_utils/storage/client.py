@@ -250,6 +250,11 @@ class VolumeExecutor(Executor):
             raise ConflictError(f"storage pool {name!r} is not active; start it (sharedvirt.kvm.pool state=active)")
         return pool
 
+    def pool_ready(self, name: str) -> bool:
+        """Whether the pool exists and is active."""
+        pool = self.client.pool(name)
+        return pool is not None and bool(pool.isActive())
+
     def volume(self, pool_name: str, name: str) -> t.Any:
         return self.client.volume(self.pool(pool_name), name)
 

@@ -144,7 +144,8 @@ def run_volume(module: ModuleRun, usage: t.Optional[UsageReader] = None) -> t.Di
         executor.refresh(pool_name)  # an earlier, killed upload may have left the volume's file unannounced
     # Users on every hypervisor that sees the pool: a deletion here must not pull a disk from under them.
     clients = [executor.client, *module.peers()]
-    actual = executor.read(pool_name, desired.name or "", usage.read(clients))
+    pool_there = _pool_there(module, executor, pool_name)
+    actual = executor.read(pool_name, desired.name or "", usage.read(clients)) if pool_there else VolumeActual()
     request = VolumeRequest(
         pool=pool_name,
         state=params["state"],
@@ -155,7 +156,7 @@ def run_volume(module: ModuleRun, usage: t.Optional[UsageReader] = None) -> t.Di
         flatten=params["flatten"],
     )
     clone = params.get("clone_from")
-    if clone and actual.spec is None and request.state == "present":
+    if clone and pool_there and actual.spec is None and request.state == "present":
         request.clone = executor.clone_source(clone.get("pool") or pool_name, clone["name"], clone["mode"])
     with contextlib.ExitStack() as scratch:
         upload = params.get("upload")
@@ -212,13 +213,26 @@ def _apply_volume(
     return plan.result(diff=module.diff)
 
 
+def _pool_there(module: ModuleRun, executor: VolumeExecutor, pool_name: str) -> bool:
+    """Whether the pool exists and runs. In check mode a missing or stopped one is a warning: an earlier task of
+    the same run may create or start it, and check mode must not fail where the real run would succeed. Its
+    volumes are then predicted as missing. A real run fails on it, naming the pool."""
+    if not module.check_mode or executor.pool_ready(pool_name):
+        return True
+    module.warn(
+        f"no active storage pool {pool_name!r} on {executor.client.uri}; its volumes show as missing "
+        "(check mode goes on: an earlier task of this run may create or start it)"
+    )
+    return False
+
+
 def _check_thin_provisioning(module: ModuleRun, executor: VolumeExecutor, plan: Plan) -> None:
     """The overcommit option: a new or grown volume may not commit the pool beyond the ratio (or warns)."""
     limit = module.params.get("overcommit")
     adding = added_capacity(plan)
-    if not limit or not adding:
-        return
     pool_name = module.params["pool"]
+    if not limit or not adding or not executor.pool_ready(pool_name):  # not ready: check mode, and warned
+        return
     capacity, committed = executor.commitment(pool_name)
     refusal = thin_refusal(pool_name, capacity, committed, adding, float(limit["ratio"]))
     if refusal and limit["action"] == "fail":
