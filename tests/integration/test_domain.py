@@ -12,7 +12,7 @@ from pathlib import Path
 
 import libvirt
 import pytest
-from testbed.guest import guest_image, local_domain_type
+from testbed.guest import local_domain_type
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
@@ -353,7 +353,6 @@ def test_recreate_shuts_down_cleanly_and_keeps_nvram_and_tpm(lab: Lab) -> None:
     )
     # A direct kernel boot: the Debian kernel is not signed with the keys a Secure Boot firmware enrolls.
     params = guest_params(lab, name, None, firmware="efi", secure_boot=False, machine="q35", xml=xml, state="running")
-    params["kernel"] = guest_image().bzimage  # OVMF boots a bzImage, not the PVH ELF kernel
     made = run_module(domain, params)
     assert made["changed"] and not made.get("failed"), made.get("msg")
     serial = serial_path_of(params)

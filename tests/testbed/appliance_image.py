@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from .guest_image import GuestImage, ensure_guest_image
 
-# crc32c: LIO allocates it for every login (the digests), even when no digest is negotiated.
+# Loaded at boot by the guest's /init. crc32c: LIO allocates it for every login (the digests), even when no
+# digest is negotiated.
 MODULES = ("crc32c_generic", "iscsi_target_mod", "target_core_iblock")
 
 APPLIANCE = r"""#!/bin/sh
@@ -47,9 +48,6 @@ while IFS= read -r line; do
 done < /run/appliance.conf
 rm -f /run/appliance.conf
 [ -n "$iqn" ] && [ -n "$user" ] && [ -n "$password" ] || fail "settings need iqn, user and password"
-for m in $(cd /etc/modules.need && cat crc32c_generic iscsi_target_mod target_core_iblock); do
-  grep -q "^$m " /proc/modules || insmod "/lib/modules/$m.ko" || fail "insmod $m"
-done
 grep -q " /sys/kernel/config " /proc/mounts || mount -t configfs configfs /sys/kernel/config || fail "mount configfs"
 core=/sys/kernel/config/target/core
 tpg=/sys/kernel/config/target/iscsi/$iqn/tpgt_1
@@ -88,4 +86,4 @@ echo "SVKVM-TARGET $iqn luns=${exported# }"
 
 def appliance_image(cache_dir: str) -> GuestImage:
     """The appliance, built once per content hash (the guest's inputs plus LIO's modules and this script)."""
-    return ensure_guest_image(cache_dir, extra={"sbin/svkvm-appliance": APPLIANCE.encode()}, modules=MODULES)[0]
+    return ensure_guest_image(cache_dir, extra={"sbin/svkvm-appliance": APPLIANCE.encode()}, boot_modules=MODULES)[0]

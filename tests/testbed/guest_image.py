@@ -375,13 +375,13 @@ def _module_bytes(path: str) -> bytes:
 
 
 def _inputs(
-    busybox: str, programs: t.Sequence[str], extra: t.Mapping[str, bytes], modules: t.Sequence[str] = ()
+    busybox: str, programs: t.Sequence[str], extra: t.Mapping[str, bytes], boot_modules: t.Sequence[str] = ()
 ) -> t.Tuple[str, str, t.Dict[str, bytes], t.Set[str]]:
     """Kernel path, release, every initramfs file (path in the guest -> bytes), the executables.
 
     ``programs`` are host binaries shipped with their libraries; ``extra`` files are executable scripts;
-    ``modules`` are optional kernel modules this image carries beyond OPTIONAL_MODULES."""
-    optional_modules = OPTIONAL_MODULES + tuple(modules)
+    ``boot_modules`` are kernel modules this image loads at boot beyond BOOT_MODULES."""
+    boot = BOOT_MODULES + tuple(boot_modules)
     kernel, release = find_kernel()
     tree = os.path.join("/lib/modules", release)
     builtin_path = os.path.join(tree, "modules.builtin")
@@ -389,12 +389,12 @@ def _inputs(
     dep_text = _read(os.path.join(tree, "modules.dep")).decode()
     files: t.Dict[str, bytes] = {}
     boot_names = []
-    for rel in module_order(dep_text, builtin, BOOT_MODULES + optional_modules):
+    for rel in module_order(dep_text, builtin, boot + OPTIONAL_MODULES):
         name = _module_name(rel)
         files[f"lib/modules/{name}.ko"] = _module_bytes(os.path.join(tree, rel))
-    for rel in module_order(dep_text, builtin, BOOT_MODULES):
+    for rel in module_order(dep_text, builtin, boot):
         boot_names.append(_module_name(rel))
-    for optional in optional_modules:
+    for optional in OPTIONAL_MODULES:
         chain = [_module_name(rel) for rel in module_order(dep_text, builtin, [optional])]
         files[f"etc/modules.need/{optional}"] = "".join(f"{name}\n" for name in chain).encode()
     if not os.path.isfile(busybox):
@@ -439,13 +439,13 @@ def ensure_guest_image(
     agent: t.Optional[str] = "/usr/sbin/qemu-ga",
     programs: t.Sequence[str] = (),
     extra: t.Optional[t.Mapping[str, bytes]] = None,
-    modules: t.Sequence[str] = (),
+    boot_modules: t.Sequence[str] = (),
 ) -> t.Tuple[GuestImage, bool]:
     """Build the guest unless the cache holds one for the same inputs: (image, built_now)."""
     if agent and not os.path.exists(agent):
         agent = None
     shipped = [agent, *programs] if agent else programs
-    kernel, release, files, executables = _inputs(busybox, shipped, extra or {}, modules)
+    kernel, release, files, executables = _inputs(busybox, shipped, extra or {}, boot_modules)
     digest = hashlib.sha256(BUILDER_VERSION.encode())
     for name in sorted(files):
         digest.update(name.encode() + (b"\1" if name in executables else b"\0") + hashlib.sha256(files[name]).digest())

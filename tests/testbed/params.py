@@ -26,7 +26,8 @@ def guest_params(lab: Lab, name: str, network: str | None, cmdline: str = "", **
         "memory": "192MiB",
         "vcpus": 1,
         "max_vcpus": 2,
-        "kernel": image.kernel,
+        # UEFI firmware boots the bzImage, not the PVH kernel that BIOS guests boot faster.
+        "kernel": image.bzimage if extra.get("firmware") == "efi" else image.kernel,
         "initrd": image.initrd,
         "cmdline": f"{image.cmdline} sv_hostname={name} {cmdline}".strip(),
         "interfaces": [{"source": {"network": network}, "model": "virtio"}] if network else [],

@@ -103,11 +103,11 @@ def test_the_appliance_image_ships_lio_modules_with_their_dependencies_and_the_a
     entries = parse_newc(gzip.decompress(Path(image.initrd).read_bytes()))
     assert entries["sbin/svkvm-appliance"][0] == 0o100755
     script = entries["sbin/svkvm-appliance"][1].decode()
-    for module in MODULES:  # shipped with their dependencies, and loaded by the script
-        chain = entries[f"etc/modules.need/{module}"][1].decode().split()
-        assert chain[-1] == module and all(f"lib/modules/{name}.ko" in entries for name in chain), chain
-        assert f" {module}" in script.split("cd /etc/modules.need && cat")[1].split(")")[0]
-    assert "target_core_mod" in entries["etc/modules.need/iscsi_target_mod"][1].decode().split()
+    boot = entries["etc/modules.boot"][1].decode().split()
+    for module in MODULES:  # shipped and loaded at boot, after their dependencies
+        assert module in boot and f"lib/modules/{module}.ko" in entries, boot
+    assert boot.index("target_core_mod") < boot.index("iscsi_target_mod")
+    assert all(f"lib/modules/{name}.ko" in entries for name in boot)
     assert 'set_attr "$tpg/auth/password" "$password"' in script and 'echo "SVKVM-TARGET $iqn' in script
     assert "tgtd" not in script
     # The guest's /init starts it only when asked, with the settings disk's serial.
