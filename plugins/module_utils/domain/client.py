@@ -101,7 +101,8 @@ class DomainExecutor(LimitSteps, Executor):
     def pool_dirs(self) -> t.List[str]:
         """The target directory of every storage pool defined here (where host files of guests belong)."""
         with libvirt_errors(f"list the storage pools of {self.client.uri}"):
-            targets = [parse_xml(p.XMLDesc(0)).findtext("target/path") for p in self.conn.listAllStoragePools(0)]
+            documents = still_there(self.conn.listAllStoragePools(0), lambda p: p.XMLDesc(0))
+            targets = [parse_xml(xml).findtext("target/path") for xml in documents]
         return [path for path in targets if path]
 
     def host_cpus(self) -> int:

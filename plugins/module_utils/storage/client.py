@@ -92,9 +92,9 @@ class SecretExecutor(Executor):
         found = []
         conn = self.client.conn
         with libvirt_errors(f"list the pools and domains of {self.client.uri}"):
-            for pool in conn.listAllStoragePools(0):
-                if references_secret(parse_xml(pool.XMLDesc(0)), spec.uuid, spec.usage_id):
-                    found.append(f"pool {pool.name()}")
+            for name, xml in still_there(conn.listAllStoragePools(0), lambda p: (p.name(), p.XMLDesc(0))):
+                if references_secret(parse_xml(xml), spec.uuid, spec.usage_id):
+                    found.append(f"pool {name}")
             for name, xml in still_there(conn.listAllDomains(0), lambda d: (d.name(), d.XMLDesc(0))):
                 if references_secret(parse_xml(xml), spec.uuid, spec.usage_id):
                     found.append(f"domain {name}")

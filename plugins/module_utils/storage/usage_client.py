@@ -65,8 +65,8 @@ def read_backed_volumes(client: LibvirtClient) -> t.List[BackedVolume]:
 
 
 def _image_volumes(pool: t.Any) -> t.List[t.Tuple[str, str]]:
-    """(name, XML) of each volume of a pool of image files; none for another kind of pool, or for a pool or volume
-    removed between the listing and the read (another run's)."""
+    """(name, XML) of each volume of a pool of image files; none for another kind of pool, or for a pool stopped or
+    removed, or a volume removed, between the listing and the read (another run's)."""
     gone = {getattr(libvirt, code, -1) for code in GONE}
     documents = []
     try:
@@ -79,7 +79,15 @@ def _image_volumes(pool: t.Any) -> t.List[t.Tuple[str, str]]:
                 if err.get_error_code() not in gone:
                     raise
     except libvirt.libvirtError as err:
-        if err.get_error_code() not in gone:
+        if err.get_error_code() not in gone and _still_active(pool):
             raise
         return []
     return documents
+
+
+def _still_active(pool: t.Any) -> bool:
+    """Whether the pool still runs: one stopped after the listing (another run's) has no volumes to ask about."""
+    try:
+        return bool(pool.isActive())
+    except libvirt.libvirtError:
+        return False

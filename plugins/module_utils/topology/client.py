@@ -23,10 +23,10 @@ def read_host(client: LibvirtClient) -> HostFacts:
     """The VMs (live definition when running), networks and pools of one hypervisor."""
     with libvirt_errors(f"read the topology of {client.uri}"):
         conn = client.conn
-        pools = [_pool(p) for p in conn.listAllStoragePools(0)]
-        targets = {name: path for name, path in (_pool_path(p) for p in conn.listAllStoragePools(0)) if path}
+        pools = still_there(conn.listAllStoragePools(0), _pool)
+        targets = {name: path for name, path in still_there(conn.listAllStoragePools(0), _pool_path) if path}
         vms = still_there(conn.listAllDomains(0), lambda dom: _vm(dom, targets))
-        networks = [_network(n) for n in conn.listAllNetworks(0)]
+        networks = still_there(conn.listAllNetworks(0), _network)
         return HostFacts(
             client.uri,
             conn.getHostname(),
