@@ -100,7 +100,7 @@ def test_two_hypervisors_and_an_unreachable_one(lab: Lab, bed: HostBed, prefix: 
 
 
 def test_cached_inventory_answers_without_asking_libvirt(lab: Lab, prefix: str, tmp_path: Path) -> None:
-    guest = lab.guest("c", start=False)
+    guest = lab.guest("c", start=False, boots=False)
     cache = {"cache": True, "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": str(tmp_path / "cache")}
     inventory = write_inventory(tmp_path / "cached.libvirt.yml", prefix, [URI], **cache)
     first = plain(json.loads(run_inventory(inventory).stdout))

@@ -151,7 +151,7 @@ def test_refusals_then_a_copied_disk(bed: HostBed, prefix: str) -> None:
     try:
         # A network only the source has: refused before anything moves (here an offline migration).
         only_a = on_lan(conn_a, f"{prefix}-only-a")
-        lonely = lab.guest("n", networks=[only_a], start=False)
+        lonely = lab.guest("n", networks=[only_a], start=False, boots=False)
         refused = migrate(b, a, lonely.name)
         assert refused["failed"] and refused["msg"] == (
             f"domain {lonely.name!r} uses network '{prefix}-only-a', which {b.uri} does not have; "

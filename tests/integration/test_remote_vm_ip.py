@@ -41,7 +41,7 @@ def bridged(bed: HostBed, prefix: str) -> t.Iterator[tuple[Lab, OutsideDhcp, lis
     server = OutsideDhcp(prefix, free_subnet(), host_ns=h1.name)
     try:
         running = [lab.guest(f"g{i}", bridges=[server.bridge], agent=False, wait_ready=False) for i in range(2)]
-        stopped = lab.guest("win7", bridges=[server.bridge], agent=False, start=False)
+        stopped = lab.guest("win7", bridges=[server.bridge], agent=False, start=False, boots=False)
         yield lab, server, running, stopped
     finally:
         lab.cleanup()

@@ -19,7 +19,7 @@ URI = "qemu:///system"
 
 def test_topology_ladder_draws_this_hosts_guest_and_redraws_when_it_changes(lab: Lab, tmp_path: Path) -> None:
     net = lab.network()
-    guest = lab.guest("topo", networks=[net], start=False)
+    guest = lab.guest("topo", networks=[net], start=False, boots=False)
     params = {"hypervisors": [URI], "dest": str(tmp_path / "host.svg")}
     steps = ladder(topology, params)
     assert steps[2]["actions"] == [f"write the svg picture of 1 hypervisors to {tmp_path / 'host.svg'}"]

@@ -136,7 +136,7 @@ def test_plain_bridge_with_outside_dhcp_needs_arp_and_a_probe_for_silent_guests(
 
 
 def test_probe_refuses_what_it_must_not_sweep_and_says_what_it_swept(lab: Lab, outside_dhcp: OutsideDhcp) -> None:
-    stopped = lab.guest("off", bridges=[outside_dhcp.bridge], start=False)
+    stopped = lab.guest("off", bridges=[outside_dhcp.bridge], start=False, boots=False)
     with pytest.raises(AnsibleError) as down:
         vm_ip(stopped.name, sources=["arp"], probe=True, probe_rate=500)
     assert (

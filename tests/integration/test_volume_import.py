@@ -111,7 +111,7 @@ def test_the_briefs_vmdk_becomes_the_clusters_shared_raw_disk_in_one_playbook(
     name, path = import_pool
     vmdk = tmp_path / "quorum.vmdk"
     subprocess.run(["qemu-img", "create", "-q", "-f", "vmdk", str(vmdk), "200M"], check=True)
-    nodes = [lab.guest(f"node{i}", start=False).name for i in (1, 2)]
+    nodes = [lab.guest(f"node{i}", start=False, boots=False).name for i in (1, 2)]
     extra = json.dumps(
         {"import_vmdk": str(vmdk), "import_checksum": f"sha256:{sha256(vmdk)}", "import_pool": name,
          "import_domains": nodes, "import_uri": URI}

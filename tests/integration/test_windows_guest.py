@@ -70,5 +70,6 @@ def test_a_guest_with_an_emulated_tpm_2_runs_and_keeps_its_state_unless_discarde
     # Removing the domain keeps the TPM's state (its keys) unless discard names it.
     removed = run_module(domain, dict(params, state="absent", force=True))
     assert not removed.get("failed"), removed.get("msg")
+    assert not removed.get("warnings"), "the guest should power off when asked, not be forced off"
     assert state.is_dir()
     shutil.rmtree(state)  # this test's own state, removed by hand: the module kept it on purpose

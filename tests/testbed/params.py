@@ -26,8 +26,7 @@ def guest_params(lab: Lab, name: str, network: str | None, cmdline: str = "", **
         "memory": "192MiB",
         "vcpus": 1,
         "max_vcpus": 2,
-        # UEFI firmware boots the bzImage, not the PVH kernel that BIOS guests boot faster.
-        "kernel": image.bzimage if extra.get("firmware") == "efi" else image.kernel,
+        "kernel": image.bzimage if _needs_bzimage(extra) else image.kernel,
         "initrd": image.initrd,
         "cmdline": f"{image.cmdline} sv_hostname={name} {cmdline}".strip(),
         "interfaces": [{"source": {"network": network}, "model": "virtio"}] if network else [],
@@ -39,6 +38,13 @@ def guest_params(lab: Lab, name: str, network: str | None, cmdline: str = "", **
     }
     params.update(extra)
     return params
+
+
+def _needs_bzimage(options: t.Mapping[str, t.Any]) -> bool:
+    """UEFI firmware boots only the bzImage. With a TPM, SeaBIOS's ACPI tables grow below the room QEMU keeps
+    for them when it places a PVH kernel's initrd (top of RAM): the initrd overwrites them, the guest runs
+    without ACPI, ignores the power button and halts instead of powering off. The bzImage's initrd sits lower."""
+    return options.get("firmware") == "efi" or bool(options.get("tpm"))
 
 
 def serial_path_of(params: dict[str, t.Any]) -> Path:
