@@ -48,8 +48,8 @@ wall=$SECONDS
 
 step setup tools/setup.sh || exit 1
 step services .venv/bin/python tests/testbed/services.py ensure || exit 1
-# The role scenarios wait on their namespace hypervisors' playbooks and guests most of the time (about 40 % of
-# one core busy), so they run beside the static checks. Never beside the integration tests: the hypervisor
+# The role scenarios wait on their namespace hypervisors' playbooks and guests much of the time (about 0.8 of
+# the two cores busy), so they run beside the static checks. Never beside the integration tests: the hypervisor
 # scenario reconfigures this machine's libvirtd, and both boot guests.
 # The scenarios share one state (config.yml): the default scenario's destroy first, so that the state of an
 # interrupted run (the bed "created", a scenario "prepared") cannot make this run skip its create or prepare.
