@@ -71,6 +71,9 @@ options:
         changes memory faster than the link copies it.
       - While in post-copy, a failure of either host or of the link between them loses the running guest
         (neither side holds all of its memory), and the job cannot be aborted, so O(timeout) no longer applies.
+      - QEMU needs userfaultfd for it. libvirt 9.0 (Debian 12) does not hand it C(/dev/userfaultfd), so both
+        hypervisors need the sysctl C(vm.unprivileged_userfaultfd=1), which lets every unprivileged process
+        of the host use userfaultfd. Without it the module fails before the guest moves, naming the sysctl.
     type: bool
     default: false
   tls:

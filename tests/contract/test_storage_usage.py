@@ -5,10 +5,12 @@ from __future__ import annotations
 import typing as t
 
 import pytest
+from testbed.modules import run_module
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.client import LibvirtClient
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import LibvirtError
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.usage_client import read_backed_volumes
+from ansible_collections.sharedvirt.kvm.plugins.modules import volume_info
 
 from .conftest import TEST_URI, libvirt
 
@@ -64,3 +66,32 @@ def test_an_error_of_a_pool_that_still_runs_is_reported(test_conn: t.Any, prefix
     finally:
         pool.destroy()
         pool.undefine()
+
+
+def test_volume_info_of_every_pool_skips_one_stopped_while_it_reads(
+    test_conn: t.Any, prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stopped = define_dir_pool(test_conn, f"{prefix}-stopped")
+    listing = libvirt.virStoragePool.listVolumes
+
+    def stop_then_list(pool: t.Any) -> t.List[str]:
+        if pool.name() == stopped.name() and stopped.isActive():
+            stopped.destroy()  # another run, after this one listed the active pools
+        return listing(pool)
+
+    kept = test_conn.storagePoolLookupByName("default-pool").createXML(
+        f"<volume><name>{prefix}-kept.img</name><capacity>1048576</capacity></volume>", 0
+    )
+    monkeypatch.setattr(libvirt.virStoragePool, "listVolumes", stop_then_list)
+    try:
+        info = run_module(volume_info, {"uri": TEST_URI})
+        assert not info.get("failed"), info.get("msg")
+        assert ("default-pool", f"{prefix}-kept.img") in {(v["pool"], v["name"]) for v in info["volumes"]}
+        stopped.create(0)
+        named = run_module(volume_info, {"uri": TEST_URI, "pool": stopped.name()})
+        assert named["failed"] and "is not active" in named["msg"]  # a pool the task names must be there
+    finally:
+        kept.delete(0)
+        if stopped.isActive():
+            stopped.destroy()
+        stopped.undefine()

@@ -12,7 +12,8 @@ import contextlib
 import os
 import typing as t
 
-from .._core.errors import AlreadyExists, ConflictError, SpecError
+from .._core.client import libvirt, still_there
+from .._core.errors import AlreadyExists, CollectionError, ConflictError, SpecError
 from .._core.module import Batch, LibvirtModule, ModuleRun
 from .._core.plan import Plan, over_xml
 from .client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
@@ -115,6 +116,17 @@ def run_pool_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
     wanted = module.params.get("name")
     pools = [executor.facts(n) for n in names if not wanted or n == wanted]
     return {"changed": False, "pools": [p for p in pools if p is not None]}
+
+
+def _volume_names(executor: VolumeExecutor, pool_name: str, named: bool) -> t.List[str]:
+    """The volumes of a pool; none of one that another run stopped or removed since the listing, unless the task
+    named that pool."""
+    try:
+        return sorted(executor.client.call(f"list volumes of pool {pool_name!r}", executor.pool(pool_name).listVolumes))
+    except CollectionError:
+        if named or executor.pool_ready(pool_name):
+            raise
+        return []
 
 
 class UsageReader:
@@ -281,17 +293,18 @@ def run_volume_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
     conn = executor.client.conn
     wanted_pool = module.params.get("pool")
     wanted_name = module.params.get("name")
-    pools = sorted(p.name() for p in executor.client.call("list pools", conn.listAllStoragePools, 0) if p.isActive())
     if wanted_pool:
         executor.pool(wanted_pool)  # a clear error for a missing or inactive pool
         pools = [wanted_pool]
+    else:
+        listed = executor.client.call(
+            "list pools", conn.listAllStoragePools, libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE
+        )
+        pools = sorted(still_there(listed, lambda p: p.name()))
     volumes = []
     usage = read_usage([executor.client])
     for pool_name in pools:
-        names = sorted(
-            executor.client.call(f"list volumes of pool {pool_name!r}", executor.pool(pool_name).listVolumes)
-        )
-        for name in names:
+        for name in _volume_names(executor, pool_name, named=bool(wanted_pool)):
             if wanted_name and name != wanted_name:
                 continue
             actual = executor.read(pool_name, name, usage)
