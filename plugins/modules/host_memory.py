@@ -6,15 +6,16 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: host_memory
-short_description: KSM memory de-duplication and hugepages of a hypervisor
+short_description: KSM memory de-duplication, hugepages and userfaultfd of a hypervisor
 version_added: 0.1.0
 description:
   - Turns Kernel Samepage Merging (KSM) on or off and tunes how fast it scans, so that many similar
     guests share identical memory pages; reserves hugepages for guests that use them.
   - Only the options that are set are compared. The values are written to /sys at once and, with
     O(persist=true), to a systemd-tmpfiles file of the collection's own that sets them at every boot.
+  - Lets QEMU use userfaultfd, which post-copy live migration needs (O(userfaultfd)).
   - Reports what KSM saves now (C(saved_bytes) in RV(memory.ksm)) and the hugepages of every size.
-  - Runs on the hypervisor itself (it writes that machine's /sys).
+  - Runs on the hypervisor itself (it writes that machine's /sys and /proc/sys).
 author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:
@@ -44,9 +45,19 @@ options:
         description: The page size, V(2MiB) or V(1GiB) on x86_64.
         type: str
         default: 2MiB
+  userfaultfd:
+    description:
+      - Let unprivileged processes use userfaultfd (the sysctl C(vm.unprivileged_userfaultfd)). QEMU needs it
+        for post-copy live migration (O(sharedvirt.kvm.migration#module:postcopy=true)) where libvirt does not
+        hand it C(/dev/userfaultfd), as on libvirt 9.0 (Debian 12). Set it on every hypervisor a post-copy
+        migration leaves or reaches.
+      - It widens what every unprivileged process of the host may do (userfaultfd has helped kernel exploits
+        that race the kernel's own page faults); V(false) takes it back.
+    type: bool
+    version_added: 0.2.0
   persist:
     description:
-      - Write /etc/tmpfiles.d/sharedvirt-host-memory.conf so the values survive a reboot; the file
+      - Write /etc/tmpfiles.d/sharedvirt-host-memory.conf so the values (the sysctl too) survive a reboot; the file
         holds exactly the values set here and is removed when no value is set.
     type: bool
     default: true
@@ -57,7 +68,7 @@ attributes:
     support: full
   idempotent:
     support: full
-    description: Values equal to the ones in /sys (and an equal persistence file) report no change.
+    description: Values equal to the ones in /sys and /proc/sys (and an equal persistence file) report no change.
 notes:
   - KSM is a host-wide setting; guests opt out per domain with the domain module's O(sharedvirt.kvm.domain#module:memory_backing.nosharepages=true).
 """
@@ -69,6 +80,10 @@ EXAMPLES = r"""
       enabled: true
       pages_to_scan: 1000
       sleep_millisecs: 20
+
+- name: Let QEMU use userfaultfd, for post-copy migration
+  sharedvirt.kvm.host_memory:
+    userfaultfd: true
 
 - name: Reserve 512 hugepages of 2 MiB for database guests
   sharedvirt.kvm.host_memory:
@@ -84,7 +99,7 @@ actions:
   elements: str
   sample: ["set /sys/kernel/mm/ksm/run from 0 to 1", "write /etc/tmpfiles.d/sharedvirt-host-memory.conf"]
 changes:
-  description: The sysfs values changed (or to change, in check mode), as path -> {before, after}.
+  description: The sysfs and sysctl values changed (or to change, in check mode), as path -> {before, after}.
   returned: always
   type: dict
   sample: {"/sys/kernel/mm/ksm/run": {"before": "0", "after": "1"}}
@@ -101,6 +116,10 @@ memory:
       description: Per page size, C(size) in bytes, C(count) reserved and C(free).
       type: list
       elements: dict
+    unprivileged_userfaultfd:
+      description: Whether unprivileged processes (QEMU) may use userfaultfd; null where the kernel has no such sysctl.
+      type: bool
+      version_added: 0.2.0
 """
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import CollectionModule
@@ -119,6 +138,7 @@ ARGUMENT_SPEC = {
         "type": "dict",
         "options": {"count": {"type": "int"}, "size": {"type": "str", "default": "2MiB"}},
     },
+    "userfaultfd": {"type": "bool"},
     "persist": {"type": "bool", "default": True},
 }
 

@@ -72,8 +72,10 @@ options:
       - While in post-copy, a failure of either host or of the link between them loses the running guest
         (neither side holds all of its memory), and the job cannot be aborted, so O(timeout) no longer applies.
       - QEMU needs userfaultfd for it. libvirt 9.0 (Debian 12) does not hand it C(/dev/userfaultfd), so both
-        hypervisors need the sysctl C(vm.unprivileged_userfaultfd=1), which lets every unprivileged process
-        of the host use userfaultfd. Without it the module fails before the guest moves, naming the sysctl.
+        hypervisors need the sysctl C(vm.unprivileged_userfaultfd=1) (M(sharedvirt.kvm.host_memory) with
+        O(sharedvirt.kvm.host_memory#module:userfaultfd=true), or the hypervisor role's C(hypervisor_postcopy)),
+        which lets every unprivileged process of the host use userfaultfd. Without it the module fails before
+        the guest moves, naming the sysctl.
     type: bool
     default: false
   tls:

@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from testbed.modules import ladder, run_module
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.memory import TMPFILES
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.host.memory import TMPFILES, USERFAULTFD
 from ansible_collections.sharedvirt.kvm.plugins.modules import host_memory
 
 pytestmark = pytest.mark.whole_host  # it reads or changes what every guest of the host shares
 
 KSM = Path("/sys/kernel/mm/ksm")
 HUGE = Path("/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages")
-SAVED = [KSM / "run", KSM / "pages_to_scan", KSM / "sleep_millisecs", HUGE]
+SAVED = [KSM / "run", KSM / "pages_to_scan", KSM / "sleep_millisecs", HUGE, Path(USERFAULTFD)]
 
 
 @pytest.fixture
@@ -49,6 +49,20 @@ def test_ksm_and_hugepages_ladder_and_persistence(restore_memory_settings: None)
     ]
     released = run_module(host_memory, {"hugepages": {"count": 0}, "persist": False})
     assert released["changed"] and HUGE.read_text().strip() == "0" and not os.path.exists(TMPFILES)
+
+
+def test_userfaultfd_ladder_flips_the_sysctl_and_persists_it(restore_memory_settings: None) -> None:
+    allowed = Path(USERFAULTFD).read_text().strip() == "1"
+    results = ladder(host_memory, {"userfaultfd": not allowed})
+    assert results[0]["actions"] == [
+        f"set {USERFAULTFD} from {int(allowed)} to {int(not allowed)}",
+        f"write {TMPFILES}",
+    ]
+    assert Path(USERFAULTFD).read_text().strip() == str(int(not allowed))
+    assert results[2]["memory"]["unprivileged_userfaultfd"] is (not allowed)
+    assert f"w {USERFAULTFD} - - - - {int(not allowed)}" in Path(TMPFILES).read_text().splitlines()
+    back = run_module(host_memory, {"userfaultfd": allowed, "persist": False})
+    assert back["changed"] and Path(USERFAULTFD).read_text().strip() == str(int(allowed))
 
 
 def test_bad_values_change_nothing(restore_memory_settings: None) -> None:

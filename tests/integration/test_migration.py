@@ -121,7 +121,7 @@ def test_a_busy_guest_precopy_cannot_move_moves_by_post_copy_which_needs_userfau
             refused = migrate(b, a, guest.name, postcopy=True, **slow)
         assert refused["failed"] and refused["msg"].endswith(
             "post-copy needs userfaultfd for QEMU: set the sysctl vm.unprivileged_userfaultfd=1 on both "
-            "hypervisors, or set postcopy: false"
+            "hypervisors (sharedvirt.kvm.host_memory userfaultfd: true), or set postcopy: false"
         ), refused["msg"]
         assert conn_a.lookupByName(guest.name).isActive()
 

@@ -1,4 +1,4 @@
-"""KSM (memory de-duplication) and hugepages of a hypervisor: desired sysfs values, plan, apply.
+"""KSM (memory de-duplication), hugepages and userfaultfd of a hypervisor: desired values, plan, apply.
 
 The settings live in /sys and are lost at boot; ``persist`` writes a systemd-tmpfiles file of our
 own that sets the same values at every boot (hosts without systemd get the file too; it does no harm).
@@ -19,6 +19,9 @@ from .._core.units import to_bytes
 SYS_MM = "/sys/kernel/mm"
 KSM_KEYS = {"enabled": "run", "pages_to_scan": "pages_to_scan", "sleep_millisecs": "sleep_millisecs"}
 KSM_STATS = ("pages_shared", "pages_sharing", "pages_unshared", "full_scans")
+# QEMU needs userfaultfd for post-copy migration; libvirt 9.0 runs it unprivileged and does not pass it
+# /dev/userfaultfd, so only this sysctl lets it fault pages in from the source host.
+USERFAULTFD = "/proc/sys/vm/unprivileged_userfaultfd"
 TMPFILES = "/etc/tmpfiles.d/sharedvirt-host-memory.conf"
 HEADER = "# Managed by sharedvirt.kvm (host_memory): KSM and hugepages at boot."
 
@@ -30,10 +33,13 @@ def hugepage_dir(size: t.Any, root: str = SYS_MM) -> str:
 
 
 def desired_values(
-    ksm: t.Optional[t.Mapping[str, t.Any]], hugepages: t.Optional[t.Mapping[str, t.Any]], root: str = SYS_MM
+    ksm: t.Optional[t.Mapping[str, t.Any]],
+    hugepages: t.Optional[t.Mapping[str, t.Any]],
+    root: str = SYS_MM,
+    userfaultfd: t.Optional[bool] = None,
 ) -> t.Dict[str, str]:
-    """sysfs path -> value for the options that are set (only those are compared)."""
-    out: t.Dict[str, str] = {}
+    """sysfs or sysctl path -> value for the options that are set (only those are compared)."""
+    out: t.Dict[str, str] = {} if userfaultfd is None else {USERFAULTFD: str(int(userfaultfd))}
     for option, key in KSM_KEYS.items():
         value = (ksm or {}).get(option)
         if value is None:
@@ -73,8 +79,7 @@ def read_value(path: str) -> t.Optional[str]:
 
 def write_value(path: str, value: str) -> None:
     if not os.path.exists(path):
-        what = "hugepage size" if "hugepages-" in path else "KSM"
-        raise CollectionError(f"{path} does not exist: this kernel has no {what} support")
+        raise CollectionError(f"{path} does not exist: this kernel has no {_feature(path)} support")
     try:
         with open(path, "w", encoding="ascii") as handle:
             handle.write(value)
@@ -85,6 +90,12 @@ def write_value(path: str, value: str) -> None:
             f"the kernel reserved only {read_value(path)} of {value} hugepages ({path}): memory is too "
             "fragmented or too small; reserve them at boot (persist=true) or ask for fewer"
         )
+
+
+def _feature(path: str) -> str:
+    if path == USERFAULTFD:
+        return "unprivileged userfaultfd (Linux 5.2 or later)"
+    return "hugepage size" if "hugepages-" in path else "KSM"
 
 
 def memory_facts(root: str = SYS_MM, page_size: int = 4096) -> t.Dict[str, t.Any]:
@@ -107,4 +118,5 @@ def memory_facts(root: str = SYS_MM, page_size: int = 4096) -> t.Dict[str, t.Any
                 "free": int(read_value(f"{base}/{entry}/free_hugepages") or 0),
             }
         )
-    return {"ksm": ksm, "hugepages": sizes}
+    allowed = read_value(USERFAULTFD)
+    return {"ksm": ksm, "hugepages": sizes, "unprivileged_userfaultfd": None if allowed is None else allowed == "1"}

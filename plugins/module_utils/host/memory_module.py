@@ -23,7 +23,7 @@ def _read_file(path: str) -> t.Optional[str]:
 
 def run_host_memory(module: CollectionModule) -> t.Dict[str, t.Any]:
     params = module.params
-    desired = desired_values(params.get("ksm"), params.get("hugepages"))
+    desired = desired_values(params.get("ksm"), params.get("hugepages"), userfaultfd=params.get("userfaultfd"))
     changes = plan(desired, {path: read_value(path) for path in desired})
     want_file = tmpfiles_text(desired) if params["persist"] and desired else None
     have_file = _read_file(TMPFILES)

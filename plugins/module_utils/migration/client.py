@@ -83,7 +83,7 @@ def failure_hint(err: t.Any) -> str:
         # pages in from the source.
         return (
             "; post-copy needs userfaultfd for QEMU: set the sysctl vm.unprivileged_userfaultfd=1 on both "
-            "hypervisors, or set postcopy: false"
+            "hypervisors (sharedvirt.kvm.host_memory userfaultfd: true), or set postcopy: false"
         )
     return ""
 

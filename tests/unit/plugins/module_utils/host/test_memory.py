@@ -40,3 +40,11 @@ def test_tmpfiles_is_stable() -> None:
     text = tmpfiles_text({"/z": "1", "/a": "2"})
     assert text.splitlines()[1:] == ["w /a - - - - 2", "w /z - - - - 1"]
     assert hugepage_dir("2MiB") == f"{ROOT}/hugepages/hugepages-2048kB"
+
+
+def test_userfaultfd_is_the_sysctl_only_when_set() -> None:
+    assert desired_values(None, None, userfaultfd=True) == {"/proc/sys/vm/unprivileged_userfaultfd": "1"}
+    assert desired_values(None, None, userfaultfd=False) == {"/proc/sys/vm/unprivileged_userfaultfd": "0"}
+    assert desired_values(None, None) == {}
+    text = tmpfiles_text(desired_values({"enabled": True}, None, userfaultfd=True))
+    assert "w /proc/sys/vm/unprivileged_userfaultfd - - - - 1" in text.splitlines()
