@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-out=${TMPDIR:-/tmp}/sharedvirt-kvm-build
+out=${TMPDIR:-/tmp}/sharedvirt-kvm-build-$(pwd -P | cksum | cut -d' ' -f1)  # one per checkout, as in sanity.sh
 source tools/stage.sh
 rm -rf "$out"
 stage_tree "$out/tree"

@@ -3,7 +3,8 @@
 # The linters ansible-test pins are installed into .venv-sanity (--requirements), kept between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-work=${TMPDIR:-/tmp}/sharedvirt-kvm-sanity
+# One scratch tree per checkout: a second checkout's run must not delete this one's tree under it.
+work=${TMPDIR:-/tmp}/sharedvirt-kvm-sanity-$(pwd -P | cksum | cut -d' ' -f1)
 dest=$work/ansible_collections/sharedvirt/kvm
 source tools/stage.sh
 rm -rf "$work"
