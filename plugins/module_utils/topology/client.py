@@ -23,8 +23,9 @@ def read_host(client: LibvirtClient) -> HostFacts:
     """The VMs (live definition when running), networks and pools of one hypervisor."""
     with libvirt_errors(f"read the topology of {client.uri}"):
         conn = client.conn
-        pools = still_there(conn.listAllStoragePools(0), _pool)
-        targets = {name: path for name, path in still_there(conn.listAllStoragePools(0), _pool_path) if path}
+        read = still_there(conn.listAllStoragePools(0), _pool)
+        pools = [pool for pool, _path in read]
+        targets = {pool.name: path for pool, path in read if path}
         vms = still_there(conn.listAllDomains(0), lambda dom: _vm(dom, targets))
         networks = still_there(conn.listAllNetworks(0), _network)
         return HostFacts(
@@ -36,14 +37,11 @@ def read_host(client: LibvirtClient) -> HostFacts:
         )
 
 
-def _pool(pool: t.Any) -> Pool:
+def _pool(pool: t.Any) -> t.Tuple[Pool, str]:
+    """The pool and its target directory (empty for a pool without one), from one read of its XML."""
     root = parse_xml(pool.XMLDesc(0), f"XML of pool {pool.name()!r}")
-    return Pool(pool.name(), root.get("type", ""), bool(pool.isActive()))
-
-
-def _pool_path(pool: t.Any) -> t.Tuple[str, str]:
-    root = parse_xml(pool.XMLDesc(0), f"XML of pool {pool.name()!r}")
-    return pool.name(), (root.findtext("target/path") or "").rstrip("/")
+    path = (root.findtext("target/path") or "").rstrip("/")
+    return Pool(pool.name(), root.get("type", ""), bool(pool.isActive())), path
 
 
 def _vlans(parent: ET.Element) -> t.Tuple[int, ...]:
