@@ -28,6 +28,23 @@ else
   echo "setup: Debian packages present"
 fi
 
+# Programs only the storage appliance's image carries (tests/testbed/appliance_image.py): unpacked, not
+# installed, so the host gets none of their services, boot hooks or udev rules.
+unpacked=/var/cache/sharedvirt-kvm/debs
+mapfile -t guest_packages < <(grep -vE '^\s*(#|$)' tools/guest-packages.txt)
+for p in "${guest_packages[@]}"; do
+  [ -f "$unpacked/$p/.unpacked" ] && continue
+  echo "setup: unpacking the Debian package $p for the appliance image"
+  work=$(mktemp -d)
+  chown _apt "$work" 2>/dev/null || true  # apt downloads as _apt
+  (cd "$work" && apt-get download -q "$p" 2>/dev/null) || { apt-get update -q && (cd "$work" && apt-get download -q "$p"); }
+  rm -rf "${unpacked:?}/$p"
+  mkdir -p "$unpacked/$p"
+  dpkg-deb -x "$work"/*.deb "$unpacked/$p"
+  touch "$unpacked/$p/.unpacked"
+  rm -rf "$work"
+done
+
 # libvirt ships a NAT network to the outside; tests and the demo never use it.
 rm -f /etc/libvirt/qemu/networks/autostart/default.xml
 

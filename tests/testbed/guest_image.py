@@ -296,9 +296,11 @@ def _module_name(path: str) -> str:
     return base.replace("-", "_")
 
 
-def shared_libraries(binary: str) -> t.List[str]:
-    """Absolute paths of the shared libraries ``binary`` loads (from ldd), loader included."""
-    output = subprocess.run(["ldd", binary], check=True, capture_output=True, text=True).stdout
+def shared_libraries(binary: str, library_dirs: t.Sequence[str] = ()) -> t.List[str]:
+    """Absolute paths of the shared libraries ``binary`` loads (from ldd), loader included; ``library_dirs`` are
+    searched first (libraries of unpacked packages)."""
+    env = dict(os.environ, LD_LIBRARY_PATH=":".join(library_dirs)) if library_dirs else None
+    output = subprocess.run(["ldd", binary], check=True, capture_output=True, text=True, env=env).stdout
     paths = []
     for line in output.splitlines():
         match = re.search(r"(/\S+)\s+\(0x", line)
@@ -374,12 +376,25 @@ def _module_bytes(path: str) -> bytes:
     return data
 
 
+def _guest_path(path: str, unpacked: t.Sequence[str]) -> str:
+    """Where a file of the host, or of a package unpacked under one of ``unpacked``, goes in the guest."""
+    for root in unpacked:
+        if path.startswith(root.rstrip("/") + "/"):
+            return path[len(root.rstrip("/")) :]
+    return path
+
+
 def _inputs(
-    busybox: str, programs: t.Sequence[str], extra: t.Mapping[str, bytes], boot_modules: t.Sequence[str] = ()
+    busybox: str,
+    programs: t.Sequence[str],
+    extra: t.Mapping[str, bytes],
+    boot_modules: t.Sequence[str] = (),
+    unpacked: t.Sequence[str] = (),
 ) -> t.Tuple[str, str, t.Dict[str, bytes], t.Set[str]]:
     """Kernel path, release, every initramfs file (path in the guest -> bytes), the executables.
 
-    ``programs`` are host binaries shipped with their libraries; ``extra`` files are executable scripts;
+    ``programs`` are binaries shipped with their libraries: the host's, or of Debian packages unpacked under
+    ``unpacked`` (placed in the guest as the package places them); ``extra`` files are executable scripts;
     ``boot_modules`` are kernel modules this image loads at boot beyond BOOT_MODULES."""
     boot = BOOT_MODULES + tuple(boot_modules)
     kernel, release = find_kernel()
@@ -407,11 +422,15 @@ def _inputs(
     files["sbin/shutdown"] = POWEROFF.encode()
     files["etc/hosts"] = b"127.0.0.1 localhost\n"
     executables = {"init", "bin/busybox", "etc/udhcpc/default.script", "etc/acpi/PWRF/00000080", "sbin/shutdown"}
+    library_dirs = [
+        os.path.join(root, sub) for root in unpacked for sub in ("lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu")
+    ]
     for program in programs:
         # The program and its libraries, loader included: exec needs the loader executable too.
-        for path in [program] + shared_libraries(program):
-            files[path.lstrip("/")] = _read(os.path.realpath(path))
-            executables.add(path.lstrip("/"))
+        for path in [program] + shared_libraries(program, library_dirs):
+            name = _guest_path(path, unpacked).lstrip("/")
+            files[name] = _read(os.path.realpath(path))
+            executables.add(name)
     for name, data in extra.items():
         files[name] = data
         executables.add(name)
@@ -440,12 +459,13 @@ def ensure_guest_image(
     programs: t.Sequence[str] = (),
     extra: t.Optional[t.Mapping[str, bytes]] = None,
     boot_modules: t.Sequence[str] = (),
+    unpacked: t.Sequence[str] = (),
 ) -> t.Tuple[GuestImage, bool]:
     """Build the guest unless the cache holds one for the same inputs: (image, built_now)."""
     if agent and not os.path.exists(agent):
         agent = None
     shipped = [agent, *programs] if agent else programs
-    kernel, release, files, executables = _inputs(busybox, shipped, extra or {}, boot_modules)
+    kernel, release, files, executables = _inputs(busybox, shipped, extra or {}, boot_modules, unpacked)
     digest = hashlib.sha256(BUILDER_VERSION.encode())
     for name in sorted(files):
         digest.update(name.encode() + (b"\1" if name in executables else b"\0") + hashlib.sha256(files[name]).digest())

@@ -9,6 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 COLLECTIONS = ROOT / "tests" / "output" / "collections"
 GUEST_CACHE = os.environ.get("SVKVM_GUEST_CACHE", "/var/cache/sharedvirt-kvm/guest")
+# Debian packages that tools/setup.sh unpacks (not installs) for programs only a guest image carries.
+UNPACKED = os.environ.get("SVKVM_UNPACKED", "/var/cache/sharedvirt-kvm/debs")
 # Serial logs must be writable by QEMU (libvirt-qemu) and readable by the tests.
 RUN_DIR = Path(os.environ.get("SVKVM_RUN_DIR", "/var/tmp/sharedvirt-kvm"))
 

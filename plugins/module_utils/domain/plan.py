@@ -130,6 +130,8 @@ def _plan_removal(plan: Plan, request: DomainRequest, actual: DomainActual) -> N
     name = plan.name
     _refuse_losing(name, "remove it", actual.keeps - {"nvram", "tpm"}, request.discard)
     if runtime(actual.state) in ("running", "paused"):
+        if runtime(actual.state) == "paused":
+            plan.steps.append(Step("resume"))  # a paused guest cannot answer the power button
         plan.add(_shutdown_action(name, request), Change("state", actual.state, "shutoff"), step=_shutdown(request))
     storage = " and its owned storage" if request.remove_storage == "owned" else ""
     dropped = sorted(actual.keeps & request.discard)

@@ -8,6 +8,7 @@ from testbed.appliance_image import MODULES, appliance_image
 from testbed.guest_image import (
     Cpio,
     GuestImageError,
+    _guest_path,
     build_initrd,
     module_order,
 )
@@ -108,8 +109,23 @@ def test_the_appliance_image_ships_lio_modules_with_their_dependencies_and_the_a
         assert module in boot and f"lib/modules/{module}.ko" in entries, boot
     assert boot.index("target_core_mod") < boot.index("iscsi_target_mod")
     assert all(f"lib/modules/{name}.ko" in entries for name in boot)
-    assert 'set_attr "$tpg/auth/password" "$password"' in script and 'echo "SVKVM-TARGET $iqn' in script
+    assert 'set_attr "$tpg/auth/password" "$t_password"' in script and 'echo "SVKVM-TARGET $iqn' in script
     assert "tgtd" not in script
+    # A pair's primary: the initiator and mdadm, with their libraries, where their packages put them.
+    assert "sbin/iscsistart" in entries and "sbin/mdadm" in entries
+    assert any("libopeniscsiusr.so.0" in name for name in entries)
     # The guest's /init starts it only when asked, with the settings disk's serial.
     assert '/sbin/svkvm-appliance "$sv_appliance" &' in entries["init"][1].decode()
     assert appliance_image(str(tmp_path)).key == image.key  # cached by content
+
+
+def test_files_of_an_unpacked_package_go_where_the_package_puts_them() -> None:
+    roots = ["/var/cache/sharedvirt-kvm/debs/open-iscsi", "/var/cache/sharedvirt-kvm/debs/libopeniscsiusr/"]
+    assert _guest_path("/var/cache/sharedvirt-kvm/debs/open-iscsi/sbin/iscsistart", roots) == "/sbin/iscsistart"
+    lib = "/var/cache/sharedvirt-kvm/debs/libopeniscsiusr/usr/lib/x86_64-linux-gnu/libopeniscsiusr.so.0"
+    assert _guest_path(lib, roots) == "/usr/lib/x86_64-linux-gnu/libopeniscsiusr.so.0"
+    assert _guest_path("/lib/x86_64-linux-gnu/libc.so.6", roots) == "/lib/x86_64-linux-gnu/libc.so.6"  # the host's
+    assert (
+        _guest_path("/var/cache/sharedvirt-kvm/debs/open-iscsi-extra/x", roots)
+        == "/var/cache/sharedvirt-kvm/debs/open-iscsi-extra/x"
+    )

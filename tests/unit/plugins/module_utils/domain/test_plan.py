@@ -217,6 +217,12 @@ def test_removal_options_reach_the_executor() -> None:
     assert result.actions == ["undefine domain vm1 and its owned storage"]
 
 
+def test_removal_of_a_paused_domain_resumes_it_first_so_that_it_can_shut_down() -> None:
+    result = plan({}, state="absent", current=actual("paused"), force=True)
+    assert [s.op for s in result.steps] == ["resume", "shutdown", "undefine"]
+    assert result.actions[0] == "shut down domain vm1, powering it off after 120 s (force)"
+
+
 def with_data(*keeps: str, state: str = "shutoff") -> DomainActual:
     current = actual(state)
     current.keeps = frozenset(keeps)
