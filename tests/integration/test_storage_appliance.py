@@ -86,7 +86,7 @@ def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(l
     }
     runs = ladder(play(role))
     assert password not in "".join(r.output for r in runs)
-    wait_for_marker(console, rf"SVKVM-TARGET iqn.2026-12.org.sharedvirt:{name} luns=1=svkvm-lun1", 60)
+    wait_for_marker(console, rf"SVKVM-TARGET iqn.2026-12.org.sharedvirt:{name} luns=1:svkvm-lun1:/dev/vd", 60)
     settings = SETTINGS_DIR / f"{name}.conf"
     assert settings.stat().st_mode & 0o777 == 0o600 and settings.stat().st_size % 4096 == 0
     xml = lab.conn.lookupByName(name).XMLDesc(0)

@@ -167,6 +167,15 @@ def test_a_pair_mirrors_writes_on_both_hosts_and_survives_either_appliance_dying
         for host in HOSTS:
             assert pair.volume(host).read_bytes()[:15] == b"SVKVM-MARK PAIR", host
 
+        # The role grows the volume on both hosts; once both legs grew, the primary grows the mirror: a bigger LUN
+        # while the consumer writes.
+        before = lun_size(lab, pair.name)  # md keeps its superblock and bitmap at the end of each leg
+        assert 15 * MIB < before < 16 * MIB, before
+        pair.common["storage_appliance_volumes"] = [{"name": "lun1.raw", "capacity": "24MiB", "lun": 1}]
+        ok(pair.play())
+        wait_for("the pair's LUN to grow", lambda: lun_size(lab, pair.name) > 23 * MIB, 120)
+        goes_on(serial, 2)
+
         # The secondary dies: the primary drops its leg, the consumer goes on, the report says degraded.
         pair.appliance(lab, "hvb").destroy()
         wait_for("the mirror to go degraded", lambda: pair.info("hva").get("degraded") == [1], 60)
@@ -221,3 +230,10 @@ def goes_on(serial: Path, more: int) -> None:
     """The consumer writes ``more`` more ticks."""
     last = ticks(serial)[-1]
     wait_for(f"{more} more writes of the consumer", lambda: ticks(serial)[-1] >= last + more, 90)
+
+
+def lun_size(lab: Lab, pool_name: str) -> int:
+    """The size of LUN 1 as a hypervisor's pool of the pair sees it (a refresh asks the target)."""
+    consumer_pool = lab.conn.storagePoolLookupByName(pool_name)
+    consumer_pool.refresh(0)
+    return int(consumer_pool.storageVolLookupByName("unit:0:0:1").info()[1])

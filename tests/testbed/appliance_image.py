@@ -174,6 +174,22 @@ all_legs() {
   set -- $luns
   while [ $# -ge 2 ]; do leg_of "$2" >/dev/null || return 1; shift 2; done
 }
+# grow LUN SERIAL: once both legs grew (the role grows the volume on each host; the secondary's needs a rescan
+# here), the mirror grows to the smaller. md cannot move an internal bitmap that sits before a metadata 1.0
+# superblock at the end of the legs, so the bitmap goes for the resize and comes back after it.
+grow() {
+  for dev in $(leg_of "$2"); do echo 1 > "/sys/block/${dev##*/}/device/rescan"; done
+  sizes=$(for m in /sys/block/md$1/md/dev-*; do cat "/sys/block/${m##*/dev-}/size"; done 2>/dev/null | tr '\n' ' ')
+  eval "was=\$sizes_$1"
+  if [ -n "$was" ] && [ "$sizes" != "$was" ]; then
+    before=$(cat "/sys/block/md$1/size")
+    mdadm "/dev/md$1" --grow --bitmap=none >/dev/null 2>&1
+    mdadm "/dev/md$1" --grow --size=max >/dev/null 2>&1
+    mdadm "/dev/md$1" --grow --bitmap=internal >/dev/null 2>&1
+    echo "SVKVM-GROW lun=$1 sectors=$before->$(cat "/sys/block/md$1/size")"
+  fi
+  eval "sizes_$1=\$sizes"
+}
 # heal: drop legs whose disk went offline, add the disks each mirror lacks (re-add first: the bitmap then copies
 # only what changed), log in again when a leg is missing, and report. $1: whether to log in now (yes or no).
 heal() {
@@ -201,6 +217,7 @@ peer=$peer"
     done
     leg_of "$2" >/dev/null || missing=1
     legs=$(grep -l in_sync "$md"/dev-*/state 2>/dev/null | wc -l)
+    [ "$login" = yes ] && [ "$legs" -ge 2 ] && grow "$1" "$2"
     case $(cat "$md/sync_action" 2>/dev/null) in
       recover|resync)
         state=resync

@@ -139,7 +139,11 @@ class NsHost:
             conf.write('lock_manager = "lockd"\n')
         with (dirs["etc"] / "qemu-lockd.conf").open("a") as conf:
             conf.write(f'\nfile_lockspace_dir = "{self.lockspace / LOCKSPACE}"\n')
-        sshd_config = self._sshd_config(authorized_key)
+        self._boot(self._sshd_config(authorized_key))
+
+    def _boot(self, sshd_config: Path) -> None:
+        """Its daemons, in a mount namespace of their own over its private directories."""
+        dirs = {key: self.root / key for key in PRIVATE_DIRS}
         mounts = "; ".join(f"mount --bind {dirs[key]} {path}" for key, path in PRIVATE_DIRS.items())
         script = (
             f"hostname {self.hostname}; {mounts}; "
@@ -150,6 +154,28 @@ class NsHost:
         unshare = ["unshare", "--mount", "--uts", "--propagation", "private"]
         subprocess.run(["ip", "netns", "exec", self.name, *unshare, "sh", "-c", script], check=True)
         _wait_until(f"libvirtd of {self.name}", self._libvirt_answers)
+
+    def crash(self) -> None:
+        """A power loss: every process of the host (its guests, libvirtd, virtlockd) killed at once and its link
+        down; its files stay, as a disk does."""
+        pids = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True, check=False).stdout
+        for pid in pids.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        _wait_until(
+            f"processes of {self.name} to die", lambda: not any(Path(f"/proc/{p}").exists() for p in pids.split()), 10
+        )
+        subprocess.run(["ip", "link", "set", self.veth, "down"], check=True)
+
+    def revive(self) -> None:
+        """Back after :meth:`crash`: its link up and its daemons started on its kept files (libvirtd then starts
+        the domains marked autostart, as at a host's boot)."""
+        # /run is a tmpfs that a boot starts empty; libvirtd marks there that it autostarted this boot's domains.
+        run = self.root / "run"
+        shutil.rmtree(run, ignore_errors=True)
+        run.mkdir()
+        subprocess.run(["ip", "link", "set", self.veth, "up"], check=True)
+        self._boot(self.root / "ssh" / "sshd_config")
 
     def _sshd_config(self, authorized_key: Path) -> Path:
         ssh = self.root / "ssh"

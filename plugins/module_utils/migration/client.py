@@ -16,7 +16,16 @@ from .._core.client import LibvirtClient, libvirt, libvirt_errors
 from .._core.errors import CollectionError, WaitTimeout
 from .._core.xmlutil import parse_xml
 from ..recovery.record_client import sync_record
-from .plan import Destination, MigrationPlan, MigrationRequest, Placement, cpu_model_xml, disks_of, plan_migration
+from .plan import (
+    NETWORK_POOL_TYPES,
+    Destination,
+    MigrationPlan,
+    MigrationRequest,
+    Placement,
+    cpu_model_xml,
+    disks_of,
+    plan_migration,
+)
 
 POLL_SECONDS = 0.5
 
@@ -174,6 +183,7 @@ class MigrationExecutor:
                     visible.add(disk.path)
                 except libvirt.libvirtError:
                     pass
+            volumes = self._network_volumes(xml, {p.name(): p for p in pools})
             compatible = None
             cpu = cpu_model_xml(xml)
             if cpu is not None and parse_xml(xml, "domain XML").get("type") == "kvm":
@@ -184,7 +194,26 @@ class MigrationExecutor:
             visible_paths=frozenset(visible),
             pool_dirs=frozenset(dirs),
             cpu_compatible=compatible,
+            visible_volumes=volumes,
         )
+
+    @staticmethod
+    def _network_volumes(xml: str, pools: t.Dict[str, t.Any]) -> t.FrozenSet[str]:
+        """pool/volume of the domain's volume disks that a destination pool on network storage holds."""
+        found = set()
+        for disk in disks_of(xml):
+            pool = pools.get(disk.pool or "")
+            if disk.volume is None or pool is None or not pool.isActive():
+                continue
+            if parse_xml(pool.XMLDesc(0), "pool XML").get("type") not in NETWORK_POOL_TYPES:
+                continue  # a local pool of the same name is other storage
+            pool.refresh(0)  # the target may have a LUN the last scan did not see
+            try:
+                pool.storageVolLookupByName(disk.volume)
+                found.add(f"{disk.pool}/{disk.volume}")
+            except libvirt.libvirtError:
+                pass
+        return frozenset(found)
 
     def migrate(self, name: str, plan: MigrationPlan, tuning: Tuning) -> t.Dict[str, t.Any]:
         """Carry the migration out; returns the job's figures (duration, downtime, data)."""

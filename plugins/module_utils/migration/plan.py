@@ -43,6 +43,16 @@ class DiskUse:
     cache: t.Optional[str]
     readonly: bool
     shareable: bool
+    volume: t.Optional[str] = None  # a pool volume's name (with ``pool``)
+
+    @property
+    def where(self) -> str:
+        """Its path, or pool/volume."""
+        return self.path or f"{self.pool}/{self.volume}"
+
+
+# Pool types whose volumes live on network storage: a pool of the same name on another host is the same storage.
+NETWORK_POOL_TYPES = frozenset({"iscsi", "iscsi-direct", "rbd", "gluster", "netfs", "sheepdog", "vstorage"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +64,9 @@ class Destination:
     visible_paths: t.FrozenSet[str]  # disk paths the destination has as volumes (shared storage)
     pool_dirs: t.FrozenSet[str]  # target directories of its pools (where copied disks can land)
     cpu_compatible: t.Optional[bool] = None  # None: the domain names no CPU model to compare
+    # pool/volume of the domain's volume disks that the destination has in a pool on network storage (iSCSI, RBD,
+    # Gluster, NFS): the same storage under the same name.
+    visible_volumes: t.FrozenSet[str] = frozenset()
 
 
 @dataclasses.dataclass
@@ -96,6 +109,7 @@ def disks_of(xml: str) -> t.List[DiskUse]:
                 cache=driver.get("cache") if driver is not None else None,
                 readonly=disk.find("readonly") is not None,
                 shareable=disk.find("shareable") is not None,
+                volume=source.get("volume"),
             )
         )
     return out
@@ -169,16 +183,20 @@ def _check(request: MigrationRequest, xml: str, dest: Destination, live: bool) -
         what = f"disk {disk.target} of domain {name!r}"
         if disk.pool and disk.pool not in dest.pools:
             raise ConflictError(f"{what} is in pool {disk.pool!r}, which {uri} does not have; define it there first")
-        shared = disk.network or (disk.path is not None and disk.path in dest.visible_paths)
+        shared = (
+            disk.network
+            or (disk.path is not None and disk.path in dest.visible_paths)
+            or (disk.volume is not None and f"{disk.pool}/{disk.volume}" in dest.visible_volumes)
+        )
         if disk.shareable and not shared:
             raise ConflictError(
-                f"{what} is a shared disk ({disk.path}) that {uri} does not see; shared disks are never copied - "
+                f"{what} is a shared disk ({disk.where}) that {uri} does not see; shared disks are never copied - "
                 "put the destination on the same shared storage"
             )
         if not shared and live and not disk.readonly:
             if request.copy_storage == "none":
                 raise ConflictError(
-                    f"{what} ({disk.path}) is not on storage {uri} sees; set copy_storage: all (or incremental "
+                    f"{what} ({disk.where}) is not on storage {uri} sees; set copy_storage: all (or incremental "
                     "for a backing chain present there), or move the disk to shared storage"
                 )
             directory = (disk.path or "").rsplit("/", 1)[0]

@@ -110,3 +110,19 @@ def test_networks_are_read_from_the_definition_and_from_a_running_domain() -> No
       <interface type='bridge'><source network='only-a' portid='cb69' bridge='virbr7'/></interface>
       <interface type='bridge'><source bridge='br0'/></interface></devices></domain>"""
     assert networks_of(xml) == ["lan", "only-a"]
+
+
+LUN_XML = """<domain type='kvm'><name>web1</name><devices>
+  <disk type='volume' device='disk'><driver name='qemu' type='raw' cache='none'/>
+    <source pool='vsa1' volume='unit:0:0:1'/><target dev='vda'/><shareable/></disk>
+</devices></domain>"""
+
+
+def test_a_shared_lun_of_a_network_pool_migrates_where_that_pool_holds_it_and_is_refused_elsewhere() -> None:
+    holds = Destination(
+        frozenset(), frozenset({"vsa1"}), frozenset(), frozenset(), None, frozenset({"vsa1/unit:0:0:1"})
+    )
+    assert plan_migration(request(), RUNNING_ON_A, LUN_XML, holds).action == "live"
+    lacks = Destination(frozenset(), frozenset({"vsa1"}), frozenset(), frozenset())
+    with pytest.raises(ConflictError, match=re.escape("is a shared disk (vsa1/unit:0:0:1) that")):
+        plan_migration(request(), RUNNING_ON_A, LUN_XML, lacks)
