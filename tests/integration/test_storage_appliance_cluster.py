@@ -160,8 +160,8 @@ def test_a_pair_on_three_hosts_keeps_its_consumers_writing_through_migration_a_h
             lab.files += [path, SETTINGS_DIR / f"{cluster.appliance(letter)}.conf", cluster.consoles[letter],
                           SETTINGS_DIR / f"{cluster.appliance(letter)}.alone"]  # fmt: skip
             # Started with the host: its appliance's disks are in it, and the appliance autostarts.
-            local = run_module(pool, {"uri": cluster.nodes[letter].uri, "name": f"{prefix}-{letter}", "type": "dir",
-                                     "target": {"path": str(path)}, "autostart": True})  # fmt: skip
+            params = {"name": f"{prefix}-{letter}", "type": "dir", "target": {"path": str(path)}, "autostart": True}
+            local = run_module(pool, {"uri": cluster.nodes[letter].uri, **params})
             assert not local.get("failed"), local.get("msg")
         # Check mode predicts, the run makes the pair and every host's pool of it, the rerun changes nothing.
         predicted = ok(cluster.play("consume", check=True))
@@ -177,7 +177,10 @@ def test_a_pair_on_three_hosts_keeps_its_consumers_writing_through_migration_a_h
         on_b = consumer(lab, b, f"{prefix}-cb", cluster.name, "CB", 1, 2)
         on_c = consumer(lab, c, f"{prefix}-cc", cluster.name, "CC", 2, 1)
         serial_b, serial_c = serial_path_of(on_b), serial_path_of(on_c)
-        exchanged = lambda: seen(serial_b, 2)[-1:] > [2] and seen(serial_c, 1)[-1:] > [2]  # noqa: E731
+
+        def exchanged() -> bool:
+            return seen(serial_b, 2)[-1:] > [2] and seen(serial_c, 1)[-1:] > [2]
+
         wait_for("the consumers to read each other's marks", exchanged, 180)
 
         # cc migrates live from c to a: not one of its writes fails, and cb goes on reading them.

@@ -158,14 +158,18 @@ class NsHost:
     def crash(self) -> None:
         """A power loss: every process of the host (its guests, libvirtd, virtlockd) killed at once and its link
         down; its files stay, as a disk does."""
+        self._signal_all(signal.SIGKILL)
+        subprocess.run(["ip", "link", "set", self.veth, "down"], check=True)
+
+    def _signal_all(self, number: int) -> None:
+        """Send every process of the host's namespace the signal and wait until they are gone."""
         pids = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True, check=False).stdout
         for pid in pids.split():
             with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGKILL)
+                os.kill(int(pid), number)
         _wait_until(
-            f"processes of {self.name} to die", lambda: not any(Path(f"/proc/{p}").exists() for p in pids.split()), 10
+            f"processes of {self.name} to end", lambda: not any(Path(f"/proc/{p}").exists() for p in pids.split()), 10
         )
-        subprocess.run(["ip", "link", "set", self.veth, "down"], check=True)
 
     def revive(self) -> None:
         """Back after :meth:`crash`: its link up and its daemons started on its kept files (libvirtd then starts
@@ -219,13 +223,7 @@ class NsHost:
                 for net in conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE):
                     with contextlib.suppress(libvirt.libvirtError):
                         net.destroy()
-        pids = subprocess.run(["ip", "netns", "pids", self.name], capture_output=True, text=True, check=False).stdout
-        for pid in pids.split():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGTERM)
-        _wait_until(
-            f"processes of {self.name} to end", lambda: not any(Path(f"/proc/{p}").exists() for p in pids.split()), 10
-        )
+        self._signal_all(signal.SIGTERM)
         NetNs.remove(self.name)
         subprocess.run(["ip", "link", "del", self.veth], check=False, capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
