@@ -19,6 +19,8 @@ import libvirt
 import pytest
 import yaml
 from testbed.ansible import PlaybookRun, run_playbook
+from testbed.ansible import changed_on_every_host as changed
+from testbed.ansible import playbook_ok as ok
 from testbed.appliance_image import appliance_image
 from testbed.hosts import HostBed, NsHost, remove_domains_everywhere
 from testbed.lab import Lab
@@ -107,16 +109,6 @@ class Cluster:
     def clean(self, letter: str) -> bool:
         report = self.info(letter)
         return report.get("role") == "primary" and report.get("degraded") == [] and len(report["volumes"]) == 1
-
-
-def ok(run: PlaybookRun) -> PlaybookRun:
-    assert run.rc == 0, run.output
-    assert "[WARNING]" not in run.output, run.output
-    return run
-
-
-def changed(run: PlaybookRun) -> int:
-    return sum(int(n) for n in re.findall(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)", run.output, re.MULTILINE))
 
 
 def ticks(serial: Path, mark: str) -> list[int]:

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 from testbed.ansible import PlaybookRun, run_playbook
+from testbed.ansible import changed_on_every_host as changed
+from testbed.ansible import playbook_ok as ok
 from testbed.appliance_image import appliance_image
 from testbed.lab import Lab
 from testbed.modules import run_module
@@ -109,17 +111,6 @@ class Pair:
 
     def appliance(self, lab: Lab, host: str) -> t.Any:
         return lab.conn.lookupByName(self.hosts[host]["storage_appliance_name"])
-
-
-def changed(run: PlaybookRun) -> int:
-    """Changed tasks over every host of the recap."""
-    return sum(int(n) for n in re.findall(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)", run.output, re.MULTILINE))
-
-
-def ok(run: PlaybookRun) -> PlaybookRun:
-    assert run.rc == 0, run.output
-    assert "[WARNING]" not in run.output, run.output
-    return run
 
 
 def ticks(serial: Path) -> list[int]:

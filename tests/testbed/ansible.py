@@ -120,3 +120,15 @@ def run_inventory(inventory: str | Path, timeout: float = 300) -> subprocess.Com
     """``ansible-inventory -i inventory --list`` as a user runs it (stdout: the JSON inventory)."""
     cmd = [str(Path(sys.executable).with_name("ansible-inventory")), "-i", str(inventory), "--list"]
     return subprocess.run(cmd, env=environment(), capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def playbook_ok(run: PlaybookRun) -> PlaybookRun:
+    """``run``, once it is known to have succeeded without a warning."""
+    assert run.rc == 0, run.output
+    assert "[WARNING]" not in run.output, run.output
+    return run
+
+
+def changed_on_every_host(run: PlaybookRun) -> int:
+    """Changed tasks over every host of the PLAY RECAP (``recap`` is localhost's alone)."""
+    return sum(int(n) for n in re.findall(r"^\S+\s*:\s*ok=\d+\s+changed=(\d+)", run.output, re.MULTILINE))

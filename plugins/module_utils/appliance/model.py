@@ -10,8 +10,6 @@ import typing as t
 
 # Written by the appliance (its image's /sbin/svkvm-appliance) and read back through its guest agent.
 STATUS_PATH = "/run/svkvm-status"
-# What each role means for its consumers.
-SERVING = ("single", "primary", "secondary")
 
 
 def parse_status(text: str) -> t.Dict[str, t.Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typing as t
 
-from .._core.errors import ConnectError, NotFoundError
+from .._core.errors import ConnectError
 from .._core.module import LibvirtModule
 from .client import AgentError, read_guest_file
 from .model import STATUS_PATH, parse_status
@@ -22,10 +22,7 @@ def run_storage_appliance_info(module: LibvirtModule) -> t.Dict[str, t.Any]:
         if not module.params["allow_unreachable"]:
             raise
         return {"changed": False, "appliance": {"name": name, "reachable": False, "reason": err.message}}
-    try:
-        dom = client.domain(name)
-    except NotFoundError:
-        dom = None
+    dom = client.domain(name)  # None when not defined
     appliance: t.Dict[str, t.Any] = {"name": name, "reachable": True, "defined": dom is not None, "running": False}
     if dom is not None and dom.isActive():
         appliance["running"] = True
