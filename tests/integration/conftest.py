@@ -80,15 +80,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_xdist_make_scheduler(config: pytest.Config, log: t.Any) -> t.Any:
     """Whole files to a worker (a file's module-scoped bed is built once, its tests run in order), and every
     file of the machine-wide daemons to the same worker. pytest-xdist's own loadgroup cannot do it under
-    pytest 9: it marks groups in an attribute pytest no longer reads."""
+    pytest 9: it marks groups in an attribute pytest no longer reads. The longest unit goes first: the
+    guests keep both cores busy, so the run ends when its last unit does, and a long one started last runs
+    alone (xdist's own order, by number of tests, put a one-test file of 300 s at the end)."""
     from xdist.scheduler import LoadScopeScheduling  # type: ignore[import-untyped]  # a parallel run only
+
+    measured = measured_seconds()
 
     class FileAndDaemonScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             path = nodeid.split("::", 1)[0]
             return SHARED_DAEMONS if _marks_shared_daemons(path) else path
 
+        def _assign_work_unit(self, node: t.Any) -> None:
+            def seconds(scope: str) -> float:
+                files = {Path(nodeid.split("::", 1)[0]).name for nodeid in self.workqueue[scope]}
+                return sum(measured.get(name, UNMEASURED_SECONDS) for name in files)
+
+            self.workqueue.move_to_end(max(self.workqueue, key=seconds), last=False)
+            super()._assign_work_unit(node)
+
     return FileAndDaemonScheduling(config, log)
+
+
+DURATIONS = Path(__file__).with_name("durations.txt")
+UNMEASURED_SECONDS = 300.0  # a new file runs early: its time is unknown
+
+
+def measured_seconds() -> dict[str, float]:
+    """Each file's seconds in a full run (durations.txt; tools/integration_durations.py writes it)."""
+    lines = DURATIONS.read_text().splitlines() if DURATIONS.exists() else []
+    fields = (line.split() for line in lines if line.strip() and not line.startswith("#"))
+    return {name: float(seconds) for seconds, name in fields}
 
 
 @functools.lru_cache(maxsize=None)

@@ -151,26 +151,47 @@ def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(l
 
 def test_a_chap_password_initiators_refuse_stops_the_role_before_anything_is_made(lab: Lab, prefix: str) -> None:
     name = f"{prefix}-bad"
-    lab.domains.append(name)
-    role = {
-        "storage_appliance_name": name,
-        "storage_appliance_image": appliance_image(GUEST_CACHE).to_dict(),
-        "storage_appliance_pool": "default",
-        "storage_appliance_volumes": [{"name": f"{prefix}-never.raw", "capacity": "1MiB", "lun": 1}],
-        "storage_appliance_address": "10.255.0.50/24",
-        "storage_appliance_network": "default",
-        "storage_appliance_chap_password": "short",
-        "storage_appliance_settings_dir": str(SETTINGS_DIR),
-    }
-    refused = run_playbook(play(role))
-    assert refused.rc != 0
+    refused = refused_before_anything_is_made(lab, name, storage_appliance_chap_password="short")
     assert (
         f"storage_appliance {name}: set storage_appliance_image (kernel, initrd, cmdline), "
         "storage_appliance_address (CIDR), exactly one of storage_appliance_bridge and storage_appliance_network, "
         "storage_appliance_chap_password (12 to 16 of A-Z a-z 0-9 _ . -: what iSCSI initiators accept), and "
         "storage_appliance_volumes with a distinct lun (1-255) each"
-    ) in refused.output, refused.output
+    ) in refused, refused
+
+
+def test_a_pair_peer_address_with_a_prefix_stops_the_role_before_anything_is_made(lab: Lab, prefix: str) -> None:
+    name = f"{prefix}-badpair"
+    # With a prefix, as storage_appliance_address has one; the appliance needs the bare address to find its peer.
+    pair = {"name": f"{prefix}-pair", "service_address": "10.255.0.60/24", "primary": "localhost", "peer": "other",
+            "peer_uri": URI, "peer_address": "10.255.0.51/24"}  # fmt: skip
+    refused = refused_before_anything_is_made(lab, name, storage_appliance_pair=pair)
+    assert (
+        f"storage_appliance {name}: storage_appliance_pair needs name (lower-case letters, digits, dots and dashes), "
+        "service_address (CIDR), peer (the other appliance's inventory host), primary (this host or the peer), "
+        "peer_uri (the peer's libvirt URI) and peer_address (its appliance's own address, no prefix)"
+    ) in refused, refused
+
+
+def refused_before_anything_is_made(lab: Lab, name: str, **bad: t.Any) -> str:
+    """The role with valid settings but ``bad``: it fails, and neither the appliance nor its settings exist.
+    Returns the playbook's output."""
+    lab.domains.append(name)
+    role = {
+        "storage_appliance_name": name,
+        "storage_appliance_image": appliance_image(GUEST_CACHE).to_dict(),
+        "storage_appliance_pool": "default",
+        "storage_appliance_volumes": [{"name": f"{name}-never.raw", "capacity": "1MiB", "lun": 1}],
+        "storage_appliance_address": "10.255.0.50/24",
+        "storage_appliance_network": "default",
+        "storage_appliance_chap_password": "svt0123456789",
+        "storage_appliance_settings_dir": str(SETTINGS_DIR),
+        **bad,
+    }
+    refused = run_playbook(play(role))
+    assert refused.rc != 0, refused.output
     assert name not in lab.conn.listDefinedDomains() and not (SETTINGS_DIR / f"{name}.conf").exists()
+    return refused.output
 
 
 def grow_the_lun_live(lab: Lab, role: dict[str, t.Any], pool_name: str, volume: Path, serial: Path) -> None:

@@ -1,9 +1,12 @@
 """The storage appliance pair on three namespace hypervisors (tools/hostbed.py): appliances on hosts a (primary)
 and b, each over its host's own pool, bridged to the hosts' shared link. Two consumer VMs on b and c share LUN 1
-and exchange markers; the one on c migrates live to a without losing a write. Host a then crashes (power loss:
-its appliance and the migrated consumer die with it): the failover entry point refuses without proof, then b
-takes over, the consumer on b goes on, and every write the dead consumer had acknowledged is on b's copy. Host a
-returns: its appliance comes back standby, a rerun makes it the secondary and the mirror is clean again.
+and exchange markers, which the primary mirrors onto both hosts' volumes; removing an appliance they use is
+refused. The LUN grows while they write. The secondary dies: the mirror goes degraded (reported) and the
+consumers go on; the rerun brings it back and the mirror heals. The consumer on c migrates live to a without
+losing a write. Host a then crashes (power loss: its appliance and the migrated consumer die with it): the
+failover entry point refuses without proof, then b takes over, the consumer on b goes on, and every write the
+dead consumer had acknowledged is on b's copy. Host a returns: its appliance comes back standby and writes
+nothing to its stale copy, a rerun makes it the secondary and the mirror is clean again.
 
 The plays run on this machine (the controller) against each host's libvirt, as an operator's would over SSH."""
 
@@ -86,7 +89,9 @@ class Cluster:
         self.inventory = tmp_path / "cluster.yml"
         self.inventory.write_text(yaml.safe_dump({"all": {"hosts": inventory}}))
 
-    def play(self, entry: str = "main", hosts: str = "a,b", check: bool = False, **extra: t.Any) -> PlaybookRun:
+    def play(
+        self, entry: str = "main", hosts: str = "a,b", check: bool = False, diff: bool = False, **extra: t.Any
+    ) -> PlaybookRun:
         def one(entry: str, hosts: str) -> dict[str, t.Any]:
             task = {"name": f"Run {entry}", "ansible.builtin.include_role": {
                 "name": "sharedvirt.kvm.storage_appliance", "tasks_from": entry}}  # fmt: skip
@@ -96,7 +101,7 @@ class Cluster:
 
         # consume reads the facts main set on the appliance hosts, in the same playbook.
         plays = [one("main", "a,b"), one("consume", "all")] if entry == "consume" else [one(entry, hosts)]
-        return run_playbook(yaml.safe_dump(plays), check=check, inventory=self.inventory)
+        return run_playbook(yaml.safe_dump(plays), check=check, diff=diff, inventory=self.inventory)
 
     def info(self, letter: str) -> dict[str, t.Any]:
         result = run_module(storage_appliance_info, {"uri": self.nodes[letter].uri, "name": self.appliance(letter)})
@@ -109,6 +114,11 @@ class Cluster:
     def clean(self, letter: str) -> bool:
         report = self.info(letter)
         return report.get("role") == "primary" and report.get("degraded") == [] and len(report["volumes"]) == 1
+
+    def data(self, letter: str) -> bytes:
+        """The mirrored data of a host's copy, grown to 24 MiB (md metadata 1.0 keeps its superblock and bitmap in
+        the last MiB)."""
+        return self.volumes[letter].read_bytes()[: 23 * MIB]
 
 
 def ticks(serial: Path, mark: str) -> list[int]:
@@ -126,6 +136,13 @@ def goes_on(serial: Path, mark: str, more: int) -> None:
     wait_for(f"{more} more writes of {mark}", lambda: ticks(serial, mark)[-1] >= last + more, 120)
 
 
+def lun_size(conn: t.Any, pool_name: str) -> int:
+    """The size of LUN 1 as a hypervisor's pool of the pair sees it (a refresh asks the target)."""
+    consumer_pool = conn.storagePoolLookupByName(pool_name)
+    consumer_pool.refresh(0)
+    return int(consumer_pool.storageVolLookupByName("unit:0:0:1").info()[1])
+
+
 def consumer(lab: Lab, node: NsHost, name: str, pool: str, mark: str, sector: int, other: int) -> dict[str, t.Any]:
     """A VM on ``node`` sharing LUN 1: it rewrites ``mark`` and a count at ``sector`` every second and reports what
     it reads at ``other`` (the other consumer's sector)."""
@@ -139,7 +156,7 @@ def consumer(lab: Lab, node: NsHost, name: str, pool: str, mark: str, sector: in
 
 
 @pytest.mark.guests(2)  # the appliances, which the role's playbook starts; the consumers take their own slots
-def test_a_pair_on_three_hosts_keeps_its_consumers_writing_through_migration_a_host_crash_and_its_return(
+def test_a_pair_on_three_hosts_keeps_its_consumers_writing_through_growth_a_lost_secondary_migration_and_a_host_crash(
     bed: HostBed, prefix: str, tmp_path: Path
 ) -> None:
     cluster = Cluster(bed, prefix, tmp_path)
@@ -155,8 +172,9 @@ def test_a_pair_on_three_hosts_keeps_its_consumers_writing_through_migration_a_h
             params = {"name": f"{prefix}-{letter}", "type": "dir", "target": {"path": str(path)}, "autostart": True}
             local = run_module(pool, {"uri": cluster.nodes[letter].uri, **params})
             assert not local.get("failed"), local.get("msg")
-        # Check mode predicts, the run makes the pair and every host's pool of it, the rerun changes nothing.
-        predicted = ok(cluster.play("consume", check=True))
+        # Check mode (with its diff) predicts, the run makes the pair and every host's pool of it, the rerun
+        # changes nothing.
+        predicted = ok(cluster.play("consume", check=True, diff=True))
         made = ok(cluster.play("consume"))
         assert changed(predicted) > 0 and changed(made) > 0
         assert changed(ok(cluster.play("consume", check=True))) == 0
@@ -174,6 +192,30 @@ def test_a_pair_on_three_hosts_keeps_its_consumers_writing_through_migration_a_h
             return seen(serial_b, 2)[-1:] > [2] and seen(serial_c, 1)[-1:] > [2]
 
         wait_for("the consumers to read each other's marks", exchanged, 180)
+        for letter in STORAGE_HOSTS:  # synchronous: cb's mark is on both copies
+            assert cluster.data(letter)[4096 : 4096 + 13] == b"SVKVM-MARK CB", letter
+        # Removing either appliance while VMs on any host use the pair is refused, naming them; nothing is removed.
+        refused = cluster.play(hosts="b", storage_appliance_state="absent")
+        users = f"storage_appliance {cluster.appliance('b')} is in use: {prefix}-cb, {prefix}-cc; move or remove"
+        assert refused.rc != 0 and users in refused.output, refused.output
+        assert conns[b.uri].lookupByName(cluster.appliance("b")).isActive()
+
+        # The role grows the volume on both hosts; once both legs grew, the primary grows the mirror: a bigger LUN
+        # while the consumers write.
+        before = lun_size(conns[b.uri], cluster.name)  # md keeps its superblock and bitmap at the end of each leg
+        assert 15 * MIB < before < 16 * MIB, before
+        cluster.common["storage_appliance_volumes"] = [{"name": "lun1.raw", "capacity": "24MiB", "lun": 1}]
+        ok(cluster.play())
+        wait_for("the pair's LUN to grow", lambda: lun_size(conns[b.uri], cluster.name) > 23 * MIB, 120)
+        goes_on(serial_b, "CB", 2)
+
+        # The secondary dies: the primary drops its leg, the consumers go on, the report says degraded. The rerun
+        # starts it, the primary logs in again and copies what changed.
+        conns[b.uri].lookupByName(cluster.appliance("b")).destroy()
+        wait_for("the mirror to go degraded", lambda: cluster.info("a").get("degraded") == [1], 60)
+        goes_on(serial_c, "CC", 3)
+        ok(cluster.play())
+        wait_for("the mirror to heal", lambda: cluster.clean("a"), 120)
 
         # cc migrates live from c to a: not one of its writes fails, and cb goes on reading them.
         moved = run_module(migration, {"uri": a.uri, "sources": [c.uri], "name": f"{prefix}-cc", "timeout": 180})
@@ -199,6 +241,9 @@ def test_a_pair_on_three_hosts_keeps_its_consumers_writing_through_migration_a_h
         # Host a returns: its appliance autostarts as the primary it was, finds the address taken, serves nothing.
         a.revive()
         wait_for_marker(cluster.consoles["a"], "SVKVM-STANDBY", 180)
+        stale = cluster.data("a")[: 3 * 4096]
+        goes_on(serial_b, "CB", 2)
+        assert cluster.data("a")[: 3 * 4096] == stale, "the standby appliance served writes"
         conns[a.uri] = a.open()
         ok(cluster.play())
         assert cluster.info("a")["role"] == "secondary"
@@ -208,8 +253,7 @@ def test_a_pair_on_three_hosts_keeps_its_consumers_writing_through_migration_a_h
         written = ticks(serial_b, "CB")
         assert written == list(range(1, written[-1] + 1)), "a write of cb failed (a tick is missing)"
         conns[b.uri].lookupByName(f"{prefix}-cb").suspend()
-        copies = {h: cluster.volumes[h].read_bytes()[: 15 * MIB] for h in STORAGE_HOSTS}
-        assert copies["a"] == copies["b"]
+        assert cluster.data("a") == cluster.data("b")
     finally:
         answering = []
         for node in bed.hosts:  # a host that crashed has no connection to reuse
