@@ -111,6 +111,34 @@ def test_many_terms_read_each_source_once(test_conn: t.Any) -> None:
             dom.destroy()
 
 
+class VanishingNetwork:
+    """A connection whose network listing holds one that another play undefines right after the listing."""
+
+    def __init__(self, conn: t.Any, only_the_vanished: bool = False) -> None:
+        self.conn = conn
+        self.only_the_vanished = only_the_vanished
+
+    def listAllNetworks(self, flags: int = 0) -> list[t.Any]:  # noqa: N802 - libvirt's name
+        xml = "<network><name>svt-vanishing</name><ip address='10.77.0.1' prefix='24'/></network>"
+        vanishing = self.conn.networkDefineXML(xml)
+        vanishing.create()
+        listed = [vanishing] if self.only_the_vanished else self.conn.listAllNetworks(flags)
+        vanishing.destroy()
+        vanishing.undefine()
+        return listed
+
+    def __getattr__(self, name: str) -> t.Any:
+        return getattr(self.conn, name)
+
+
+def test_a_network_removed_after_the_listing_is_left_out(test_conn: t.Any) -> None:
+    expected = LibvirtKnowledge(LibvirtClient(test_conn, TEST_URI)).reservations()
+    racing = LibvirtKnowledge(LibvirtClient(VanishingNetwork(test_conn), TEST_URI))
+    assert racing.reservations() == expected
+    alone = LibvirtKnowledge(LibvirtClient(VanishingNetwork(test_conn, only_the_vanished=True), TEST_URI))
+    assert alone.leases() == []
+
+
 def test_a_probe_makes_the_next_read_see_the_filled_neighbour_table(test_conn: t.Any, monkeypatch: t.Any) -> None:
     found = Neighbour(ip="10.9.0.7", mac="52:54:00:00:20:01", device="br0")
     table: list[list[t.Any]] = []

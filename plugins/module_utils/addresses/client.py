@@ -100,7 +100,9 @@ class LibvirtKnowledge:
 
     def _read_reservations(self) -> t.List[Reservation]:
         with libvirt_errors(f"read the networks of {self.uri}"):
-            return [r for net in self._networks() for r in parse_reservations(net.XMLDesc(0))]
+            # A network removed since the listing (by another play) has no reservations to read.
+            documents = still_there(self._networks(), lambda net: net.XMLDesc(0))
+        return [r for xml in documents for r in parse_reservations(xml)]
 
     def _networks(self) -> t.List[t.Any]:
         return t.cast(t.List[t.Any], self._once("networks", self.client.conn.listAllNetworks))
@@ -110,19 +112,19 @@ class LibvirtKnowledge:
 
     def _read_leases(self) -> t.List[Lease]:
         now = self.clock()
-        out: t.List[Lease] = []
         with libvirt_errors(f"read the DHCP leases of {self.uri}"):
-            for net in self._networks():
-                if not net.isActive():
-                    continue
-                try:
-                    raw = net.DHCPLeases(None, 0)
-                except libvirt.libvirtError as err:
-                    if err.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
-                        raise SourceUnavailable(f"the libvirt driver of {self.uri} cannot list DHCP leases") from None
-                    raise
-                out += parse_leases(net.name(), raw, now)
-        return out
+            per_network = still_there(self._networks(), self._network_leases)
+        return [lease for name, raw in per_network for lease in parse_leases(name, raw, now)]
+
+    def _network_leases(self, net: t.Any) -> t.Tuple[str, t.List[t.Any]]:
+        if not net.isActive():
+            return net.name(), []
+        try:
+            return net.name(), net.DHCPLeases(None, 0)
+        except libvirt.libvirtError as err:
+            if err.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+                raise SourceUnavailable(f"the libvirt driver of {self.uri} cannot list DHCP leases") from None
+            raise
 
     def agent(self, domain: DomainView) -> t.List[GuestAddress]:
         return t.cast(t.List[GuestAddress], self._once(f"agent:{domain.uuid}", lambda: self._ask_agent(domain)))
