@@ -1,6 +1,7 @@
 """Write tests/integration/durations.txt from a run's JUnit report: each file's seconds, which the integration
 scheduler (tests/integration/conftest.py) uses to start the longest files first. Run it after a full `make test`
-when files were added or grew: python tools/integration_durations.py [tests/output/junit/integration.xml]"""
+when files were added or grew: python tools/integration_durations.py [tests/output/junit/integration.xml]
+A file's time includes its waits for guest slots: refresh from a run where no file waited long behind another."""
 
 from __future__ import annotations
 
