@@ -96,10 +96,15 @@ def test_an_appliance_exports_a_local_volume_that_a_guest_writes_through_iscsi(l
     # The host consumes it: its CHAP secret and an iscsi-direct pool named after the appliance.
     iqn = f"iqn.2026-12.org.sharedvirt:{name}"
     try:
-        consumer_vars = {"storage_appliance_hosts": ["localhost"], **role}
+        # Its boot hook goes to a directory of the test's, not into this machine's libvirt (test_storage_appliance_boot
+        # proves it at a boot).
+        hooks = RUN_DIR / f"{prefix}-hooks"
+        lab.files.append(hooks)
+        consumer_vars = {"storage_appliance_hosts": ["localhost"], "shared_storage_hooks_dir": str(hooks), **role}
         consumed = run_playbook(play(consumer_vars, consume=True))
         assert consumed.rc == 0, consumed.output
         assert password not in consumed.output
+        assert (hooks / "daemon.d" / "sharedvirt-kvm-autostart").stat().st_mode & 0o777 == 0o755
         guest = guest_params(
             lab,
             f"{prefix}-c",

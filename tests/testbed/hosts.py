@@ -181,6 +181,18 @@ class NsHost:
         subprocess.run(["ip", "link", "set", self.veth, "up"], check=True)
         self._boot(self.root / "ssh" / "sshd_config")
 
+    def restart_libvirtd(self) -> None:
+        """libvirtd alone stopped and started again, as an operator or a package upgrade does: no boot (its guests
+        run on, and /run keeps what it marked there)."""
+        pid = int((self.root / "run" / "libvirtd.pid").read_text())
+        os.kill(pid, signal.SIGTERM)
+        _wait_until(f"libvirtd of {self.name} to stop", lambda: not Path(f"/proc/{pid}").exists())
+        # Into the namespaces of its virtlogd, which holds the host's private mounts.
+        virtlogd = (self.root / "run" / "virtlogd.pid").read_text().strip()
+        enter = ["nsenter", f"--target={virtlogd}", "--mount", "--uts", "--net"]
+        subprocess.run([*enter, "libvirtd", "-d", "-l", "-p", "/run/libvirt/libvirtd.pid"], check=True)
+        _wait_until(f"libvirtd of {self.name}", self._libvirt_answers)
+
     def _sshd_config(self, authorized_key: Path) -> Path:
         ssh = self.root / "ssh"
         ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
