@@ -59,11 +59,12 @@ def _copy_skeleton(source: str, target: Path) -> None:
 
 
 def _definitions(directory: str, names: t.List[str]) -> t.Set[str]:
-    """What a bed host must not inherit from /etc/libvirt: the machine's own domains, networks, pools and
-    secrets (left out while copying, since tests running beside this one add and remove them meanwhile)."""
+    """What a bed host must not inherit from /etc/libvirt: the machine's own domains, networks, pools, secrets
+    and hooks (left out while copying, since tests running beside this one add and remove them meanwhile)."""
     where = os.path.relpath(directory, "/etc/libvirt")
     if where == ".":
-        return {"storage", "secrets"} & set(names)
+        # hooks: a play may have installed this machine's (make demo); a new host starts without any.
+        return {"storage", "secrets", "hooks"} & set(names)
     if where == "qemu":
         return {n for n in names if n.endswith(".xml") or n in ("networks", "autostart")}
     return set()
