@@ -57,7 +57,7 @@ def power_cycle(host: NsHost, console: Path) -> t.Any:
 
 
 @pytest.mark.guests(1)  # the appliance, which the role's playbook starts; the consumer takes its own slot
-def test_after_a_power_loss_the_vm_on_the_hosts_own_appliance_starts_once_the_appliance_serves(
+def test_after_a_power_loss_the_vm_on_the_hosts_appliance_starts_once_it_serves_and_a_libvirtd_restart_starts_none(
     bed: HostBed, prefix: str, tmp_path: Path
 ) -> None:
     host = bed.hosts[0]
