@@ -79,15 +79,11 @@ results:
   elements: dict
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import PEERS
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.args import DOMAINS_SPEC
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.batch_module import run_domains
 
-ARGUMENT_SPEC = {
-    "domains": {"type": "list", "elements": "dict", "required": True},
-    "defaults": {"type": "dict", "default": {}},
-    "peers": PEERS,
-}
+ARGUMENT_SPEC = DOMAINS_SPEC
 
 
 def main() -> None:

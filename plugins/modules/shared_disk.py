@@ -250,49 +250,18 @@ reboot_required:
   sample: false
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import DISK_AUTH, HOSTS, PEERS
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.shared_disk.args import SHARED_DISK_RULES, SHARED_DISK_SPEC
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.shared_disk.module import run_shared_disk
 
-ARGUMENT_SPEC = {
-    "volume": {
-        "type": "dict",
-        "options": {"pool": {"type": "str", "required": True}, "name": {"type": "str", "required": True}},
-    },
-    "network": {
-        "type": "dict",
-        "options": {
-            "protocol": {"type": "str", "required": True, "choices": ["iscsi", "rbd", "nfs", "gluster"]},
-            "name": {"type": "str", "required": True},
-            "hosts": HOSTS,
-            "auth": DISK_AUTH,
-        },
-    },
-    "capacity": {"type": "raw"},
-    "format": {"type": "str", "default": "raw"},
-    "target": {"type": "str", "required": True},
-    "device": {"type": "str", "default": "disk", "choices": ["disk", "lun"]},
-    "reservations": {"type": "str", "choices": ["managed"]},
-    "bus": {"type": "str", "choices": ["virtio", "scsi", "sata"]},
-    "serial": {"type": "str"},
-    "wwn": {"type": "str"},
-    "readonly": {"type": "bool", "default": False},
-    "cache": {"type": "str", "default": "none"},
-    "domains": {"type": "list", "elements": "str", "required": True},
-    "detach_others": {"type": "bool", "default": False},
-    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-    "delete_volume": {"type": "bool", "default": False},
-    "peers": PEERS,
-    "timeout": {"type": "int", "default": 120},
-}
+ARGUMENT_SPEC = SHARED_DISK_SPEC
 
 
 def main() -> None:
     module = LibvirtModule(
         argument_spec=ARGUMENT_SPEC,
         supports_check_mode=True,
-        mutually_exclusive=[("volume", "network")],
-        required_one_of=[("volume", "network")],
+        **SHARED_DISK_RULES,
     )
     module.run(run_shared_disk)
 

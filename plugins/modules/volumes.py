@@ -81,16 +81,11 @@ results:
   elements: dict
 """
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.args import PEERS, STORAGE_TIMEOUT
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule
 from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import run_volumes
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.volume_args import VOLUMES_SPEC
 
-ARGUMENT_SPEC = {
-    "volumes": {"type": "list", "elements": "dict", "required": True},
-    "defaults": {"type": "dict", "default": {}},
-    "timeout": STORAGE_TIMEOUT,
-    "peers": PEERS,
-}
+ARGUMENT_SPEC = VOLUMES_SPEC
 
 
 def main() -> None:

@@ -195,6 +195,7 @@ class LibvirtClient:
         self.conn = conn
         self.uri = uri
         self.readonly = readonly
+        self._host_uuid: t.Optional[str] = None
 
     @classmethod
     def connect(
@@ -318,10 +319,12 @@ class LibvirtClient:
             return fn(*args)
 
     def host_uuid(self) -> str:
-        """The hypervisor's host UUID: one per machine, whatever URI reaches it."""
-        with libvirt_errors(f"read the capabilities of {self.uri}"):
-            node = ET.fromstring(self.conn.getCapabilities()).find("host/uuid")
-        return "" if node is None or node.text is None else node.text
+        """The hypervisor's host UUID: one per machine, whatever URI reaches it (read once per connection)."""
+        if self._host_uuid is None:
+            with libvirt_errors(f"read the capabilities of {self.uri}"):
+                node = ET.fromstring(self.conn.getCapabilities()).find("host/uuid")
+            self._host_uuid = "" if node is None or node.text is None else node.text
+        return self._host_uuid
 
     def host_facts(self) -> t.Dict[str, t.Any]:
         """Facts about the hypervisor behind this connection."""

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import traceback
 import typing as t
 
@@ -101,7 +102,11 @@ class ModuleRun(t.Protocol):
 
     def warn(self, message: str) -> None: ...
 
+    def hide(self, *values: str) -> None: ...
+
     def peers(self) -> t.List[LibvirtClient]: ...
+
+    def made_earlier(self, kind: str, name: str) -> bool: ...
 
 
 class LibvirtModule(CollectionModule):
@@ -125,26 +130,25 @@ class LibvirtModule(CollectionModule):
                 self._client.storage_timeout = self.params["timeout"]
         return self._client
 
+    def made_earlier(self, kind: str, name: str) -> bool:
+        """In check mode, whether an earlier step of this task declares the object (a converge task's steps;
+        a task of its own has none, so a missing object is only a warning that an earlier task may make it)."""
+        return False
+
     def peers(self) -> t.List[LibvirtClient]:
         """Read-only connections to the other hypervisors of the ``peers`` option, one per machine.
 
         A URI that reaches the task's own hypervisor (by host UUID) is left out: its domains are read already.
         """
         if self._peers is None:
-            self._peers = []
             # The task's own connection is opened by then (never here: it would fix it read-only).
-            own = self._client
-            seen = {resolve_uri(self.params.get("uri"))} | ({own.uri, own.host_uuid()} if own else set()) - {""}
-            for uri in dict.fromkeys(self.params.get("peers") or []):
-                if uri in seen:
-                    continue
-                peer = LibvirtClient.connect(uri, readonly=True, timeout=self.params["connect_timeout"])
-                machine = peer.host_uuid()
-                if machine and machine in seen:
-                    peer.close()
-                    continue
-                seen |= {uri, machine} - {""}
-                self._peers.append(peer)
+            self._peers = distinct_peers(
+                self._client,
+                self.params.get("uri"),
+                self.params.get("peers") or [],
+                lambda uri: LibvirtClient.connect(uri, readonly=True, timeout=self.params["connect_timeout"]),
+                lambda peer: peer.close(),
+            )
         return self._peers
 
     def close(self) -> None:
@@ -198,7 +202,7 @@ class BatchItem:
     """One item, seen by the single module's run function as if it were that module (the task's connection,
     peers and warnings)."""
 
-    def __init__(self, module: LibvirtModule, params: t.Dict[str, t.Any]) -> None:
+    def __init__(self, module: ModuleRun, params: t.Dict[str, t.Any]) -> None:
         self.module = module
         self.params = params
 
@@ -213,8 +217,14 @@ class BatchItem:
     def warn(self, message: str) -> None:
         self.module.warn(message)
 
+    def hide(self, *values: str) -> None:
+        self.module.hide(*values)
+
     def peers(self) -> t.List[LibvirtClient]:
         return self.module.peers()  # the task's peers option serves every item
+
+    def made_earlier(self, kind: str, name: str) -> bool:
+        return self.module.made_earlier(kind, name)
 
     def client(self, readonly: bool = False) -> LibvirtClient:
         # One connection for all items: read-only in check mode, else read-write (the first item may write).
@@ -228,7 +238,7 @@ class Batch:
         self.key = key
         self.validator = ArgumentSpecValidator(item_spec, **validator_args)
 
-    def params(self, module: LibvirtModule, index: int, item: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+    def params(self, module: ModuleRun, index: int, item: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
         validated = self.validator.validate({**module.params["defaults"], **item})
         # Secrets inside items are hidden from results and logs as the single module hides its own.
         module.hide(*validated._no_log_values)
@@ -236,29 +246,70 @@ class Batch:
             raise SpecError(f"{self.key}[{index}]", validated.error_messages[0])
         return t.cast(t.Dict[str, t.Any], validated.validated_parameters)
 
-    def run(self, module: LibvirtModule, run_one: t.Callable[[ModuleRun], t.Dict[str, t.Any]]) -> t.Dict[str, t.Any]:
-        results: t.List[t.Dict[str, t.Any]] = []
-        changed: t.List[str] = []
-        for index, item in enumerate(module.params[self.key]):
-            params = self.params(module, index, item)
+    def run(self, module: ModuleRun, run_one: t.Callable[[ModuleRun], Result]) -> Result:
+        items = [self.params(module, i, item) for i, item in enumerate(module.params[self.key])]
+        runs = []
+        for index, params in enumerate(items):
             label = f"{self.key}[{index}] ({params.get('name') or 'from xml'})"
-            try:
-                results.append(run_one(BatchItem(module, params)))
-            except SpecError as err:
-                raise SpecError(f"{label}.{err.path}" if err.path else label, err.reason) from err
-            except CollectionError as err:
-                # Same error class and details (consent option, libvirt code); the message says which item.
-                err.message = f"{label}: {err.message} (changed before it: {', '.join(changed) or 'none'})"
-                err.args = (err.message,)
-                err.completed = [a for r in results for a in r["actions"]] + err.completed
-                raise
-            if results[-1]["changed"]:
-                changed.append(str(params.get("name") or label))
-        outcome: t.Dict[str, t.Any] = {
-            "changed": any(r["changed"] for r in results),
-            "actions": [action for r in results for action in r["actions"]],
-            "results": results,
-        }
-        if module.diff:
-            outcome["diff"] = [d for r in results if r["changed"] for d in r.get("diff", [])]
-        return outcome
+            item = BatchItem(module, params)
+            runs.append((label, str(params.get("name") or label), functools.partial(run_one, item)))
+        return run_in_order(runs, module.diff)
+
+
+def run_in_order(runs: t.Sequence[t.Tuple[str, str, t.Callable[[], Result]]], diff: bool) -> Result:
+    """Each (label, name, run) in turn, its results together; the first error stops them, and says which one
+    failed and what changed before it (whose actions the failed task reports as done)."""
+    results: t.List[Result] = []
+    changed: t.List[str] = []
+    for label, name, run in runs:
+        try:
+            results.append(run())
+        except SpecError as err:
+            labelled = SpecError(f"{label}.{err.path}" if err.path else label, err.reason)
+            labelled.completed = [a for r in results for a in r["actions"]] + err.completed
+            raise labelled from err
+        except CollectionError as err:
+            # Same error class and details (consent option, libvirt code); the message says which one.
+            err.message = f"{label}: {err.message} (changed before it: {', '.join(changed) or 'none'})"
+            err.args = (err.message,)
+            err.completed = [a for r in results for a in r["actions"]] + err.completed
+            raise
+        if results[-1]["changed"]:
+            changed.append(name)
+    outcome: Result = {
+        "changed": any(r["changed"] for r in results),
+        "actions": [action for r in results for action in r["actions"]],
+        "results": results,
+    }
+    if diff:
+        outcome["diff"] = [d for r in results if r["changed"] for d in _diffs(r)]
+    return outcome
+
+
+def _diffs(result: Result) -> t.List[t.Dict[str, t.Any]]:
+    diff = result.get("diff", [])
+    return list(diff) if isinstance(diff, list) else [diff]
+
+
+def distinct_peers(
+    own: t.Optional[LibvirtClient],
+    own_uri: t.Optional[str],
+    uris: t.Iterable[str],
+    connect: t.Callable[[str], LibvirtClient],
+    drop: t.Callable[[LibvirtClient], None],
+) -> t.List[LibvirtClient]:
+    """Connections to the hypervisors behind ``uris``, one per machine: a URI that reaches the task's own
+    hypervisor (by host UUID) or one already seen is left out, so no domain is read twice."""
+    seen = {resolve_uri(own_uri)} | ({own.uri, own.host_uuid()} if own else set()) - {""}
+    peers = []
+    for uri in dict.fromkeys(uris):
+        if uri in seen:
+            continue
+        peer = connect(uri)
+        machine = peer.host_uuid()
+        if machine and machine in seen:
+            drop(peer)
+            continue
+        seen |= {uri, machine} - {""}
+        peers.append(peer)
+    return peers

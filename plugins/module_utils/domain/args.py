@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from .._core.args import DISK_AUTH, HOSTS
+from .._core.args import DISK_AUTH, HOSTS, PEERS
 from .limits_model import MEMTUNE, SCHEDULER, IotuneSpec
 from .platform_model import HYPERV_FLAGS, TIMERS
 
@@ -247,4 +247,11 @@ DOMAIN_ARGUMENT_SPEC: t.Dict[str, t.Any] = {
     },
     "guest_agent": {"type": "bool"},
     "lease": {"type": "path"},
+}
+
+# The domains module: many domain items over shared defaults, one connection.
+DOMAINS_SPEC: t.Dict[str, t.Any] = {
+    "domains": {"type": "list", "elements": "dict", "required": True},
+    "defaults": {"type": "dict", "default": {}},
+    "peers": PEERS,
 }

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import typing as t
 
-from .._core.module import Batch, LibvirtModule
+from .._core.module import Batch, ModuleRun
 from .args import DOMAIN_ARGUMENT_SPEC
 from .module import run_domain
 
 _DOMAINS = Batch("domains", DOMAIN_ARGUMENT_SPEC, required_one_of=[("name", "xml")])
 
 
-def run_domains(module: LibvirtModule) -> t.Dict[str, t.Any]:
+def run_domains(module: ModuleRun) -> t.Dict[str, t.Any]:
     return _DOMAINS.run(module, run_domain)

@@ -57,16 +57,12 @@ def _check_references(module: ModuleRun, spec: DomainSpec, executor: DomainExecu
     or a cloned volume), and check mode must not fail where the real run would succeed.
     """
     client = executor.client
-    missing: t.List[SpecError] = []
+    missing: t.List[t.Tuple[SpecError, str, str]] = []  # the error, and the kind and name of what is missing
     for i, nic in enumerate(spec.interfaces or []):
         network = nic.source.network if nic.source else None
         if network and client.network(network) is None:
-            missing.append(
-                SpecError(
-                    f"interfaces[{i}].source.network",
-                    f"no libvirt network {network!r} on {client.uri}; define it first or fix the name",
-                )
-            )
+            reason = f"no libvirt network {network!r} on {client.uri}; define it first or fix the name"
+            missing.append((SpecError(f"interfaces[{i}].source.network", reason), "network", network))
     for i, disk in enumerate(spec.disks or []):
         pool_name = disk.source.pool if disk.source else None
         if not pool_name:
@@ -74,16 +70,18 @@ def _check_references(module: ModuleRun, spec: DomainSpec, executor: DomainExecu
         pool = client.pool(pool_name)
         volume = disk.source.volume if disk.source else None
         if pool is None:
-            missing.append(SpecError(f"disks[{i}].source.pool", f"no storage pool {pool_name!r} on {client.uri}"))
+            reason = f"no storage pool {pool_name!r} on {client.uri}"
+            missing.append((SpecError(f"disks[{i}].source.pool", reason), "pool", pool_name))
         elif volume and client.volume(pool, volume) is None:
-            missing.append(
-                SpecError(f"disks[{i}].source.volume", f"no volume {volume!r} in pool {pool_name!r}; create it first")
-            )
-    missing += _missing_devices(spec, client)
+            reason = f"no volume {volume!r} in pool {pool_name!r}; create it first"
+            missing.append((SpecError(f"disks[{i}].source.volume", reason), "volume", f"{pool_name}/{volume}"))
+    missing += [(err, "hostdev", err.path) for err in _missing_devices(spec, client)]
     if missing and not module.check_mode:
-        raise missing[0]
-    for err in missing:
-        module.warn(f"{err} (check mode goes on: an earlier task of this run may create it)")
+        raise missing[0][0]
+    for err, kind, name in missing:
+        # An earlier step of the same task declares it: the prediction holds, nothing to warn about.
+        if not module.made_earlier(kind, name):
+            module.warn(f"{err} (check mode goes on: an earlier task of this run may create it)")
     used = spec.host_cpus_used()
     if used:
         count = executor.host_cpus()

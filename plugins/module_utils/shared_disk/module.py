@@ -10,7 +10,7 @@ import typing as t
 
 from .._core.client import LibvirtClient
 from .._core.errors import SpecError
-from .._core.module import LibvirtModule
+from .._core.module import ModuleRun
 from .._core.units import to_bytes
 from ..domain.client import DomainExecutor
 from ..domain.device_model import DiskSource
@@ -31,9 +31,13 @@ def _network_source(net: t.Mapping[str, t.Any]) -> DiskSource:
     )
 
 
-def run_shared_disk(module: LibvirtModule) -> t.Dict[str, t.Any]:
+def run_shared_disk(module: ModuleRun) -> t.Dict[str, t.Any]:
     """The shared_disk module: one snapshot of the host -> one plan -> apply -> the plan's result."""
     request = shared_disk_request(module.params, module.check_mode)
+    if request.check_mode:
+        wanted = [("domain", name) for name in request.domains]
+        wanted += [("volume", "/".join(request.volume))] if request.volume else []
+        request.expected = frozenset(each for each in wanted if module.made_earlier(*each))
     client = module.client(readonly=module.check_mode)
     volumes, domains = VolumeExecutor(client), DomainExecutor(client)
     domains.device_timeout = module.params["timeout"]

@@ -162,8 +162,10 @@ class SharedDiskRequest:
     delete_volume: bool = False
     volume: t.Optional[t.Tuple[str, str]] = None  # (pool, name) of a volume disk
     capacity: t.Optional[int] = None  # to create a missing volume
-    # Check mode: a missing domain or volume may come from an earlier task of the same run; predict, warn.
+    # Check mode: a missing domain or volume may come from an earlier task of the same run; predict, warn -
+    # unless an earlier step of the same task declares it (``expected``: ("domain", name), ("volume", pool/name)).
     check_mode: bool = False
+    expected: t.FrozenSet[t.Tuple[str, str]] = frozenset()
 
 
 @dataclasses.dataclass
@@ -242,7 +244,8 @@ def plan_shared_disk(request: SharedDiskRequest, actual: SharedDiskActual) -> Sh
             )
             if not request.check_mode:
                 raise missing
-            warnings.append(f"{missing} (check mode goes on: an earlier task of this run may define it)")
+            if ("domain", name) not in request.expected:
+                warnings.append(f"{missing} (check mode goes on: an earlier task of this run may define it)")
             plans.append(_predicted_attachment(name, disk, present))
             attached[name] = (present, False)
             continue
@@ -319,7 +322,8 @@ def _volume_creation(request: SharedDiskRequest, actual: SharedDiskActual, warni
         )
         if not request.check_mode:
             raise missing
-        warnings.append(f"{missing} (check mode goes on: an earlier task of this run may create it)")
+        if ("volume", f"{pool}/{name}") not in request.expected:
+            warnings.append(f"{missing} (check mode goes on: an earlier task of this run may create it)")
         return []
     wanted = VolumeSpec(name=name, format="raw", capacity=request.capacity)
     return [plan_volume(wanted, VolumeRequest(pool=pool, allocation="full"), actual.volume)]

@@ -73,7 +73,7 @@ def run_secret(module: LibvirtModule) -> t.Dict[str, t.Any]:
     return plan.result(diff=module.diff)
 
 
-def run_pool(module: LibvirtModule) -> t.Dict[str, t.Any]:
+def run_pool(module: ModuleRun) -> t.Dict[str, t.Any]:
     """The pool module."""
     params = module.params
     options = PoolSpec.from_params({k: params.get(k) for k in ("name", "type", "source", "target")})
@@ -180,7 +180,7 @@ def run_volume(module: ModuleRun, usage: t.Optional[UsageReader] = None) -> t.Di
 _VOLUMES = Batch("volumes", VOLUME_ITEM_SPEC)
 
 
-def run_volumes(module: LibvirtModule) -> t.Dict[str, t.Any]:
+def run_volumes(module: ModuleRun) -> t.Dict[str, t.Any]:
     """The volumes module: every item as the volume module runs it, with one read of who uses what while
     nothing changes."""
     usage = UsageReader()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import typing as t
 
+from .._core.args import PEERS, STORAGE_TIMEOUT
+
 VOLUME_ITEM_SPEC: t.Dict[str, t.Any] = {
     "pool": {"type": "str", "required": True},
     "name": {"type": "str", "required": True},
@@ -55,4 +57,12 @@ VOLUME_TRANSFERS: t.Dict[str, t.Any] = {
         "type": "dict",
         "options": {"dest": {"type": "path", "required": True}, "mode": {"type": "str", "default": "0600"}},
     },
+}
+
+# The volumes module: many volume items over shared defaults.
+VOLUMES_SPEC: t.Dict[str, t.Any] = {
+    "volumes": {"type": "list", "elements": "dict", "required": True},
+    "defaults": {"type": "dict", "default": {}},
+    "timeout": STORAGE_TIMEOUT,
+    "peers": PEERS,
 }

@@ -1,0 +1,154 @@
+"""The converge module (several modules' steps in one task) on libvirt's test:///default driver."""
+
+from __future__ import annotations
+
+import typing as t
+
+from testbed.modules import ladder, run_module
+
+from ansible_collections.sharedvirt.kvm.plugins.modules import converge, domains, shared_disk, volume
+
+URI = "test:///default"
+POOL = "default-pool"
+MIB = 2**20
+
+
+def cluster(prefix: str, state: str = "running") -> list[dict[str, t.Any]]:
+    """A shared disk made once, two VMs defined, the disk attached to both, then the VMs started."""
+    names = [f"{prefix}-a", f"{prefix}-b"]
+    vms: dict[str, t.Any] = {
+        "defaults": {"memory": "128MiB", "state": "present"},
+        "domains": [{"name": n} for n in names],
+    }
+    disk: dict[str, t.Any] = {
+        "volume": {"pool": POOL, "name": f"{prefix}.raw"},
+        "target": "vdb",
+        "domains": names,
+        "peers": [URI],
+    }
+    return [
+        {"volume": {"pool": POOL, "name": f"{prefix}.raw", "format": "raw", "capacity": "1MiB", "allocation": "full"}},
+        {"pool": {"name": POOL, "refresh": True}},
+        {"domains": vms},
+        {"shared_disk": disk},
+        {"domains": {**vms, "defaults": {"memory": "128MiB", "state": state}}},
+    ]
+
+
+def remove(test_conn: t.Any, prefix: str) -> None:
+    for dom in test_conn.listAllDomains():
+        if dom.name().startswith(prefix):
+            if dom.isActive():
+                dom.destroy()
+            dom.undefine()
+    pool = test_conn.storagePoolLookupByName(POOL)
+    for name in pool.listVolumes():
+        if name.startswith(prefix):
+            pool.storageVolLookupByName(name).delete(0)
+
+
+def test_steps_run_in_order_as_their_modules_and_a_rerun_changes_nothing(test_conn: t.Any, prefix: str) -> None:
+    try:
+        made = ladder(converge, {"uri": URI, "steps": cluster(prefix)[:3]})
+        assert made[2]["actions"][0].startswith(f"create volume {POOL}/{prefix}.raw (raw, {MIB} bytes")
+        assert [(r["step"], r["uri"], r["changed"]) for r in made[2]["results"]] == [
+            ("volume", URI, True),
+            ("pool", URI, False),
+            ("domains", URI, True),
+        ]
+        attached = ladder(converge, {"uri": URI, "steps": cluster(prefix, state="present")})
+        assert attached[2]["actions"] == [f"update domain {prefix}-{n}: disks[target=vdb]" for n in "ab"]
+        # What the steps made is what each module declares: run on their own, they change nothing.
+        own = cluster(prefix, state="present")
+        assert run_module(volume, {"uri": URI, **own[0]["volume"]})["changed"] is False
+        assert run_module(domains, {"uri": URI, **own[2]["domains"]})["changed"] is False
+        assert run_module(shared_disk, {"uri": URI, **own[3]["shared_disk"]})["changed"] is False
+        disks = test_conn.lookupByName(f"{prefix}-b").XMLDesc(0)
+        assert f"{prefix}.raw" in disks and "<shareable/>" in disks
+
+        started = run_module(converge, {"uri": URI, "steps": cluster(prefix)})
+        assert started["actions"] == [f"start domain {prefix}-a", f"start domain {prefix}-b"], started["actions"]
+        assert all(test_conn.lookupByName(n).isActive() for n in (f"{prefix}-a", f"{prefix}-b"))
+    finally:
+        remove(test_conn, prefix)
+
+
+def test_check_mode_predicts_later_steps_from_what_earlier_steps_declare(test_conn: t.Any, prefix: str) -> None:
+    """A separate task cannot know that an earlier one makes its disk or domain, and warns; a step can, and
+    predicts without a warning. Something no step declares is still a warning."""
+    steps = cluster(prefix, state="present")
+    params = {"uri": URI, "steps": steps}
+    alone = run_module(shared_disk, {"uri": URI, **steps[3]["shared_disk"]}, check_mode=True)
+    assert len(alone["warnings"]) == 3, alone["warnings"]  # the volume and both domains: "an earlier task may"
+    try:
+        predicted = run_module(converge, params, check_mode=True)
+        assert predicted["changed"] is True and predicted["warnings"] == []
+        assert f"attach shared disk vdb to domain {prefix}-a once it is defined" in predicted["actions"]
+        assert not [d for d in test_conn.listAllDomains() if d.name().startswith(prefix)]
+        undeclared = [steps[0], {"shared_disk": {**steps[3]["shared_disk"], "domains": ["nobody"]}}]
+        warned = run_module(converge, {"uri": URI, "steps": undeclared}, check_mode=True)
+        assert [w.split(": ")[1] for w in warned["warnings"]] == ["domains[0]"], warned["warnings"]
+        # A domain's own disk that an earlier step clones or creates: predicted, not warned about.
+        own = {"target": "vda", "format": "raw", "source": {"pool": POOL, "volume": f"{prefix}-own.raw"}}
+        vm = {"domains": [{"name": f"{prefix}-c", "memory": "64MiB", "disks": [own]}]}
+        made = [{"name": f"{prefix}-own.raw", "capacity": "1MiB"}]
+        disk = {"volumes": {"defaults": {"pool": POOL, "format": "raw"}, "volumes": made}}
+        assert len(run_module(domains, {"uri": URI, **vm}, check_mode=True)["warnings"]) == 1
+        assert run_module(converge, {"uri": URI, "steps": [disk, {"domains": vm}]}, check_mode=True)["warnings"] == []
+        done = run_module(converge, params)
+        assert done["changed"] is True and not done["warnings"]
+    finally:
+        remove(test_conn, prefix)
+
+
+def test_a_bad_step_stops_the_task_before_anything_changes(test_conn: t.Any, prefix: str) -> None:
+    steps = cluster(prefix)
+    typo = [*steps[:3], {"shared_disk": {**steps[3]["shared_disk"], "targte": "vdb"}}]
+    result = run_module(converge, {"uri": URI, "steps": typo})
+    assert result["failed"] and result["msg"].startswith("steps[3].shared_disk: ") and "targte" in result["msg"]
+    assert not [n for n in test_conn.storagePoolLookupByName(POOL).listVolumes() if n.startswith(prefix)]
+    for wrong, why in (({"domain": {"name": "x"}}, "exactly one key"), ({"pool": "x"}, "a dictionary")):
+        result = run_module(converge, {"uri": URI, "steps": [wrong]})
+        assert result["failed"] and why in result["msg"], result["msg"]
+
+
+def test_a_failing_step_names_itself_and_reports_what_the_steps_before_it_did(test_conn: t.Any, prefix: str) -> None:
+    steps = cluster(prefix)
+    missing = {"volume": {"pool": POOL, "name": f"{prefix}-nowhere.raw"}, "target": "vdc", "domains": [f"{prefix}-a"]}
+    try:
+        result = run_module(converge, {"uri": URI, "steps": [*steps[:3], {"shared_disk": missing}]})
+        assert result["failed"] and result["changed"] is True
+        assert result["msg"].startswith(f"steps[3] (shared_disk on {URI}).capacity: volume {POOL}/{prefix}-nowhere")
+        assert result["completed_actions"][1:] == [f"define domain {prefix}-a", f"define domain {prefix}-b"]
+        assert "done before the failure: create volume" in result["msg"]
+        # A step refused by what the hypervisor holds (not by its options) says which steps changed before it.
+        in_use = {"pool": POOL, "name": f"{prefix}.raw", "state": "absent"}
+        refused = run_module(converge, {"uri": URI, "steps": [*steps[2:4], {"volume": in_use}]})
+        assert refused["failed"] and refused["msg"].startswith(f"steps[2] (volume on {URI}): "), refused["msg"]
+        assert f"(changed before it: steps[1] (shared_disk on {URI}))" in refused["msg"]
+        assert f"{prefix}.raw" in test_conn.storagePoolLookupByName(POOL).listVolumes()
+        # The rerun finishes the job once the step is fixed.
+        again = run_module(converge, {"uri": URI, "steps": steps})
+        assert not again.get("failed"), again.get("msg")
+        assert [r["changed"] for r in again["results"]] == [False, False, False, False, True]  # the start was left
+    finally:
+        remove(test_conn, prefix)
+
+
+def test_one_connection_per_hypervisor_serves_every_step(test_conn: t.Any, prefix: str, monkeypatch: t.Any) -> None:
+    from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.client import LibvirtClient
+
+    opened: list[str] = []
+    connect = LibvirtClient.connect.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type, uri: t.Optional[str] = None, **kwargs: t.Any) -> LibvirtClient:
+        opened.append(str(uri))
+        return t.cast(LibvirtClient, connect(cls, uri, **kwargs))
+
+    monkeypatch.setattr(LibvirtClient, "connect", classmethod(counting))
+    try:
+        result = run_module(converge, {"uri": URI, "steps": cluster(prefix)})
+        assert not result.get("failed"), result.get("msg")
+        assert opened == [URI]
+    finally:
+        remove(test_conn, prefix)
