@@ -115,9 +115,9 @@ class Step:
 
     def client(self, readonly: bool = False) -> LibvirtClient:
         client = self.task.connections.get(self.params.get("uri"), self.params["connect_timeout"])
-        # Steps that wait on storage servers take the bound from their own timeout option.
-        if isinstance(self.params.get("timeout"), int):
-            client.storage_timeout = self.params["timeout"]
+        # Steps that wait on storage servers take the bound from their own timeout option, the others the default.
+        timeout = self.params.get("timeout")
+        client.storage_timeout = timeout if isinstance(timeout, int) else LibvirtClient.storage_timeout
         return client
 
     @property
