@@ -95,6 +95,13 @@ def test_check_mode_predicts_later_steps_from_what_earlier_steps_declare(test_co
         disk = {"volumes": {"defaults": {"pool": POOL, "format": "raw"}, "volumes": made}}
         assert len(run_module(domains, {"uri": URI, **vm}, check_mode=True)["warnings"]) == 1
         assert run_module(converge, {"uri": URI, "steps": [disk, {"domains": vm}]}, check_mode=True)["warnings"] == []
+        # Volumes in a pool that an earlier step defines: predicted, not warned about (alone, they warn).
+        later = {"name": f"{prefix}-later", "type": "dir", "target": {"path": f"/{prefix}-later"}}
+        into = {"volumes": {"defaults": {"pool": later["name"], "format": "raw"}, "volumes": made}}
+        alone_pool = run_module(converge, {"uri": URI, "steps": [into]}, check_mode=True)
+        assert [w for w in alone_pool["warnings"] if f"no active storage pool {later['name']!r}" in w], alone_pool
+        after_pool = run_module(converge, {"uri": URI, "steps": [{"pool": later}, into]}, check_mode=True)
+        assert after_pool["warnings"] == [] and after_pool["changed"] is True, after_pool["warnings"]
         done = run_module(converge, params)
         assert done["changed"] is True and not done["warnings"]
     finally:

@@ -264,15 +264,16 @@ def run_in_order(runs: t.Sequence[t.Tuple[str, str, t.Callable[[], Result]]], di
     for label, name, run in runs:
         try:
             results.append(run())
-        except SpecError as err:
-            labelled = SpecError(f"{label}.{err.path}" if err.path else label, err.reason)
-            labelled.completed = [a for r in results for a in r["actions"]] + err.completed
-            raise labelled from err
         except CollectionError as err:
+            done = [a for r in results for a in r["actions"]] + err.completed
+            if isinstance(err, SpecError):
+                labelled = SpecError(f"{label}.{err.path}" if err.path else label, err.reason)
+                labelled.completed = done
+                raise labelled from err
             # Same error class and details (consent option, libvirt code); the message says which one.
             err.message = f"{label}: {err.message} (changed before it: {', '.join(changed) or 'none'})"
             err.args = (err.message,)
-            err.completed = [a for r in results for a in r["actions"]] + err.completed
+            err.completed = done
             raise
         if results[-1]["changed"]:
             changed.append(name)
