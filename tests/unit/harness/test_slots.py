@@ -101,3 +101,53 @@ def test_a_whole_host_test_waits_for_the_running_test_and_keeps_the_next_one_out
     events[2][1].set()
     for process in (running, whole, later):
         process.join(5)
+
+
+@pytest.mark.parametrize(
+    ("used", "others_all_waiting", "machine_idle", "starts"),
+    [
+        (slots.CAPACITY - 1, False, False, True),
+        (slots.CAPACITY, False, False, False),  # the cap holds while the cores are busy
+        (slots.CAPACITY, True, False, True),  # every other holder waits: no deadlock
+        (slots.CAPACITY, False, True, True),  # idle cores let one more boot
+        (slots.CAPACITY + slots.OVER_CAP - 1, False, True, True),
+        (slots.CAPACITY + slots.OVER_CAP, False, True, False),  # never past the extra few
+    ],
+)
+def test_a_guest_starts_over_the_cap_only_while_the_cores_stay_idle(
+    used: int, others_all_waiting: bool, machine_idle: bool, starts: bool
+) -> None:
+    assert slots.may_start(used, others_all_waiting, machine_idle) is starts
+
+
+def idle_cores(busy_shares: list[float]) -> tuple[slots.IdleCores, list[bool]]:
+    """Feeds one sample per second, with the given share of each second busy; returns each sample's verdict."""
+    clock = {"idle": 0.0, "total": 0.0}
+
+    def read() -> tuple[float, float]:
+        return clock["idle"], clock["total"]
+
+    idle = slots.IdleCores(read)
+    verdicts = []
+    for second, busy in enumerate(busy_shares):
+        clock["total"] += 200.0  # two cores, 100 jiffies each
+        clock["idle"] += 200.0 * (1 - busy)
+        verdicts.append(idle.sustained(now=float(second)))
+    return idle, verdicts
+
+
+def test_idle_cores_need_the_whole_window_idle() -> None:
+    _idle, verdicts = idle_cores([0.1] * 6)
+    assert verdicts == [False, False, False, True, True, True]  # not before IDLE_SECONDS of samples
+
+
+def test_a_busy_second_in_the_window_keeps_the_cap() -> None:
+    _idle, verdicts = idle_cores([0.2] * 4 + [1.0, 1.0] + [0.2] * 3)
+    assert verdicts[3] is True
+    assert verdicts[4:8] == [False] * 4  # a boot's busy seconds count until they leave the window
+    assert verdicts[8] is True
+
+
+def test_the_machine_cpu_times_are_read() -> None:
+    idle, total = slots.cpu_times()
+    assert 0 <= idle <= total
