@@ -18,8 +18,9 @@ description:
     task. The C(sharedvirt.kvm.vm_cluster) role converges through it. See C(docs/performance.md).
   - Every step is validated before the first one runs. The first step that fails stops the task; the error
     names the step and the steps changed before it, and the result lists what was done.
-  - In check mode every step predicts its own result from what the hypervisors hold now, as separate tasks
-    would; a step does not see what an earlier step would have created.
+  - In check mode every step predicts its own result from what the hypervisors hold now and from what the
+    earlier steps declare - a volume, pool or domain that an earlier step makes is predicted, where a separate
+    task could only warn that an earlier task may make it.
 author:
   - sharedvirt.kvm contributors (@sharedvirt)
 extends_documentation_fragment:

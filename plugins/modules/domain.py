@@ -338,7 +338,10 @@ options:
         description: Memory guaranteed to the guest (libvirt supports it only for some hypervisors; QEMU refuses it).
         type: raw
   blkiotune:
-    description: Block I/O weight of the guest against other guests (cgroup). Changes apply live.
+    description:
+      - Block I/O weight of the guest against other guests (cgroup). Changes apply live.
+      - The kernel weighs I/O only under the BFQ scheduler; on a host without it a running guest's change fails
+        with a hint, after the persistent definition took the weight.
     type: dict
     suboptions:
       weight:

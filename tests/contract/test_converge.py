@@ -102,6 +102,16 @@ def test_check_mode_predicts_later_steps_from_what_earlier_steps_declare(test_co
         assert [w for w in alone_pool["warnings"] if f"no active storage pool {later['name']!r}" in w], alone_pool
         after_pool = run_module(converge, {"uri": URI, "steps": [{"pool": later}, into]}, check_mode=True)
         assert after_pool["warnings"] == [] and after_pool["changed"] is True, after_pool["warnings"]
+        # So does a shared disk's volume there: alone, a warning and the volume predicted, not a failure.
+        quorum = {"volume": {"pool": later["name"], "name": "q.raw"}, "capacity": "1MiB", "target": "vdc"}
+        quorum["domains"] = []
+        alone_disk = run_module(shared_disk, {"uri": URI, **quorum}, check_mode=True)
+        assert not alone_disk.get("failed"), alone_disk.get("msg")
+        assert [w for w in alone_disk["warnings"] if f"no active storage pool {later['name']!r}" in w], alone_disk
+        disk_steps = [{"pool": later}, {"shared_disk": quorum}]
+        after_disk = run_module(converge, {"uri": URI, "steps": disk_steps}, check_mode=True)
+        assert after_disk["warnings"] == [], after_disk["warnings"]
+        assert f"create volume {later['name']}/q.raw (raw, {MIB} bytes, full)" in after_disk["actions"], after_disk
         done = run_module(converge, params)
         assert done["changed"] is True and not done["warnings"]
     finally:

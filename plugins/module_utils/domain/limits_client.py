@@ -10,7 +10,14 @@ from __future__ import annotations
 import typing as t
 
 from .._core.client import LibvirtClient, libvirt
+from .._core.errors import LibvirtError
 from .._core.plan import Plan, Step
+
+# The kernel weighs a cgroup's block I/O only under the BFQ scheduler; libvirt refuses the weight without it.
+NO_BFQ_HINT = (
+    "blkiotune.weight needs the BFQ I/O scheduler, which this host's kernel does not offer for the block devices: "
+    "select bfq in /sys/block/<device>/queue/scheduler (CONFIG_IOSCHED_BFQ), or leave blkiotune.weight unset"
+)
 
 
 class LimitSteps:
@@ -31,7 +38,12 @@ class LimitSteps:
         self._limits(plan, step, "the memory limits", "setMemoryParameters")
 
     def _step_set_blkio(self, plan: Plan, step: Step) -> None:
-        self._limits(plan, step, "the block I/O weight", "setBlkioParameters")
+        try:
+            self._limits(plan, step, "the block I/O weight", "setBlkioParameters")
+        except LibvirtError as err:
+            if "bfq" not in err.libvirt_message:
+                raise
+            raise LibvirtError(err.action, err.libvirt_message, err.code, err.domain, NO_BFQ_HINT) from err
 
     def _step_set_iotune(self, plan: Plan, step: Step) -> None:
         self._limits(plan, step, f"the I/O limits of disk {step.args['disk']}", "setBlockIoTune", step.args["disk"])

@@ -15,6 +15,7 @@ from .._core.units import to_bytes
 from ..domain.client import DomainExecutor
 from ..domain.device_model import DiskSource
 from ..storage.client import VolumeExecutor
+from ..storage.plan import VolumeActual
 from ..storage.usage_client import read_usage
 from .plan import Carrier, SharedDiskActual, SharedDiskRequest, plan_shared_disk, shared_disk_spec
 
@@ -41,6 +42,7 @@ def run_shared_disk(module: ModuleRun) -> t.Dict[str, t.Any]:
     client = module.client(readonly=module.check_mode)
     volumes, domains = VolumeExecutor(client), DomainExecutor(client)
     domains.device_timeout = module.params["timeout"]
+    request.pool_ahead = _pool_ahead(module, request, volumes)
     plan = plan_shared_disk(request, read_actual(request, volumes, domains, module.peers()))
     for warning in plan.warnings:
         module.warn(warning)
@@ -49,6 +51,20 @@ def run_shared_disk(module: ModuleRun) -> t.Dict[str, t.Any]:
         for step_plan in plan.plans:
             (volumes if step_plan.kind == "volume" else domains).apply(step_plan, completed)
     return plan.result(diff=module.diff)
+
+
+def _pool_ahead(module: ModuleRun, request: SharedDiskRequest, volumes: VolumeExecutor) -> bool:
+    """Check mode with the volume's pool missing or stopped: an earlier task (or step) may make it, so the volume
+    is predicted as missing instead of failing; a warning unless an earlier step of this task declares it."""
+    if not request.check_mode or request.volume is None or volumes.pool_ready(request.volume[0]):
+        return False
+    pool = request.volume[0]
+    if not module.made_earlier("pool", pool) and ("volume", "/".join(request.volume)) not in request.expected:
+        module.warn(
+            f"no active storage pool {pool!r} on {volumes.client.uri}; volume {request.name} shows as missing "
+            "(check mode goes on: an earlier task of this run may create or start the pool)"
+        )
+    return True
 
 
 def shared_disk_request(params: t.Mapping[str, t.Any], check_mode: bool = False) -> SharedDiskRequest:
@@ -80,7 +96,9 @@ def read_actual(
 ) -> SharedDiskActual:
     """The volume and every domain of the host with its live disks, and the peers' disks, read once."""
     usage = read_usage([volumes.client, *peers])
-    volume = volumes.read(*request.volume, usage) if request.volume else None
+    volume = None
+    if request.volume:
+        volume = VolumeActual() if request.pool_ahead else volumes.read(*request.volume, usage)
     carriers = {}
     for name in domains.names():
         # The live disks come from the read that first waits out a call an earlier run left in flight.

@@ -166,6 +166,7 @@ class SharedDiskRequest:
     # unless an earlier step of the same task declares it (``expected``: ("domain", name), ("volume", pool/name)).
     check_mode: bool = False
     expected: t.FrozenSet[t.Tuple[str, str]] = frozenset()
+    pool_ahead: bool = False  # check mode: the volume's pool is not there yet, so neither is the volume
 
 
 @dataclasses.dataclass
