@@ -35,7 +35,7 @@ def cluster_steps(lab: Lab, pool: str, path: Path) -> tuple[list[dict[str, t.Any
     return steps, [str(serial_path_of(g)) for g in guests]
 
 
-def test_a_pool_a_shared_disk_and_two_guests_converge_in_one_task(lab: Lab) -> None:
+def test_without_its_pool_step_the_task_fails_naming_it_and_with_it_two_guests_share_the_disk(lab: Lab) -> None:
     pool, path = f"{lab.prefix}-cv", Path("/var/tmp/sharedvirt-kvm") / f"{lab.prefix}-cv"
     lab.pools.append(pool)
     lab.files.append(path)

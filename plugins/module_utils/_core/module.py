@@ -109,6 +109,13 @@ class ModuleRun(t.Protocol):
     def made_earlier(self, kind: str, name: str) -> bool: ...
 
 
+def predicted_missing(module: ModuleRun, problem: str, kind: str, name: str, verb: str = "create") -> None:
+    """Check mode, something the task needs is missing: the task predicts without it (a real run fails on it). It
+    warns that an earlier task of the run may make it - unless an earlier step of this task declares it."""
+    if not module.made_earlier(kind, name):
+        module.warn(f"{problem} (check mode goes on: an earlier task of this run may {verb} it)")
+
+
 class LibvirtModule(CollectionModule):
     """A module with the connection options and a lazy libvirt client."""
 

@@ -13,7 +13,7 @@ import typing as t
 
 from .._core.client import LibvirtClient
 from .._core.errors import AlreadyExists, MissingLibrary, SpecError
-from .._core.module import LibvirtModule, ModuleRun
+from .._core.module import LibvirtModule, ModuleRun, predicted_missing
 from .._core.plan import Plan, over_xml, overlay
 from .._core.spec import SECRET_MASK
 from .._core.xmlutil import diff_form, parse_xml, to_string
@@ -79,9 +79,7 @@ def _check_references(module: ModuleRun, spec: DomainSpec, executor: DomainExecu
     if missing and not module.check_mode:
         raise missing[0][0]
     for err, kind, name in missing:
-        # An earlier step of the same task declares it: the prediction holds, nothing to warn about.
-        if not module.made_earlier(kind, name):
-            module.warn(f"{err} (check mode goes on: an earlier task of this run may create it)")
+        predicted_missing(module, str(err), kind, name)
     used = spec.host_cpus_used()
     if used:
         count = executor.host_cpus()

@@ -10,7 +10,7 @@ import typing as t
 
 from .._core.client import LibvirtClient
 from .._core.errors import SpecError
-from .._core.module import ModuleRun
+from .._core.module import ModuleRun, predicted_missing
 from .._core.units import to_bytes
 from ..domain.client import DomainExecutor
 from ..domain.device_model import DiskSource
@@ -55,15 +55,12 @@ def run_shared_disk(module: ModuleRun) -> t.Dict[str, t.Any]:
 
 def _pool_ahead(module: ModuleRun, request: SharedDiskRequest, volumes: VolumeExecutor) -> bool:
     """Check mode with the volume's pool missing or stopped: an earlier task (or step) may make it, so the volume
-    is predicted as missing instead of failing; a warning unless an earlier step of this task declares it."""
-    if not request.check_mode or request.volume is None or volumes.pool_ready(request.volume[0]):
+    is predicted as missing instead of failing."""
+    pool = request.volume[0] if request.volume else None
+    if not pool or not request.check_mode or volumes.pool_ready(pool):
         return False
-    pool = request.volume[0]
-    if not module.made_earlier("pool", pool) and ("volume", "/".join(request.volume)) not in request.expected:
-        module.warn(
-            f"no active storage pool {pool!r} on {volumes.client.uri}; volume {request.name} shows as missing "
-            "(check mode goes on: an earlier task of this run may create or start the pool)"
-        )
+    problem = f"no active storage pool {pool!r} on {volumes.client.uri}; volume {request.name} shows as missing"
+    predicted_missing(module, problem, "pool", pool, "create or start")
     return True
 
 

@@ -14,7 +14,7 @@ import typing as t
 
 from .._core.client import libvirt, still_there
 from .._core.errors import AlreadyExists, CollectionError, ConflictError, SpecError
-from .._core.module import Batch, LibvirtModule, ModuleRun
+from .._core.module import Batch, LibvirtModule, ModuleRun, predicted_missing
 from .._core.plan import Plan, over_xml
 from .client import PoolExecutor, SecretExecutor, VolumeExecutor, file_sha256, inspect_image
 from .import_plan import foreign_problems
@@ -231,12 +231,8 @@ def _pool_there(module: ModuleRun, executor: VolumeExecutor, pool_name: str) -> 
     volumes are then predicted as missing. A real run fails on it, naming the pool."""
     if not module.check_mode or executor.pool_ready(pool_name):
         return True
-    if module.made_earlier("pool", pool_name):  # an earlier step of this task declares it: nothing to warn about
-        return False
-    module.warn(
-        f"no active storage pool {pool_name!r} on {executor.client.uri}; its volumes show as missing "
-        "(check mode goes on: an earlier task of this run may create or start it)"
-    )
+    problem = f"no active storage pool {pool_name!r} on {executor.client.uri}; its volumes show as missing"
+    predicted_missing(module, problem, "pool", pool_name, "create or start")
     return False
 
 
