@@ -169,3 +169,30 @@ def test_one_connection_per_hypervisor_serves_every_step(test_conn: t.Any, prefi
         assert opened == [URI]
     finally:
         remove(test_conn, prefix)
+
+
+def test_steps_share_one_read_of_who_uses_what_while_nothing_changes(
+    test_conn: t.Any, prefix: str, monkeypatch: t.Any
+) -> None:
+    # Three steps that check who uses the disk (the volume's deletion guard, the attachment's peers): one read
+    # while none of them changes anything. (tests/integration/test_converge.py: a change makes the next step
+    # read again.)
+    from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage import usage_client
+
+    reads: list[int] = []
+    read_usage = usage_client.read_usage
+
+    def counted(clients: t.Any) -> t.Any:
+        reads.append(len(clients))
+        return read_usage(clients)
+
+    monkeypatch.setattr(usage_client, "read_usage", counted)
+    try:
+        made = run_module(converge, {"uri": URI, "steps": cluster(prefix, state="present")})
+        assert made["changed"] is True and len(reads) >= 3, reads  # read again after the steps that changed
+        reads.clear()
+        steps = cluster(prefix, state="present")
+        rerun = run_module(converge, {"uri": URI, "steps": [steps[0], steps[3], steps[0]]})
+        assert rerun["changed"] is False and reads == [1], reads
+    finally:
+        remove(test_conn, prefix)

@@ -1,5 +1,6 @@
 """The converge module on the real libvirtd: a dir pool, a raw disk shared by two TCG guests and their start, one
-task on the ladder; the guests prove the shared disk by writing and reading each other's marks."""
+task on the ladder; the guests prove the shared disk by writing and reading each other's marks. And the steps'
+shared read of who uses which volume, forgotten after a step that changes something."""
 
 from __future__ import annotations
 
@@ -7,11 +8,13 @@ import re
 import typing as t
 from pathlib import Path
 
+import pytest
 from testbed.lab import Lab
 from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for_marker
 
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.usage_client import UsageReader
 from ansible_collections.sharedvirt.kvm.plugins.modules import converge
 
 URI = "qemu:///system"
@@ -69,3 +72,37 @@ def test_without_its_pool_step_the_task_fails_naming_it_and_with_it_two_guests_s
         wait_for_marker(Path(serial), re.escape(both), 120)
     data = (path / "shared.raw").read_bytes()
     assert data[:13] == b"SVKVM-MARK C0" and data[BLOCK : BLOCK + 13] == b"SVKVM-MARK C1"
+
+
+def test_a_step_sees_what_the_steps_before_it_changed_in_who_uses_a_volume(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The task reads who uses which volume once and keeps it for its later steps until one changes something:
+    # a domain defined on the template by one step makes the next step's deletion of it a refusal.
+    pool, path = f"{lab.prefix}-cu", Path("/var/tmp/sharedvirt-kvm") / f"{lab.prefix}-cu"
+    lab.pools.append(pool)
+    lab.files.append(path)
+    made = run_module(
+        converge, {"uri": URI, "steps": [{"pool": {"name": pool, "type": "dir", "target": {"path": str(path)}}}]}
+    )
+    assert not made.get("failed"), made.get("msg")
+
+    def steps(template: str, domain: str) -> list[dict[str, t.Any]]:
+        lab.domains.append(domain)
+        disk = {"source": {"pool": pool, "volume": template}, "target": "vda"}
+        item = {"name": domain, "memory": "64MiB", "vcpus": 1, "disks": [disk], "state": "present"}
+        return [
+            {"volume": {"pool": pool, "name": template, "format": "raw", "capacity": "1MiB"}},  # reads the users
+            {"domains": {"domains": [item]}},  # a new user of the template
+            {"volume": {"pool": pool, "name": template, "state": "absent"}},
+        ]
+
+    refused = run_module(converge, {"uri": URI, "steps": steps("t.raw", f"{lab.prefix}-cu1")})
+    assert refused["failed"] and f"volume {pool}/t.raw is in use - domain {lab.prefix}-cu1" in refused["msg"]
+    assert (path / "t.raw").exists()
+
+    # Negative control: with the first read kept for the whole task, the last step deletes the disk of the
+    # domain the step before it has just defined.
+    monkeypatch.setattr(UsageReader, "forget", lambda self: None)
+    harm = run_module(converge, {"uri": URI, "steps": steps("u.raw", f"{lab.prefix}-cu2")})
+    assert harm["changed"] is True and not harm.get("failed") and not (path / "u.raw").exists()

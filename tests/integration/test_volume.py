@@ -17,7 +17,7 @@ from testbed.modules import ladder, run_module
 from testbed.params import guest_params, serial_path_of
 from testbed.wait import wait_for
 
-from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.module import UsageReader
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage.usage_client import UsageReader
 from ansible_collections.sharedvirt.kvm.plugins.modules import domain, pool, pool_info, volume, volume_info, volumes
 
 URI = "qemu:///system"

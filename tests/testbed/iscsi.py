@@ -1,9 +1,14 @@
-"""A userspace iSCSI target (tgtd) on 127.0.0.1, with file-backed LUNs, with or without CHAP."""
+"""A userspace iSCSI target (tgtd) on 127.0.0.1, with file-backed LUNs, with or without CHAP.
+
+One tgtd per portal address, each with its own pid file and management channel: the integration tests' target on
+loopback and a test bed's on its bridge (tools/lab_storage.py) run side by side, and an outage test that kills
+one leaves the other serving."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import ipaddress
 import os
 import signal
 import subprocess
@@ -12,16 +17,25 @@ from pathlib import Path
 
 PORTAL = "127.0.0.1"
 PORT = 3260
-PIDFILE = Path("/run/sharedvirt-kvm-tgtd.pid")
 
 
-def _tgtadm(*args: str) -> None:
-    subprocess.run(["tgtadm", "--lld", "iscsi", *args], check=True, capture_output=True)
+def pidfile(portal: str = PORTAL) -> Path:
+    return Path(f"/run/sharedvirt-kvm-tgtd-{portal}.pid")
 
 
-def running_pid() -> int | None:
+def control_port(portal: str = PORTAL) -> int:
+    """The tgtd's management channel: tgtd's default (0) on loopback, one derived from the address elsewhere."""
+    return 0 if portal == PORTAL else 1 + int(ipaddress.IPv4Address(portal)) % 9999
+
+
+def _tgtadm(portal: str, *args: str, check: bool = True) -> int:
+    command = ["tgtadm", "--control-port", str(control_port(portal)), "--lld", "iscsi", *args]
+    return subprocess.run(command, check=check, capture_output=True).returncode
+
+
+def running_pid(portal: str = PORTAL) -> int | None:
     try:
-        pid = int(PIDFILE.read_text().strip())
+        pid = int(pidfile(portal).read_text().strip())
         os.kill(pid, 0)
         return pid
     except (OSError, ValueError):
@@ -30,26 +44,39 @@ def running_pid() -> int | None:
 
 def start(portal: str = PORTAL) -> None:
     """Start tgtd (on loopback, or on a test bridge's ``portal`` address) unless it runs; wait until it answers."""
-    if running_pid() is None:
-        subprocess.run(["tgtd", "--iscsi", f"portal={portal}:{PORT}", "-p", str(PIDFILE)], check=True)
+    if running_pid(portal) is None:
+        port = str(control_port(portal))
+        subprocess.run(
+            ["tgtd", "-C", port, "--iscsi", f"portal={portal}:{PORT}", "-p", str(pidfile(portal))], check=True
+        )
     for _attempt in range(100):
-        show = ["tgtadm", "--lld", "iscsi", "--mode", "target", "--op", "show"]
+        show = [
+            "tgtadm",
+            "--control-port",
+            str(control_port(portal)),
+            "--lld",
+            "iscsi",
+            "--mode",
+            "target",
+            "--op",
+            "show",
+        ]
         if subprocess.run(show, capture_output=True, check=False).returncode == 0:
             return
         time.sleep(0.1)
-    raise RuntimeError("tgtd did not answer tgtadm within 10 s")
+    raise RuntimeError(f"tgtd on {portal} did not answer tgtadm within 10 s")
 
 
-def kill() -> None:
-    """Kill tgtd hard (a storage outage); targets are lost with it."""
-    pid = running_pid()
+def kill(portal: str = PORTAL) -> None:
+    """Kill the portal's tgtd hard (a storage outage); targets are lost with it."""
+    pid = running_pid(portal)
     if pid is not None:
         os.kill(pid, signal.SIGKILL)
         for _attempt in range(100):
-            if running_pid() is None:
+            if running_pid(portal) is None:
                 break
             time.sleep(0.05)
-    PIDFILE.unlink(missing_ok=True)
+    pidfile(portal).unlink(missing_ok=True)
 
 
 @dataclasses.dataclass
@@ -61,6 +88,7 @@ class Target:
     backing: Path
     user: str | None = None
     password: str | None = None
+    portal: str = PORTAL  # which tgtd serves it
 
     def create(self, size_mib: int) -> None:
         with self.backing.open("ab") as handle:
@@ -69,8 +97,9 @@ class Target:
 
     def export(self) -> None:
         """(Re)create the target on a running tgtd from the existing backing file."""
-        _tgtadm("--mode", "target", "--op", "new", "--tid", str(self.tid), "--targetname", self.iqn)
+        _tgtadm(self.portal, "--mode", "target", "--op", "new", "--tid", str(self.tid), "--targetname", self.iqn)
         _tgtadm(
+            self.portal,
             "--mode",
             "logicalunit",
             "--op",
@@ -84,27 +113,29 @@ class Target:
         )
         if self.user and self.password:
             with contextlib.suppress(subprocess.CalledProcessError):
-                _tgtadm("--mode", "account", "--op", "new", "--user", self.user, "--password", self.password)
-            _tgtadm("--mode", "account", "--op", "bind", "--tid", str(self.tid), "--user", self.user)
-        _tgtadm("--mode", "target", "--op", "bind", "--tid", str(self.tid), "--initiator-address", "ALL")
+                _tgtadm(
+                    self.portal, "--mode", "account", "--op", "new", "--user", self.user, "--password", self.password
+                )
+            _tgtadm(self.portal, "--mode", "account", "--op", "bind", "--tid", str(self.tid), "--user", self.user)
+        _tgtadm(self.portal, "--mode", "target", "--op", "bind", "--tid", str(self.tid), "--initiator-address", "ALL")
 
     def remove(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
-            _tgtadm("--mode", "target", "--op", "delete", "--force", "--tid", str(self.tid))
+            _tgtadm(self.portal, "--mode", "target", "--op", "delete", "--force", "--tid", str(self.tid))
         if self.user:
             with contextlib.suppress(subprocess.CalledProcessError):
-                _tgtadm("--mode", "account", "--op", "delete", "--user", self.user)
+                _tgtadm(self.portal, "--mode", "account", "--op", "delete", "--user", self.user)
         self.backing.unlink(missing_ok=True)
 
 
-def stop() -> None:
-    """Stop tgtd: it exits once the system is deleted (SIGTERM alone does not stop it)."""
-    if running_pid() is None:
+def stop(portal: str = PORTAL) -> None:
+    """Stop the portal's tgtd: it exits once the system is deleted (SIGTERM alone does not stop it)."""
+    if running_pid(portal) is None:
         return
     with contextlib.suppress(subprocess.CalledProcessError):
-        _tgtadm("--mode", "system", "--op", "delete")
+        _tgtadm(portal, "--mode", "system", "--op", "delete")
     for _attempt in range(100):
-        if running_pid() is None:
+        if running_pid(portal) is None:
             break
         time.sleep(0.05)
-    kill()
+    kill(portal)

@@ -23,18 +23,22 @@ from ..shared_disk.args import SHARED_DISK_RULES, SHARED_DISK_SPEC
 from ..shared_disk.module import run_shared_disk
 from ..storage.module import run_pool, run_volume, run_volumes
 from ..storage.pool_args import POOL_SPEC
+from ..storage.usage_client import UsageReader
 from ..storage.volume_args import VOLUME_ITEM_SPEC, VOLUMES_SPEC
+
+StepRun = t.Callable[[ModuleRun, UsageReader], Result]
 
 
 @dataclasses.dataclass(frozen=True)
 class StepKind:
-    """A module a step can be: its options (the module's own, connection options included) and run function."""
+    """A module a step can be: its options (the module's own, connection options included) and run function,
+    which gets the reader of who uses what that the task's steps share."""
 
     validator: ArgumentSpecValidator
-    run: t.Callable[[ModuleRun], Result]
+    run: StepRun
 
 
-def _kind(spec: t.Dict[str, t.Any], run: t.Callable[[ModuleRun], Result], **rules: t.Any) -> StepKind:
+def _kind(spec: t.Dict[str, t.Any], run: StepRun, **rules: t.Any) -> StepKind:
     return StepKind(ArgumentSpecValidator({**CONNECTION_ARGS, **spec}, **rules), run)
 
 
@@ -43,8 +47,8 @@ def _kind(spec: t.Dict[str, t.Any], run: t.Callable[[ModuleRun], Result], **rule
 STEP_KINDS: t.Dict[str, StepKind] = {
     "volume": _kind(dict(VOLUME_ITEM_SPEC, timeout=STORAGE_TIMEOUT, peers=PEERS), run_volume),
     "volumes": _kind(VOLUMES_SPEC, run_volumes),
-    "pool": _kind(POOL_SPEC, run_pool),
-    "domains": _kind(DOMAINS_SPEC, run_domains),
+    "pool": _kind(POOL_SPEC, lambda step, _usage: run_pool(step)),
+    "domains": _kind(DOMAINS_SPEC, lambda step, _usage: run_domains(step)),
     "shared_disk": _kind(SHARED_DISK_SPEC, run_shared_disk, **SHARED_DISK_RULES),
 }
 
@@ -77,6 +81,9 @@ class ConvergeModule(CollectionModule):
         # Check mode: what the steps so far declare, per hypervisor, so that a later step predicts from it
         # rather than warning that an earlier task may make it.
         self.declared: t.Dict[str, t.Set[t.Tuple[str, str]]] = {}
+        # Who uses which volume, read by the steps that check it (clones, shared volumes, attachments) and kept
+        # until a step changes something or rescans a pool: a rerun that changes nothing reads it once.
+        self.usage = UsageReader()
 
     def note(self, host: str, kind: str, params: t.Mapping[str, t.Any]) -> None:
         here = self.declared.setdefault(host, set())
@@ -156,9 +163,11 @@ def declared_by(kind: str, params: t.Mapping[str, t.Any]) -> t.Iterator[t.Tuple[
 
 
 def _run_step(task: ConvergeModule, kind: str, step: Step) -> Result:
-    result = STEP_KINDS[kind].run(step)
+    result = STEP_KINDS[kind].run(step, task.usage)
     if task.check_mode:
         task.note(step.host, kind, step.params)
+    elif result.get("changed") or kind == "pool":
+        task.usage.forget()  # a rescan may show volumes another hypervisor made since the read
     return result
 
 

@@ -16,7 +16,7 @@ from ..domain.client import DomainExecutor
 from ..domain.device_model import DiskSource
 from ..storage.client import VolumeExecutor
 from ..storage.plan import VolumeActual
-from ..storage.usage_client import read_usage
+from ..storage.usage_client import UsageReader
 from .plan import Carrier, SharedDiskActual, SharedDiskRequest, plan_shared_disk, shared_disk_spec
 
 
@@ -32,8 +32,9 @@ def _network_source(net: t.Mapping[str, t.Any]) -> DiskSource:
     )
 
 
-def run_shared_disk(module: ModuleRun) -> t.Dict[str, t.Any]:
-    """The shared_disk module: one snapshot of the host -> one plan -> apply -> the plan's result."""
+def run_shared_disk(module: ModuleRun, usage: t.Optional[UsageReader] = None) -> t.Dict[str, t.Any]:
+    """The shared_disk module: one snapshot of the host -> one plan -> apply -> the plan's result (``usage``: the
+    reader of who uses what a converge task shares between its steps)."""
     request = shared_disk_request(module.params, module.check_mode)
     if request.check_mode:
         wanted = [("domain", name) for name in request.domains]
@@ -43,7 +44,8 @@ def run_shared_disk(module: ModuleRun) -> t.Dict[str, t.Any]:
     volumes, domains = VolumeExecutor(client), DomainExecutor(client)
     domains.device_timeout = module.params["timeout"]
     request.pool_ahead = _pool_ahead(module, request, volumes)
-    plan = plan_shared_disk(request, read_actual(request, volumes, domains, module.peers()))
+    actual = read_actual(request, volumes, domains, module.peers(), usage or UsageReader())
+    plan = plan_shared_disk(request, actual)
     for warning in plan.warnings:
         module.warn(warning)
     if not module.check_mode:
@@ -89,10 +91,14 @@ def shared_disk_request(params: t.Mapping[str, t.Any], check_mode: bool = False)
 
 
 def read_actual(
-    request: SharedDiskRequest, volumes: VolumeExecutor, domains: DomainExecutor, peers: t.Sequence[LibvirtClient]
+    request: SharedDiskRequest,
+    volumes: VolumeExecutor,
+    domains: DomainExecutor,
+    peers: t.Sequence[LibvirtClient],
+    reader: UsageReader,
 ) -> SharedDiskActual:
     """The volume and every domain of the host with its live disks, and the peers' disks, read once."""
-    usage = read_usage([volumes.client, *peers])
+    usage = reader.read([volumes.client, *peers])
     volume = None
     if request.volume:
         volume = VolumeActual() if request.pool_ahead else volumes.read(*request.volume, usage)

@@ -33,8 +33,8 @@ from .secret_model import SecretSpec
 from .secret_plan import plan_secret
 from .tier_client import host_tiers
 from .tier_model import plan_tier
-from .usage_client import read_usage
-from .usage_model import Usage, pool_users
+from .usage_client import UsageReader, read_usage
+from .usage_model import pool_users
 from .volume_args import VOLUME_ITEM_SPEC
 from .volume_model import VolumeSpec
 
@@ -129,24 +129,8 @@ def _volume_names(executor: VolumeExecutor, pool_name: str, named: bool) -> t.Li
         return []
 
 
-class UsageReader:
-    """Who uses which volume on the task's hypervisors (read_usage): read once, and again after a change of this
-    task (a new linked clone is a new user of its template), so a bulk task reads it once when nothing changes."""
-
-    def __init__(self) -> None:
-        self._usage: t.Optional[Usage] = None
-
-    def read(self, clients: t.Sequence[t.Any]) -> Usage:
-        if self._usage is None:
-            self._usage = read_usage(clients)
-        return self._usage
-
-    def forget(self) -> None:
-        self._usage = None
-
-
 def run_volume(module: ModuleRun, usage: t.Optional[UsageReader] = None) -> t.Dict[str, t.Any]:
-    """The volume module (``usage``: the reader a bulk task shares between its items)."""
+    """The volume module (``usage``: the reader a bulk or converge task shares between its items or steps)."""
     usage = usage or UsageReader()
     params = module.params
     pool_name = params["pool"]
@@ -180,11 +164,11 @@ def run_volume(module: ModuleRun, usage: t.Optional[UsageReader] = None) -> t.Di
 _VOLUMES = Batch("volumes", VOLUME_ITEM_SPEC)
 
 
-def run_volumes(module: ModuleRun) -> t.Dict[str, t.Any]:
+def run_volumes(module: ModuleRun, usage: t.Optional[UsageReader] = None) -> t.Dict[str, t.Any]:
     """The volumes module: every item as the volume module runs it, with one read of who uses what while
-    nothing changes."""
-    usage = UsageReader()
-    return _VOLUMES.run(module, lambda item: run_volume(item, usage))
+    nothing changes (``usage``: the reader a converge task shares between its steps)."""
+    shared = usage or UsageReader()
+    return _VOLUMES.run(module, lambda item: run_volume(item, shared))
 
 
 def _apply_volume(

@@ -14,6 +14,24 @@ from .._core.xmlutil import parse_xml, text_of
 from .usage_model import BackedVolume, DiskUse, Usage, disk_layers
 
 
+class UsageReader:
+    """Who uses which volume on a set of hypervisors (read_usage), read once and kept until forget(): a task
+    forgets it after each change of its own (a new linked clone is a new user of its template), so a bulk or
+    converge task reads it once while it changes nothing."""
+
+    def __init__(self) -> None:
+        self._read: t.Dict[t.FrozenSet[str], Usage] = {}
+
+    def read(self, clients: t.Sequence[LibvirtClient]) -> Usage:
+        key = frozenset(client.uri for client in clients)
+        if key not in self._read:
+            self._read[key] = read_usage(clients)
+        return self._read[key]
+
+    def forget(self) -> None:
+        self._read = {}
+
+
 def read_usage(clients: t.Sequence[LibvirtClient]) -> Usage:
     """Disks and linked clones on every hypervisor given (the task's own first, then its peers)."""
     usage = Usage()
