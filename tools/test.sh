@@ -48,12 +48,12 @@ wall=$SECONDS
 
 step setup tools/setup.sh || exit 1
 step services .venv/bin/python tests/testbed/services.py ensure || exit 1
-# Molecule: the hypervisor scenario reconfigures this machine's libvirtd, so it runs first, beside the static
-# checks and never beside the integration tests. The others work on namespace hypervisors (their own libvirtd,
-# tgtd and Ceph on their bridge) and mostly wait on them, so they run beside the integration tests, holding two
-# guest slots for their guests.
-venv_path=(env PATH="$PWD/.venv/bin:$PATH")
-step_beside molecule-host "${venv_path[@]}" molecule test -s hypervisor --no-shared-state
+# The role scenarios wait on their namespace hypervisors' playbooks and guests much of the time (about 0.8 of
+# the two cores busy), so they run beside the static checks. Never beside the integration tests: the hypervisor
+# scenario reconfigures this machine's libvirtd, and both boot guests.
+# The scenarios share one state (config.yml): the default scenario's destroy first, so that the state of an
+# interrupted run (the bed "created", a scenario "prepared") cannot make this run skip its create or prepare.
+step_beside molecule env PATH="$PWD/.venv/bin:$PATH" sh -c 'molecule destroy -s default && molecule test --all'
 # Two lanes of checks on the two cores: lint, the docs, unit and contract tests, beside sanity then the build.
 step_beside sanity-build sh -c 'tools/sanity.sh && tools/check_build.sh'
 step lint make --no-print-directory lint
@@ -62,16 +62,11 @@ step docs-check .venv/bin/pytest tests/docs -q --junitxml="$junit/docs.xml" -o j
 step unit .venv/bin/pytest tests/unit -q --junitxml="$junit/unit.xml" -o junit_suite_name=unit
 step contract .venv/bin/pytest tests/contract -q --junitxml="$junit/contract.xml" -o junit_suite_name=contract
 step_wait sanity-build
-step_wait molecule-host
-# The scenarios share one state (config.yml): the default scenario's destroy first, so that the state of an
-# interrupted run (the bed "created", a scenario "prepared") cannot make this run skip its create or prepare.
-step_beside molecule-beds .venv/bin/python tests/testbed/slots.py 2 "${venv_path[@]}" \
-  sh -c 'molecule destroy -s default && molecule test --all --exclude hypervisor'
+step_wait molecule
 # Two pytest-xdist workers, one per core (CONTRIBUTING.md: what keeps tests apart, and how a test waits for a
 # guest slot): about a third less time than one process.
 step integration .venv/bin/pytest tests/integration -q -n 2 \
   --junitxml="$junit/integration.xml" -o junit_suite_name=integration
-step_wait molecule-beds
 
 echo
 echo "| step | seconds | result |"

@@ -51,12 +51,12 @@ def used_subnets() -> list[ipaddress.IPv4Network]:
 
 
 def test_range() -> ipaddress.IPv4Network:
-    """Where test networks live: one /16 of 10.200.0.0/13 per pytest-xdist worker and the last one for any other
-    process (a molecule scenario's bed beside the workers), so that two processes never pick the same subnet
-    between one's choice and its route appearing."""
+    """Where test networks live: 10.200.0.0/13, or under pytest-xdist one /16 of it per worker, so that two
+    workers never pick the same subnet between one's choice and its route appearing."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
-    index = int(worker[2:]) % 7 if worker.startswith("gw") else 7
-    return list(ipaddress.IPv4Network("10.200.0.0/13").subnets(new_prefix=16))[index]
+    if not worker.startswith("gw"):
+        return ipaddress.IPv4Network("10.200.0.0/13")
+    return list(ipaddress.IPv4Network("10.200.0.0/13").subnets(new_prefix=16))[int(worker[2:]) % 8]
 
 
 def free_subnet(prefixlen: int = 24) -> ipaddress.IPv4Network:

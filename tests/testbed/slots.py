@@ -20,8 +20,6 @@ import contextlib
 import fcntl
 import json
 import os
-import subprocess
-import sys
 import time
 import typing as t
 from pathlib import Path
@@ -141,19 +139,3 @@ def host_share(whole: bool) -> t.Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def hold(count: int, command: list[str]) -> int:
-    """Run a command that boots guests outside the tests (the molecule scenarios beside the integration tests) on
-    ``count`` slots, taken before it starts and held until it ends; its exit code."""
-    for _guest in range(count):
-        take()
-    try:
-        return subprocess.run(command, check=False).returncode
-    finally:
-        release()
-
-
-if __name__ == "__main__":
-    # python tests/testbed/slots.py COUNT COMMAND...
-    sys.exit(hold(int(sys.argv[1]), sys.argv[2:]))
