@@ -31,30 +31,14 @@ def facts_path(bed: str) -> Path:
     return BED_ROOT / f"{bed}.storage.json"
 
 
-def _bed(bed_name: str) -> HostBed:
-    return HostBed.from_state(json.loads((BED_ROOT / f"{bed_name}.state.json").read_text()))
-
-
-def _target(bed_name: str, portal: str, password: str | None = None) -> iscsi.Target:
-    iqn = f"iqn.2026-11.sharedvirt:{bed_name}"
-    return iscsi.Target(TID, iqn, DATA / "lun1.img", "svkvmlab", password, portal=portal)
-
-
-def _portal(bed_name: str) -> str | None:
-    """Where the bed's tgtd listens: from the facts of its up, else the bed's state; None once both are gone."""
-    if facts_path(bed_name).exists():
-        return str(json.loads(facts_path(bed_name).read_text())["portal"])
-    if (BED_ROOT / f"{bed_name}.state.json").exists():
-        return _bed(bed_name).controller_address
-    return None
-
-
 def up(bed_name: str) -> None:
-    bed = _bed(bed_name)
+    bed = HostBed.from_state(json.loads((BED_ROOT / f"{bed_name}.state.json").read_text()))
     address = bed.controller_address
     DATA.mkdir(parents=True, exist_ok=True)
     iscsi.start(portal=address)
-    target = _target(bed_name, address, secrets.token_hex(8))
+    target = iscsi.Target(
+        TID, f"iqn.2026-11.sharedvirt:{bed_name}", DATA / "lun1.img", "svkvmlab", secrets.token_hex(8)
+    )
     target.create(64)
     ceph = Ceph(address=address, root=DATA / "ceph")
     ceph.start()
@@ -73,10 +57,8 @@ def up(bed_name: str) -> None:
 
 
 def down(bed_name: str) -> None:
-    portal = _portal(bed_name)
-    if portal is not None:
-        _target(bed_name, portal).remove()
-        iscsi.stop(portal)
+    iscsi.Target(TID, f"iqn.2026-11.sharedvirt:{bed_name}", DATA / "lun1.img", "svkvmlab").remove()
+    iscsi.stop()
     Ceph(root=DATA / "ceph").stop()
     facts_path(bed_name).unlink(missing_ok=True)
     shutil.rmtree(DATA, ignore_errors=True)
