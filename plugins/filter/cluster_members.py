@@ -66,7 +66,7 @@ def cluster_steps(
         steps += [_clones(uris[host], template, items, peers) for host, items in on.items()]
     if on:
         first = uris[next(iter(uris))]
-        steps += [_shared_volume(first, disk) for disk in shared_disks if disk.get("capacity") is not None]
+        steps += [_shared_volume(first, disk, peers) for disk in shared_disks if disk.get("capacity") is not None]
     pools = list(dict.fromkeys(disk["pool"] for disk in shared_disks))
     steps += [{"pool": {"uri": uris[host], "name": pool, "refresh": True}} for host in on for pool in pools]
     steps += [_domains(uris[host], items, peers, defaults, "present") for host, items in on.items()]
@@ -84,9 +84,10 @@ def _clones(
     return {"volumes": {"uri": uri, "defaults": defaults, "volumes": volumes, "peers": peers}}
 
 
-def _shared_volume(uri: str, disk: t.Mapping[str, t.Any]) -> t.Dict[str, t.Any]:
+def _shared_volume(uri: str, disk: t.Mapping[str, t.Any], peers: t.List[str]) -> t.Dict[str, t.Any]:
     volume = {"pool": disk["pool"], "name": disk["volume"], "format": "raw", "capacity": disk["capacity"]}
-    return {"volume": {"uri": uri, "allocation": "full", **volume}}
+    # Its users are on every hypervisor: the volume's report and guards ask them all.
+    return {"volume": {"uri": uri, "allocation": "full", **volume, "peers": peers}}
 
 
 def _domains(

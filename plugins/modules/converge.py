@@ -17,8 +17,8 @@ description:
     this module pays it once, so a rerun that only confirms "nothing changed" on a cluster costs about one
     task. The C(sharedvirt.kvm.vm_cluster) role converges through it. See C(docs/performance.md).
   - The steps that check who uses a volume on the hypervisors (a deletion's guard, a clone's template, a shared
-    disk's other users) share one read of it, read again after any step that changed something or rescanned a
-    pool, so each step still sees what the steps before it did.
+    disk's other users) share one read of it, read again after any step that changed something or whose pool
+    rescan found or lost volumes, so each step still sees what the steps before it did.
   - Every step is validated before the first one runs. The first step that fails stops the task; the error
     names the step and the steps changed before it, and the result lists what was done.
   - In check mode every step predicts its own result from what the hypervisors hold now and from what the

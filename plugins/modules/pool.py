@@ -267,6 +267,23 @@ reboot_required:
   returned: always
   type: bool
   sample: false
+rescan:
+  description: What the rescan of O(refresh=true) showed - volumes the pool lists now and did not before, and
+    volumes it no longer lists (made or removed beside this hypervisor's libvirt, by another hypervisor of a
+    shared pool for example).
+  returned: when O(refresh=true), the pool is active and not in check mode
+  type: dict
+  contains:
+    found:
+      description: Volumes the rescan found.
+      type: list
+      elements: str
+      sample: ["quorum.raw"]
+    gone:
+      description: Volumes the pool listed before the rescan and no longer does.
+      type: list
+      elements: str
+      sample: []
 """
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.module import LibvirtModule

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import typing as t
+import xml.etree.ElementTree as ET
 
+import libvirt
 from testbed.modules import ladder, run_module
 
 from ansible_collections.sharedvirt.kvm.plugins.modules import converge, domains, shared_disk, volume
@@ -33,6 +35,19 @@ def cluster(prefix: str, state: str = "running") -> list[dict[str, t.Any]]:
         {"shared_disk": disk},
         {"domains": {**vms, "defaults": {"memory": "128MiB", "state": state}}},
     ]
+
+
+def recorded_calls(monkeypatch: t.Any, owner: t.Any, name: str) -> list[tuple[t.Any, ...]]:
+    """The arguments of every call of ``owner.name`` from now on (each call still happens)."""
+    calls: list[tuple[t.Any, ...]] = []
+    original = getattr(owner, name)
+
+    def recording(*args: t.Any) -> t.Any:
+        calls.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
 
 
 def remove(test_conn: t.Any, prefix: str) -> None:
@@ -179,20 +194,49 @@ def test_steps_share_one_read_of_who_uses_what_while_nothing_changes(
     # read again.)
     from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage import usage_client
 
-    reads: list[int] = []
-    read_usage = usage_client.read_usage
-
-    def counted(clients: t.Any) -> t.Any:
-        reads.append(len(clients))
-        return read_usage(clients)
-
-    monkeypatch.setattr(usage_client, "read_usage", counted)
+    reads = recorded_calls(monkeypatch, usage_client, "read_usage")
     try:
         made = run_module(converge, {"uri": URI, "steps": cluster(prefix, state="present")})
         assert made["changed"] is True and len(reads) >= 3, reads  # read again after the steps that changed
         reads.clear()
         steps = cluster(prefix, state="present")
-        rerun = run_module(converge, {"uri": URI, "steps": [steps[0], steps[3], steps[0]]})
-        assert rerun["changed"] is False and reads == [1], reads
+        # The pool's rescan finds nothing new: the read is kept across it too.
+        rerun = run_module(converge, {"uri": URI, "steps": [steps[0], steps[1], steps[3], steps[0]]})
+        assert rerun["changed"] is False and [len(clients) for (clients,) in reads] == [1], reads
+        assert rerun["results"][1]["rescan"] == {"found": [], "gone": []}
+    finally:
+        remove(test_conn, prefix)
+
+
+def test_a_rerun_reads_each_domain_once_and_a_change_makes_the_next_steps_read_again(
+    test_conn: t.Any, prefix: str, monkeypatch: t.Any
+) -> None:
+    # The definitions, the attachment and the start each plan from the domain; a step that changed nothing
+    # leaves its read to the next ones, and one that changes something makes them read again.
+    from ansible_collections.sharedvirt.kvm.plugins.module_utils.domain.client import DomainExecutor
+
+    calls = recorded_calls(monkeypatch, DomainExecutor, "read")
+    names = [f"{prefix}-a", f"{prefix}-b"]
+    try:
+        made = run_module(converge, {"uri": URI, "steps": cluster(prefix)})
+        assert made["changed"] is True
+        calls.clear()
+        rerun = run_module(converge, {"uri": URI, "steps": cluster(prefix)})
+        assert rerun["changed"] is False and sorted(n for _, n in calls if n in names) == names, calls
+
+        # One VM stopped and its shared disk taken out of its definition: the attachment changes it, and the
+        # start step reads both VMs again - the other one read by the definitions' step and no other before.
+        dom = test_conn.lookupByName(names[0])
+        dom.destroy()
+        root = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        devices = root.find("devices")
+        assert devices is not None
+        devices.remove(next(d for d in devices.findall("disk") if d.find("target[@dev='vdb']") is not None))
+        test_conn.defineXML(ET.tostring(root, encoding="unicode"))
+        calls.clear()
+        again = run_module(converge, {"uri": URI, "steps": cluster(prefix)})
+        assert not again.get("failed"), again.get("msg")
+        assert [r["changed"] for r in again["results"]] == [False, False, False, True, True]
+        assert [n for _, n in calls].count(names[1]) == 2 and dom.isActive(), calls
     finally:
         remove(test_conn, prefix)

@@ -5,6 +5,7 @@ shared read of who uses which volume, forgotten after a step that changes someth
 from __future__ import annotations
 
 import re
+import subprocess
 import typing as t
 from pathlib import Path
 
@@ -106,3 +107,55 @@ def test_a_step_sees_what_the_steps_before_it_changed_in_who_uses_a_volume(
     monkeypatch.setattr(UsageReader, "forget", lambda self: None)
     harm = run_module(converge, {"uri": URI, "steps": steps("u.raw", f"{lab.prefix}-cu2")})
     assert harm["changed"] is True and not harm.get("failed") and not (path / "u.raw").exists()
+
+
+def test_a_pool_rescan_that_finds_a_new_clone_makes_the_next_step_read_again(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rescan that finds nothing new keeps the task's read of who uses what; one that finds a volume - here a
+    # linked clone of the template that another hypervisor makes while the task runs - makes the next step read
+    # again, and its deletion of the template a refusal.
+    from ansible_collections.sharedvirt.kvm.plugins.module_utils.converge import module as converge_glue
+    from ansible_collections.sharedvirt.kvm.plugins.module_utils.storage import module as storage_glue
+
+    pool, path = f"{lab.prefix}-rs", Path("/var/tmp/sharedvirt-kvm") / f"{lab.prefix}-rs"
+    lab.pools.append(pool)
+    lab.files.append(path)
+    made = run_module(
+        converge, {"uri": URI, "steps": [{"pool": {"name": pool, "type": "dir", "target": {"path": str(path)}}}]}
+    )
+    assert not made.get("failed"), made.get("msg")
+    rescan = storage_glue._rescan
+
+    def clone_made_elsewhere(template: str) -> None:
+        def rescan_after_it(executor: t.Any, name: str) -> t.Any:
+            clone = path / f"{template}.clone.qcow2"
+            subprocess.run(
+                ["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", str(path / template), str(clone)],
+                check=True,
+            )
+            return rescan(executor, name)
+
+        monkeypatch.setattr(storage_glue, "_rescan", rescan_after_it)
+
+    def steps(template: str) -> list[dict[str, t.Any]]:
+        volume = {"pool": pool, "name": template, "format": "qcow2", "capacity": "1MiB"}
+        assert run_module(converge, {"uri": URI, "steps": [{"volume": volume}]})["changed"] is True
+        return [
+            {"volume": volume},  # unchanged: reads the users (none)
+            {"pool": {"name": pool, "refresh": True}},
+            {"volume": {"pool": pool, "name": template, "state": "absent"}},
+        ]
+
+    clone_made_elsewhere("t.qcow2")
+    refused = run_module(converge, {"uri": URI, "steps": steps("t.qcow2")})
+    assert refused["failed"] and f"volume {pool}/t.qcow2 is in use - " in refused["msg"], refused["msg"]
+    assert "t.qcow2.clone.qcow2" in refused["msg"] and (path / "t.qcow2").exists()
+
+    # Negative control: with the rescan's findings ignored, the last step deletes the template under the clone.
+    monkeypatch.setattr(converge_glue, "_rescan_showed_news", lambda result: False)
+    clone_made_elsewhere("u.qcow2")
+    harm = run_module(converge, {"uri": URI, "steps": steps("u.qcow2")})
+    assert harm["changed"] is True and not harm.get("failed") and not (path / "u.qcow2").exists()
+    assert harm["results"][1]["rescan"] == {"found": ["u.qcow2.clone.qcow2"], "gone": []}
+    assert (path / "u.qcow2.clone.qcow2").exists()

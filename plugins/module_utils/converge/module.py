@@ -19,6 +19,7 @@ from .._core.errors import SpecError
 from .._core.module import CONNECTION_ARGS, CollectionModule, ModuleRun, Result, distinct_peers, run_in_order
 from ..domain.args import DOMAINS_SPEC
 from ..domain.batch_module import run_domains
+from ..domain.seen_model import SeenDomains
 from ..shared_disk.args import SHARED_DISK_RULES, SHARED_DISK_SPEC
 from ..shared_disk.module import run_shared_disk
 from ..storage.module import run_pool, run_volume, run_volumes
@@ -26,7 +27,22 @@ from ..storage.pool_args import POOL_SPEC
 from ..storage.usage_client import UsageReader
 from ..storage.volume_args import VOLUME_ITEM_SPEC, VOLUMES_SPEC
 
-StepRun = t.Callable[[ModuleRun, UsageReader], Result]
+
+class TaskReads:
+    """What the steps read and share while none of them changes anything: who uses which volume (the clones'
+    templates, the shared volumes, the deletions' guards) and the domains as the last step read them. A step that
+    changes something, or whose pool rescan finds or loses volumes, makes the next ones read again."""
+
+    def __init__(self) -> None:
+        self.usage = UsageReader()
+        self.domains = SeenDomains()
+
+    def forget(self) -> None:
+        self.usage.forget()
+        self.domains.forget()
+
+
+StepRun = t.Callable[[ModuleRun, TaskReads], Result]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,11 +61,15 @@ def _kind(spec: t.Dict[str, t.Any], run: StepRun, **rules: t.Any) -> StepKind:
 # The steps a cluster's convergence needs; the volume module's uploads stay with that module (an action plugin
 # carries them from the controller).
 STEP_KINDS: t.Dict[str, StepKind] = {
-    "volume": _kind(dict(VOLUME_ITEM_SPEC, timeout=STORAGE_TIMEOUT, peers=PEERS), run_volume),
-    "volumes": _kind(VOLUMES_SPEC, run_volumes),
-    "pool": _kind(POOL_SPEC, lambda step, _usage: run_pool(step)),
-    "domains": _kind(DOMAINS_SPEC, lambda step, _usage: run_domains(step)),
-    "shared_disk": _kind(SHARED_DISK_SPEC, run_shared_disk, **SHARED_DISK_RULES),
+    "volume": _kind(
+        dict(VOLUME_ITEM_SPEC, timeout=STORAGE_TIMEOUT, peers=PEERS), lambda step, reads: run_volume(step, reads.usage)
+    ),
+    "volumes": _kind(VOLUMES_SPEC, lambda step, reads: run_volumes(step, reads.usage)),
+    "pool": _kind(POOL_SPEC, lambda step, _reads: run_pool(step)),
+    "domains": _kind(DOMAINS_SPEC, lambda step, reads: run_domains(step, reads.domains)),
+    "shared_disk": _kind(
+        SHARED_DISK_SPEC, lambda step, reads: run_shared_disk(step, reads.usage, reads.domains), **SHARED_DISK_RULES
+    ),
 }
 
 
@@ -81,9 +101,8 @@ class ConvergeModule(CollectionModule):
         # Check mode: what the steps so far declare, per hypervisor, so that a later step predicts from it
         # rather than warning that an earlier task may make it.
         self.declared: t.Dict[str, t.Set[t.Tuple[str, str]]] = {}
-        # Who uses which volume, read by the steps that check it (clones, shared volumes, attachments) and kept
-        # until a step changes something or rescans a pool: a rerun that changes nothing reads it once.
-        self.usage = UsageReader()
+        # Who uses which volume, and the domains: a rerun that changes nothing reads each once.
+        self.reads = TaskReads()
 
     def note(self, host: str, kind: str, params: t.Mapping[str, t.Any]) -> None:
         here = self.declared.setdefault(host, set())
@@ -163,12 +182,18 @@ def declared_by(kind: str, params: t.Mapping[str, t.Any]) -> t.Iterator[t.Tuple[
 
 
 def _run_step(task: ConvergeModule, kind: str, step: Step) -> Result:
-    result = STEP_KINDS[kind].run(step, task.usage)
+    result = STEP_KINDS[kind].run(step, task.reads)
     if task.check_mode:
         task.note(step.host, kind, step.params)
-    elif result.get("changed") or kind == "pool":
-        task.usage.forget()  # a rescan may show volumes another hypervisor made since the read
+    elif result.get("changed") or _rescan_showed_news(result):
+        task.reads.forget()  # they no longer say who uses what, nor how the domains are
     return result
+
+
+def _rescan_showed_news(result: Result) -> bool:
+    """A pool's rescan found volumes (another hypervisor made them since the read) or lost some."""
+    rescan = result.get("rescan") or {}
+    return bool(rescan.get("found") or rescan.get("gone"))
 
 
 def _step_params(task: ConvergeModule, index: int, step: t.Mapping[str, t.Any]) -> t.Tuple[str, t.Dict[str, t.Any]]:

@@ -11,9 +11,11 @@ import typing as t
 from .._core.module import Batch, ModuleRun
 from .args import DOMAIN_ARGUMENT_SPEC
 from .module import run_domain
+from .seen_model import SeenDomains
 
 _DOMAINS = Batch("domains", DOMAIN_ARGUMENT_SPEC, required_one_of=[("name", "xml")])
 
 
-def run_domains(module: ModuleRun) -> t.Dict[str, t.Any]:
-    return _DOMAINS.run(module, run_domain)
+def run_domains(module: ModuleRun, seen: t.Optional[SeenDomains] = None) -> t.Dict[str, t.Any]:
+    """The domains module (``seen``: the domains a converge task's earlier steps read while nothing changed)."""
+    return _DOMAINS.run(module, lambda item: run_domain(item, seen))

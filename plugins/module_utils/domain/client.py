@@ -73,9 +73,10 @@ class DomainExecutor(LimitSteps, Executor):
             persistent = bool(dom.isPersistent())
             autostart = bool(dom.autostart()) if persistent else False
             keeps = _what_it_keeps(dom, parse_xml(xml, "current domain XML"))
-            if dom.isActive():
+            active = dom.isActive()
+            if active:
                 self._settled(dom, name)
-            live_xml = dom.XMLDesc(0) if dom.isActive() else None
+            live_xml = dom.XMLDesc(0) if active else None
         spec = DomainSpec.from_xml(xml, "current domain XML")
         live = DomainSpec.from_xml(live_xml, "live domain XML") if live_xml else None
         return DomainActual(spec, xml, state, persistent, autostart, keeps=keeps, live=live)

@@ -33,6 +33,7 @@ from .job_client import read_jobs
 from .model import DomainSpec
 from .paths_model import allowed_roots, confine_paths
 from .plan import DomainActual, DomainRequest, facts, plan_domain, refuse_shared_writers, runtime
+from .seen_model import SeenDomains
 
 try:
     import jmespath
@@ -100,8 +101,9 @@ def _missing_devices(spec: DomainSpec, client: LibvirtClient) -> t.List[SpecErro
     return [SpecError(path, reason) for path, reason in found if reason]
 
 
-def run_domain(module: ModuleRun) -> t.Dict[str, t.Any]:
-    """The domain module: declared spec -> plan -> (apply) -> result."""
+def run_domain(module: ModuleRun, seen: t.Optional[SeenDomains] = None) -> t.Dict[str, t.Any]:
+    """The domain module: declared spec -> plan -> (apply) -> result (``seen``: the domains a converge task's
+    earlier steps read while none of them changed anything)."""
     params = module.params
     desired = desired_from_params(params)
     if not desired.name:
@@ -120,14 +122,11 @@ def run_domain(module: ModuleRun) -> t.Dict[str, t.Any]:
     executor.device_timeout = request.timeout
     if request.state != "absent":
         allowed = allowed_roots("allowed_paths", params.get("allowed_paths") or [])
-        confine_paths(desired, executor.pool_dirs(), allowed)
+        confine_paths(desired, executor.pool_dirs, allowed)
     name = desired.name
-    actual = executor.read(name)
-    # Check mode reads over a read-only connection, which libvirt never shows display passwords; only on the
-    # hypervisor itself does libvirt's stored definition answer instead.
-    declares_password = any(g.password for g in desired.graphics or [])
-    if module.check_mode and declares_password and actual.spec and not passwords_readable(executor.client.uri, name):
-        module.warn("check mode cannot read display passwords over its read-only connection; they show as changing")
+    known = seen.get(executor.client.uri, name or "") if seen is not None and not module.check_mode else None
+    actual = known or executor.read(name)
+    _warn_unreadable_passwords(module, desired, actual, executor.client.uri)
     if request.state != "absent":
         desired = _checked(module, desired, actual, executor)
     if request.state in ("running", "restarted", "paused") and runtime(actual.state) in ("absent", "off"):
@@ -140,17 +139,18 @@ def run_domain(module: ModuleRun) -> t.Dict[str, t.Any]:
     plan = plan_domain(desired, request, actual, **replan)
     if not module.check_mode:
         plan, actual = _apply(executor, plan, actual, lambda now: plan_domain(desired, request, now, **replan))
-        again = executor.read(name)
-        plan.after = (
-            facts(again.spec, again.state, again.autostart, again.persistent) if again.spec is not None else None
-        )
+        plan.after = _after(executor, plan)
     for warning in plan.warnings + executor.warnings:
         module.warn(warning)
     result = plan.result(diff=False)
-    recorded = _record(module, executor.client, name or "", desired, actual, request.state, plan.changed)
-    if recorded:
-        result["actions"].append(recorded)
-        result["changed"] = True
+    # The step that read the domain for this task confirmed its record, and nothing has changed since.
+    if known is None or plan.changed:
+        recorded = _record(module, executor.client, name or "", desired, actual, request.state, plan.changed)
+        if recorded:
+            result["actions"].append(recorded)
+            result["changed"] = True
+    if seen is not None and not module.check_mode and not result["changed"] and actual.spec is not None:
+        seen.keep(executor.client.uri, name or "", actual)
     result["removed_storage"] = executor.removed_storage
     if module.diff:
         result["diff"] = _diff(plan, actual.xml)
@@ -172,6 +172,22 @@ def _apply(
     plan = replan(now)
     executor.apply(plan)
     return plan, now
+
+
+def _warn_unreadable_passwords(module: ModuleRun, desired: DomainSpec, actual: DomainActual, uri: str) -> None:
+    """Check mode reads over a read-only connection, which libvirt never shows display passwords; only on the
+    hypervisor itself does libvirt's stored definition answer instead."""
+    declares_password = any(g.password for g in desired.graphics or [])
+    if module.check_mode and declares_password and actual.spec and not passwords_readable(uri, desired.name or ""):
+        module.warn("check mode cannot read display passwords over its read-only connection; they show as changing")
+
+
+def _after(executor: DomainExecutor, plan: Plan) -> t.Optional[t.Dict[str, t.Any]]:
+    """The domain's facts as the run left it: read again only when it did something (a read is a dozen calls)."""
+    if not (plan.steps or plan.actions):
+        return plan.before
+    again = executor.read(plan.name)
+    return facts(again.spec, again.state, again.autostart, again.persistent) if again.spec is not None else None
 
 
 def _checked(module: ModuleRun, desired: DomainSpec, actual: DomainActual, executor: DomainExecutor) -> DomainSpec:

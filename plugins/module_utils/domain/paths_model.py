@@ -34,12 +34,15 @@ def allowed_roots(option: str, paths: t.Sequence[str]) -> t.List[str]:
     return [_clean(f"{option}[{i}]", path) for i, path in enumerate(paths)]
 
 
-def confine_paths(spec: DomainSpec, pool_dirs: t.Sequence[str], allowed: t.Sequence[str]) -> None:
-    """Refuse a declared host path outside every pool directory and every allowed directory."""
-    roots = [posixpath.normpath("/" + p.lstrip("/")) for p in pool_dirs if p.startswith("/")] + list(allowed)
-    for option, path in declared_paths(spec):
-        clean = _clean(option, path)
-        if not any(_inside(clean, root) for root in roots):
+def confine_paths(spec: DomainSpec, pool_dirs: t.Callable[[], t.Sequence[str]], allowed: t.Sequence[str]) -> None:
+    """Refuse a declared host path outside every pool directory and every allowed directory. The pools'
+    directories are asked for (libvirt calls) only when a path lies outside every allowed directory."""
+    outside = [(option, path) for option, path in declared_paths(spec) if not _within(_clean(option, path), allowed)]
+    if not outside:
+        return
+    roots = [posixpath.normpath("/" + p.lstrip("/")) for p in pool_dirs() if p.startswith("/")]
+    for option, path in outside:
+        if not _within(_clean(option, path), roots):
             raise SpecError(
                 option,
                 f"{path} is outside every storage pool directory and allowed_paths; put the file in a pool, or add "
@@ -53,6 +56,10 @@ def _clean(option: str, path: str) -> str:
     if ".." in path.split("/"):
         raise SpecError(option, f"{path} climbs out of its directory (..); give the path without it")
     return posixpath.normpath("/" + path.lstrip("/"))  # normpath keeps a leading "//"
+
+
+def _within(path: str, roots: t.Sequence[str]) -> bool:
+    return any(_inside(path, root) for root in roots)
 
 
 def _inside(path: str, root: str) -> bool:

@@ -16,16 +16,11 @@ import tempfile
 import typing as t
 
 from .._core.client import LibvirtClient, libvirt, libvirt_errors
-from .._core.errors import ConflictError
+from .._core.errors import ConflictError, LibvirtError
 from .._core.xmlutil import element, parse_xml, sub, to_string
 from ..domain.cluster_model import read_cluster_policy
-from ..storage.transfer import FILE_POOLS, download, upload_verified
+from ..storage.transfer import FILE_POOLS, read_content, upload_verified
 from .record_model import RECORD_SUFFIX, VmRecord, read_vm_record, record_document, record_volume
-
-
-def record_pool_of(dom: t.Any) -> t.Optional[str]:
-    """The pool the domain's cluster policy keeps its record in, or None."""
-    return read_cluster_policy(parse_xml(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))).record_pool
 
 
 def sync_record(client: LibvirtClient, name: str) -> t.Optional[str]:
@@ -33,15 +28,29 @@ def sync_record(client: LibvirtClient, name: str) -> t.Optional[str]:
     dom = client.domain(name)
     if dom is None or not dom.isPersistent():
         return None
-    pool_name = record_pool_of(dom)
+    xml = client.call(f"read domain {name!r}", dom.XMLDesc, libvirt.VIR_DOMAIN_XML_INACTIVE)
+    pool_name = read_cluster_policy(parse_xml(xml, "domain XML")).record_pool
     if not pool_name:
         return None
-    text = record_document(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE), client.uri, bool(dom.isActive()))
-    pool = _pool(client, pool_name, name)
-    if read_text(client, pool, record_volume(name)) == text:
+    text = record_document(xml, client.uri, bool(dom.isActive()))
+    pool = _pool(client, pool_name, name, rescan=False)
+    if _stored_text(client, pool, pool_name, record_volume(name)) == text:
         return None
     _write(client, pool, record_volume(name), text.encode())
     return f"record the definition of {name} in pool {pool_name}"
+
+
+def _stored_text(client: LibvirtClient, pool: t.Any, pool_name: str, volume: str) -> t.Optional[str]:
+    """The record as stored. A rescan reads every file of the pool, so the pool is rescanned only when this
+    hypervisor does not list the record (another one may have written it since its last scan) or cannot read it
+    (another one may have removed it); a record it lists is read from the file as the file is now."""
+    if client.volume(pool, volume) is not None:
+        try:
+            return read_text(client, pool, volume)
+        except LibvirtError:
+            pass
+    _refresh(client, pool, pool_name)
+    return read_text(client, pool, volume)
 
 
 def drop_record(client: LibvirtClient, pool_name: str, name: str) -> t.Optional[str]:
@@ -115,11 +124,8 @@ def read_text(client: LibvirtClient, pool: t.Any, volume: str) -> t.Optional[str
     vol = client.volume(pool, volume)
     if vol is None:
         return None
-    with tempfile.TemporaryDirectory() as scratch:
-        path = os.path.join(scratch, "record")
-        client.storage(pool.name(), f"read {volume}", download, client, vol, volume, path)
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
+    content = client.storage(pool.name(), f"read {volume}", read_content, client, vol, volume)
+    return t.cast(bytes, content).decode("utf-8")
 
 
 def _write(client: LibvirtClient, pool: t.Any, volume: str, data: bytes) -> None:
@@ -135,12 +141,13 @@ def _write(client: LibvirtClient, pool: t.Any, volume: str, data: bytes) -> None
         upload_verified(client, pool, volume, args)
 
 
-def _pool(client: LibvirtClient, pool_name: str, name: str) -> t.Any:
+def _pool(client: LibvirtClient, pool_name: str, name: str, rescan: bool = True) -> t.Any:
     pool = client.pool(pool_name)
     if pool is None:
         raise ConflictError(
             f"cluster.record_pool of {name}: no storage pool {pool_name!r} on {client.uri}; define the shared pool "
             "there (every hypervisor of the cluster needs it)"
         )
-    _refresh(client, pool, pool_name)
+    if rescan:
+        _refresh(client, pool, pool_name)
     return pool

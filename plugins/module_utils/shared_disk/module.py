@@ -14,6 +14,7 @@ from .._core.module import ModuleRun, predicted_missing
 from .._core.units import to_bytes
 from ..domain.client import DomainExecutor
 from ..domain.device_model import DiskSource
+from ..domain.seen_model import SeenDomains
 from ..storage.client import VolumeExecutor
 from ..storage.plan import VolumeActual
 from ..storage.usage_client import UsageReader
@@ -32,9 +33,11 @@ def _network_source(net: t.Mapping[str, t.Any]) -> DiskSource:
     )
 
 
-def run_shared_disk(module: ModuleRun, usage: t.Optional[UsageReader] = None) -> t.Dict[str, t.Any]:
-    """The shared_disk module: one snapshot of the host -> one plan -> apply -> the plan's result (``usage``: the
-    reader of who uses what a converge task shares between its steps)."""
+def run_shared_disk(
+    module: ModuleRun, usage: t.Optional[UsageReader] = None, seen: t.Optional[SeenDomains] = None
+) -> t.Dict[str, t.Any]:
+    """The shared_disk module: one snapshot of the host -> one plan -> apply -> the plan's result (``usage`` and
+    ``seen``: who uses what, and the domains, as a converge task's earlier steps read them)."""
     request = shared_disk_request(module.params, module.check_mode)
     if request.check_mode:
         wanted = [("domain", name) for name in request.domains]
@@ -44,7 +47,7 @@ def run_shared_disk(module: ModuleRun, usage: t.Optional[UsageReader] = None) ->
     volumes, domains = VolumeExecutor(client), DomainExecutor(client)
     domains.device_timeout = module.params["timeout"]
     request.pool_ahead = _pool_ahead(module, request, volumes)
-    actual = read_actual(request, volumes, domains, module.peers(), usage or UsageReader())
+    actual = read_actual(request, volumes, domains, module.peers(), usage or UsageReader(), seen or SeenDomains())
     plan = plan_shared_disk(request, actual)
     for warning in plan.warnings:
         module.warn(warning)
@@ -96,6 +99,7 @@ def read_actual(
     domains: DomainExecutor,
     peers: t.Sequence[LibvirtClient],
     reader: UsageReader,
+    seen: SeenDomains,
 ) -> SharedDiskActual:
     """The volume and every domain of the host with its live disks, and the peers' disks, read once."""
     usage = reader.read([volumes.client, *peers])
@@ -105,7 +109,7 @@ def read_actual(
     carriers = {}
     for name in domains.names():
         # The live disks come from the read that first waits out a call an earlier run left in flight.
-        actual = domains.read(name)
+        actual = seen.get(domains.client.uri, name) or domains.read(name)
         if actual.spec is None:
             continue  # gone since the listing
         carriers[name] = Carrier(actual, list(actual.live.disks or []) if actual.live else [])

@@ -97,15 +97,28 @@ def run_pool(module: ModuleRun) -> t.Dict[str, t.Any]:
     plan = plan_pool(desired, request, actual)
     tier = "" if request.state == "absent" else params.get("tier")
     plan_tier(plan, desired.name or "", tier, host_tiers(executor.client).get(desired.name or ""))
+    rescan = None
     if not module.check_mode:
         executor.apply(plan)
-        if params.get("refresh") and executor.read(desired.name or "").active:
-            pool = executor.client.pool(desired.name or "")
-            executor.client.storage(desired.name or "", f"refresh pool {desired.name!r}", pool.refresh, 0)
+        rescan = _rescan(executor, desired.name or "") if params.get("refresh") else None
         plan.after = executor.facts(desired.name or "")
     for note in executor.notes:
         module.warn(note)
-    return plan.result(diff=module.diff)
+    result = plan.result(diff=module.diff)
+    if rescan is not None:
+        result["rescan"] = rescan
+    return result
+
+
+def _rescan(executor: PoolExecutor, name: str) -> t.Optional[t.Dict[str, t.List[str]]]:
+    """Rescan an active pool: the volumes it lists now and did not before (another hypervisor made them, or a
+    tool beside libvirt), and those it no longer lists."""
+    before = executor.read(name)
+    if not before.active:
+        return None
+    executor.client.storage(name, f"refresh pool {name!r}", executor.client.pool(name).refresh, 0)
+    after = executor.read(name).volumes
+    return {"found": sorted(set(after) - set(before.volumes)), "gone": sorted(set(before.volumes) - set(after))}
 
 
 def run_pool_info(module: LibvirtModule) -> t.Dict[str, t.Any]:

@@ -91,32 +91,39 @@ def _remove(client: LibvirtClient, pool: t.Any, name: str) -> None:
 
 def download(client: LibvirtClient, vol: t.Any, label: str, dest: t.Optional[str], mode: int = 0o600) -> str:
     """SHA-256 of the volume's content; written to ``dest`` as well when it is given, readable by ``mode`` only."""
+    if not dest:
+        return _receive(client, vol, label, lambda data: None)
+    part = dest + ".part"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(part)
+    with os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb") as out:
+        digest = _receive(client, vol, label, out.write)
+    os.chmod(part, mode)  # the umask may have narrowed it; never widened
+    os.replace(part, dest)
+    return digest
+
+
+def read_content(client: LibvirtClient, vol: t.Any, label: str) -> bytes:
+    """The content of a small volume (a record, a note), in memory."""
+    chunks: t.List[bytes] = []
+    _receive(client, vol, label, chunks.append)
+    return b"".join(chunks)
+
+
+def _receive(client: LibvirtClient, vol: t.Any, label: str, keep: t.Callable[[bytes], t.Any]) -> str:
+    """Stream the volume's content to ``keep``; its SHA-256."""
     digest = hashlib.sha256()
     stream = client.conn.newStream(0)
-    out = None
-    if dest:
-        part = dest + ".part"
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(part)
-        out = os.fdopen(os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "wb")
-    try:
-        with libvirt_errors(f"download volume {label}"):
-            vol.download(stream, 0, 0, 0)
+    with libvirt_errors(f"download volume {label}"):
+        vol.download(stream, 0, 0, 0)
 
-            def sink(_stream: t.Any, data: bytes, _opaque: t.Any) -> int:
-                digest.update(data)
-                if out is not None:
-                    out.write(data)
-                return len(data)
+        def sink(_stream: t.Any, data: bytes, _opaque: t.Any) -> int:
+            digest.update(data)
+            keep(data)
+            return len(data)
 
-            stream.recvAll(sink, None)
-            stream.finish()
-    finally:
-        if out is not None:
-            out.close()
-    if dest:
-        os.chmod(dest + ".part", mode)  # the umask may have narrowed it; never widened
-        os.replace(dest + ".part", dest)
+        stream.recvAll(sink, None)
+        stream.finish()
     return digest.hexdigest()
 
 

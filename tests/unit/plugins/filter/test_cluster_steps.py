@@ -51,6 +51,7 @@ def test_every_step_of_every_hypervisor_in_the_order_a_cluster_needs() -> None:
         "name": "quorum.raw",
         "format": "raw",
         "capacity": "1GiB",
+        "peers": list(URIS.values()),
     }
     assert steps[3]["pool"] == {"uri": hv1, "name": "shared", "refresh": True}
     defined, started = steps[5]["domains"], steps[9]["domains"]
@@ -71,7 +72,7 @@ def test_every_step_of_every_hypervisor_in_the_order_a_cluster_needs() -> None:
         options["peers"] == list(URIS.values())
         for step in steps
         for kind, options in step.items()
-        if kind in ("volumes", "domains", "shared_disk")
+        if kind in ("volumes", "volume", "domains", "shared_disk")
     )
 
 

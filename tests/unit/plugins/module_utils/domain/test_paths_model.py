@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import typing as t
+
 import pytest
 
 from ansible_collections.sharedvirt.kvm.plugins.module_utils._core.errors import SpecError
@@ -37,7 +39,21 @@ def test_every_host_file_of_the_declaration_is_found() -> None:
     ["/var/lib/libvirt/images/vm.qcow2", "/var/lib/libvirt/images/sub/dir/vm.raw", "/srv/boot/vmlinuz", "//srv/boot/x"],
 )
 def test_files_in_a_pool_directory_or_an_allowed_one_pass(path: str) -> None:
-    confine_paths(spec(kernel=path), POOLS, allowed_roots("allowed_paths", ["/srv/boot/"]))
+    confine_paths(spec(kernel=path), lambda: POOLS, allowed_roots("allowed_paths", ["/srv/boot/"]))
+
+
+def test_the_pools_are_asked_for_only_when_a_path_is_outside_allowed_paths() -> None:
+    asked: t.List[int] = []
+
+    def pool_dirs() -> t.List[str]:
+        asked.append(1)
+        return POOLS
+
+    allowed = allowed_roots("allowed_paths", ["/srv/boot"])
+    confine_paths(spec(kernel="/srv/boot/vmlinuz", initrd="/srv/boot/initrd"), pool_dirs, allowed)
+    assert not asked
+    confine_paths(spec(kernel="/srv/boot/vmlinuz", initrd="/var/lib/libvirt/images/initrd"), pool_dirs, allowed)
+    assert asked == [1]
 
 
 @pytest.mark.parametrize(
@@ -54,7 +70,7 @@ def test_files_in_a_pool_directory_or_an_allowed_one_pass(path: str) -> None:
 )
 def test_files_elsewhere_are_refused_naming_the_option(path: str, message: str) -> None:
     with pytest.raises(SpecError) as refused:
-        confine_paths(spec(serial={"type": "file", "path": path}), POOLS, [])
+        confine_paths(spec(serial={"type": "file", "path": path}), lambda: POOLS, [])
     assert str(refused.value).startswith("serial.path: ") and message in str(refused.value)
 
 
