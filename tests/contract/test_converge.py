@@ -222,7 +222,7 @@ def test_a_rerun_reads_each_domain_once_and_a_change_makes_the_next_steps_read_a
         assert made["changed"] is True
         calls.clear()
         rerun = run_module(converge, {"uri": URI, "steps": cluster(prefix)})
-        assert rerun["changed"] is False and sorted(n for _, n in calls if n in names) == names, calls
+        assert rerun["changed"] is False and sorted(call[1] for call in calls if call[1] in names) == names, calls
 
         # One VM stopped and its shared disk taken out of its definition: the attachment changes it, and the
         # start step reads both VMs again - the other one read by the definitions' step and no other before.
@@ -237,6 +237,6 @@ def test_a_rerun_reads_each_domain_once_and_a_change_makes_the_next_steps_read_a
         again = run_module(converge, {"uri": URI, "steps": cluster(prefix)})
         assert not again.get("failed"), again.get("msg")
         assert [r["changed"] for r in again["results"]] == [False, False, False, True, True]
-        assert [n for _, n in calls].count(names[1]) == 2 and dom.isActive(), calls
+        assert [call[1] for call in calls].count(names[1]) == 2 and dom.isActive(), calls
     finally:
         remove(test_conn, prefix)
