@@ -10,6 +10,7 @@ keeps them as well as one running on it, and any surviving hypervisor can read t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -44,11 +45,10 @@ def _stored_text(client: LibvirtClient, pool: t.Any, pool_name: str, volume: str
     """The record as stored. A rescan reads every file of the pool, so the pool is rescanned only when this
     hypervisor does not list the record (another one may have written it since its last scan) or cannot read it
     (another one may have removed it); a record it lists is read from the file as the file is now."""
-    if client.volume(pool, volume) is not None:
-        try:
-            return read_text(client, pool, volume)
-        except LibvirtError:
-            pass
+    with contextlib.suppress(LibvirtError):
+        text = read_text(client, pool, volume)
+        if text is not None:
+            return text
     _refresh(client, pool, pool_name)
     return read_text(client, pool, volume)
 

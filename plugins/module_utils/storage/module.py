@@ -116,8 +116,9 @@ def _rescan(executor: PoolExecutor, name: str) -> t.Optional[t.Dict[str, t.List[
     before = executor.read(name)
     if not before.active:
         return None
-    executor.client.storage(name, f"refresh pool {name!r}", executor.client.pool(name).refresh, 0)
-    after = executor.read(name).volumes
+    pool = executor.client.pool(name)
+    executor.client.storage(name, f"refresh pool {name!r}", pool.refresh, 0)
+    after = executor.client.storage(name, f"list the volumes of pool {name!r}", pool.listVolumes)
     return {"found": sorted(set(after) - set(before.volumes)), "gone": sorted(set(before.volumes) - set(after))}
 
 
