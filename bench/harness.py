@@ -136,6 +136,29 @@ def run(cmd: t.Sequence[str], env: t.Optional[t.Mapping[str, str]] = None, timeo
     return done.stdout
 
 
+def sectors_written(path: Path) -> int:
+    """Sectors the disk holding ``path`` has written since boot (/proc/diskstats; 0 where it is not listed)."""
+    device = os.stat(path).st_dev
+    for line in Path("/proc/diskstats").read_text().splitlines():
+        fields = line.split()
+        if (int(fields[0]), int(fields[1])) == (os.major(device), os.minor(device)):
+            return int(fields[9])
+    return 0
+
+
+def rest_disk(path: Path, quiet: float = 2.0, longest: float = 30.0) -> None:
+    """Sync, then wait until the disk holding ``path`` has written almost nothing (< 1 MiB) for ``quiet`` seconds:
+    an alternative timed right after another one's writes pays for that writeback and the device's catch-up."""
+    os.sync()
+    deadline, last, since = time.monotonic() + longest, sectors_written(path), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        time.sleep(0.25)
+        now = sectors_written(path)
+        if now - last > 2048:
+            since = time.monotonic()
+        last = now if now - last > 2048 else last
+
+
 def rotations(labels: t.Sequence[str], reps: int) -> t.Iterator[t.Tuple[int, str]]:
     """Alternate the alternatives, starting each repetition one further, so none always goes first."""
     for rep in range(reps):
