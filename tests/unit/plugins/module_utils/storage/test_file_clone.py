@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import os
+import typing as t
 from pathlib import Path
 
 import pytest
@@ -63,9 +65,93 @@ def test_without_copy_file_range_or_reflink_it_copies_through_memory(
 
     monkeypatch.setattr(file_clone.os, "copy_file_range", unsupported)
     monkeypatch.setattr(file_clone.fcntl, "ioctl", unsupported)
+    refuse_direct_io(monkeypatch)
     src = sparse_image(tmp_path / "t.raw")
     file_clone.copy_into_place(str(src), str(tmp_path / "c.raw"))
     assert digest(tmp_path / "c.raw") == digest(src)
+
+
+def refuse_direct_io(monkeypatch: pytest.MonkeyPatch) -> None:
+    """fcntl as on a file system without direct I/O: turning O_DIRECT on is refused with EINVAL."""
+    real = fcntl.fcntl
+
+    def fake(fd: int, command: int, arg: int = 0) -> int:
+        if command == fcntl.F_SETFL and arg & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real(fd, command, arg)
+
+    monkeypatch.setattr(file_clone.fcntl, "fcntl", fake)
+
+
+def count_kernel_copies(monkeypatch: pytest.MonkeyPatch) -> t.List[int]:
+    """Calls of copy_file_range from here on, by the number of bytes asked for."""
+    asked: t.List[int] = []
+    real = os.copy_file_range
+
+    def counted(src: int, dst: int, count: int, *offsets: t.Any) -> int:
+        asked.append(count)
+        return real(src, dst, count, *offsets)
+
+    monkeypatch.setattr(file_clone.os, "copy_file_range", counted)
+    return asked
+
+
+def unaligned_image(path: Path) -> Path:
+    """Data that starts and ends off any block boundary, and a size that is no multiple of a page."""
+    with path.open("wb") as handle:
+        handle.seek(3 * MIB + 1000)
+        handle.write(os.urandom(9 * MIB + 123))
+        handle.seek(40 * MIB + 77)
+        handle.write(os.urandom(5000))
+        handle.truncate(48 * MIB + 333)
+    return path
+
+
+def test_data_is_written_straight_to_the_disk_where_the_file_system_takes_direct_io(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    probe = os.open(tmp_path / "probe", os.O_WRONLY | os.O_CREAT)
+    try:
+        if not file_clone._set_direct(probe, True):
+            pytest.skip(f"{tmp_path} is on a file system without direct I/O")
+    finally:
+        os.close(probe)
+    kernel_copies = count_kernel_copies(monkeypatch)
+    src = unaligned_image(tmp_path / "t.raw")
+    file_clone.copy_into_place(str(src), str(tmp_path / "c.raw"))
+    copy = tmp_path / "c.raw"
+    assert digest(copy) == digest(src) and copy.stat().st_size == src.stat().st_size
+    assert kernel_copies == []  # every extent went through the aligned direct writes
+    assert allocated(copy) < 24 * MIB  # the holes stay holes
+
+
+def test_a_file_system_without_direct_io_gets_the_kernel_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    refuse_direct_io(monkeypatch)
+    kernel_copies = count_kernel_copies(monkeypatch)
+    src = unaligned_image(tmp_path / "t.raw")
+    file_clone.copy_into_place(str(src), str(tmp_path / "c.raw"))
+    assert digest(tmp_path / "c.raw") == digest(src)
+    assert kernel_copies
+
+
+def test_a_device_that_refuses_the_alignment_mid_copy_gets_the_rest_through_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writes: t.List[int] = []
+    real = os.pwritev
+
+    def picky(fd: int, buffers: t.Any, offset: int) -> int:
+        writes.append(offset)
+        if len(writes) > 1:  # the first direct write lands, then the device wants a larger alignment
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real(fd, buffers, offset)
+
+    monkeypatch.setattr(file_clone.os, "pwritev", picky)
+    kernel_copies = count_kernel_copies(monkeypatch)
+    src = unaligned_image(tmp_path / "t.raw")
+    file_clone.copy_into_place(str(src), str(tmp_path / "c.raw"))
+    assert digest(tmp_path / "c.raw") == digest(src)
+    assert len(writes) == 2 and kernel_copies
 
 
 def test_an_existing_volume_is_never_overwritten(tmp_path: Path) -> None:
@@ -85,11 +171,25 @@ def test_a_killed_runs_temporary_copy_is_replaced(tmp_path: Path) -> None:
     assert not (tmp_path / file_clone.clone_name("c.raw")).exists()
 
 
-def test_a_failed_copy_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_space(*_args: object) -> int:
-        raise OSError(errno.ENOSPC, "No space left on device")
+def no_space(*_args: object) -> int:
+    raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(file_clone.os, "copy_file_range", no_space)
+
+def half_written(_fd: int, buffers: t.Sequence[memoryview], _offset: int) -> int:
+    return len(buffers[0]) // 2  # a direct write the full disk cut short
+
+
+@pytest.mark.parametrize(
+    ("direct_io", "call", "failure"),
+    [(True, "pwritev", no_space), (True, "pwritev", half_written), (False, "copy_file_range", no_space)],
+    ids=["direct write fails", "direct write cut short", "kernel copy fails"],
+)
+def test_a_failed_copy_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, direct_io: bool, call: str, failure: t.Callable[..., int]
+) -> None:
+    if not direct_io:
+        refuse_direct_io(monkeypatch)
+    monkeypatch.setattr(file_clone.os, call, failure)
     src = sparse_image(tmp_path / "t.raw")
     with pytest.raises(OSError, match="No space left"):
         file_clone.copy_into_place(str(src), str(tmp_path / "c.raw"))
