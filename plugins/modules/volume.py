@@ -85,8 +85,9 @@ options:
           - V(linked) makes a qcow2 overlay on the template (the template must then stay unchanged); V(full) copies it.
           - A full copy within one local V(dir) or V(fs) pool, in the template's format, of a template without a
             backing file and without O(allocation=full) copies the template's file (a reflink where the file
-            system has one, else its data, holes kept) and syncs it to disk before it becomes the volume. Other
-            full copies go through libvirt (C(qemu-img convert)).
+            system has one, else its data, holes kept, written with direct I/O so that the copy does not fill the
+            host's page cache) and syncs it to disk before it becomes the volume. Other full copies go through
+            libvirt (C(qemu-img convert)).
         type: str
         choices: [linked, full]
         default: linked
