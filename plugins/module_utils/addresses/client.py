@@ -76,7 +76,7 @@ class LibvirtKnowledge:
         return self._cache[key]
 
     def domains(self) -> t.List[DomainView]:
-        return t.cast(t.List[DomainView], self._once("domains", self._read_domains))
+        return t.cast("t.List[DomainView]", self._once("domains", self._read_domains))
 
     def _read_domains(self) -> t.List[DomainView]:
         conn = self.client.conn
@@ -96,7 +96,7 @@ class LibvirtKnowledge:
         return domain_view(dom.XMLDesc(0), uuid in active, state_name(state))
 
     def reservations(self) -> t.List[Reservation]:
-        return t.cast(t.List[Reservation], self._once("reservations", self._read_reservations))
+        return t.cast("t.List[Reservation]", self._once("reservations", self._read_reservations))
 
     def _read_reservations(self) -> t.List[Reservation]:
         with libvirt_errors(f"read the networks of {self.uri}"):
@@ -105,10 +105,10 @@ class LibvirtKnowledge:
         return [r for xml in documents for r in parse_reservations(xml)]
 
     def _networks(self) -> t.List[t.Any]:
-        return t.cast(t.List[t.Any], self._once("networks", self.client.conn.listAllNetworks))
+        return t.cast("t.List[t.Any]", self._once("networks", self.client.conn.listAllNetworks))
 
     def leases(self) -> t.List[Lease]:
-        return t.cast(t.List[Lease], self._once("leases", self._read_leases))
+        return t.cast("t.List[Lease]", self._once("leases", self._read_leases))
 
     def _read_leases(self) -> t.List[Lease]:
         now = self.clock()
@@ -127,7 +127,7 @@ class LibvirtKnowledge:
             raise
 
     def agent(self, domain: DomainView) -> t.List[GuestAddress]:
-        return t.cast(t.List[GuestAddress], self._once(f"agent:{domain.uuid}", lambda: self._ask_agent(domain)))
+        return t.cast("t.List[GuestAddress]", self._once(f"agent:{domain.uuid}", lambda: self._ask_agent(domain)))
 
     def _ask_agent(self, domain: DomainView) -> t.List[GuestAddress]:
         dom = self._handles[domain.uuid]
@@ -144,10 +144,10 @@ class LibvirtKnowledge:
             raise SourceUnavailable(self._no_ssh)
         if self.local:
             read = functools.partial(_local_table, ipv6)
-            return t.cast(t.List[Neighbour], self._once(f"neighbours:{ipv6}", read))
+            return t.cast("t.List[Neighbour]", self._once(f"neighbours:{ipv6}", read))
         if self.ssh is not None:
             ssh = self.ssh
-            return t.cast(t.List[Neighbour], self._once(f"neighbours:{ipv6}", lambda: ssh.read(ipv6)[0]))
+            return t.cast("t.List[Neighbour]", self._once(f"neighbours:{ipv6}", lambda: ssh.read(ipv6)[0]))
         # Without SSH a remote host's table is only reachable through libvirt, per running domain.
         if domain is None:
             raise SourceUnavailable(
@@ -155,7 +155,7 @@ class LibvirtKnowledge:
             )
         if not domain.active:
             raise SourceUnavailable(f"domain {domain.name!r} is not running (state {domain.state})")
-        return t.cast(t.List[Neighbour], self._once(f"arp:{domain.uuid}", lambda: self._remote_arp(domain)))
+        return t.cast("t.List[Neighbour]", self._once(f"arp:{domain.uuid}", lambda: self._remote_arp(domain)))
 
     def _remote_arp(self, domain: DomainView) -> t.List[Neighbour]:
         try:

@@ -111,7 +111,7 @@ def by_mac(chain: Chain, items: t.Sequence[T]) -> t.Dict[str, t.List[T]]:
         for item in items:
             index.setdefault(item.mac, []).append(item)
         held = chain.memo[id(items)] = (items, index)
-    return t.cast(t.Dict[str, t.List[T]], held[1])
+    return t.cast("t.Dict[str, t.List[T]]", held[1])
 
 
 def as_mac(term: str) -> t.Optional[str]:
@@ -122,18 +122,37 @@ def as_mac(term: str) -> t.Optional[str]:
         return None
 
 
-def targets_for(term: str, hypervisors: t.Sequence[Knowledge]) -> t.Tuple[t.List[Target], t.List[str]]:
+@dataclasses.dataclass
+class Owners:
+    """The targets of every domain of a pass: by the MAC of a NIC, and by name or UUID."""
+
+    by_mac: t.Dict[str, t.List[Target]] = dataclasses.field(default_factory=dict)
+    by_name: t.Dict[str, t.List[Target]] = dataclasses.field(default_factory=dict)
+
+
+def owners(chain: Chain, hypervisors: t.Sequence[Knowledge]) -> Owners:
+    """Every hypervisor's domains indexed once per pass, so that a term costs a lookup, not a scan."""
+    held = chain.memo.get(id(hypervisors))
+    if held is None or held[0] is not hypervisors:
+        index = Owners()
+        for knowledge in hypervisors:
+            for domain in knowledge.domains():
+                nics_of: t.Dict[str, t.List[Nic]] = {}
+                for nic in domain.nics:
+                    nics_of.setdefault(nic.mac, []).append(nic)
+                for mac, nics in nics_of.items():
+                    index.by_mac.setdefault(mac, []).append(Target(knowledge, domain, tuple(nics)))
+                for key in dict.fromkeys((domain.name, domain.uuid)):
+                    index.by_name.setdefault(key, []).append(Target(knowledge, domain, domain.nics))
+        held = chain.memo[id(hypervisors)] = (hypervisors, index)
+    return t.cast("Owners", held[1])
+
+
+def targets_for(term: str, hypervisors: t.Sequence[Knowledge], chain: Chain) -> t.Tuple[t.List[Target], t.List[str]]:
     """The targets ``term`` names on all hypervisors, or the reasons it names none."""
     mac = as_mac(term)
-    found: t.List[Target] = []
-    for knowledge in hypervisors:
-        for domain in knowledge.domains():
-            if mac is not None:
-                nics = tuple(n for n in domain.nics if n.mac == mac)
-                if nics:
-                    found.append(Target(knowledge, domain, nics))
-            elif term in (domain.name, domain.uuid):
-                found.append(Target(knowledge, domain, domain.nics))
+    index = owners(chain, hypervisors)
+    found = list(index.by_name.get(term, ()) if mac is None else index.by_mac.get(mac, ()))
     if mac is not None and not found:
         # A MAC no domain owns may still be in leases, reservations or the neighbour table.
         return [Target(k, None, (Nic(mac=mac, kind="unknown"),)) for k in hypervisors], []
@@ -150,7 +169,7 @@ def targets_for(term: str, hypervisors: t.Sequence[Knowledge]) -> t.Tuple[t.List
 def resolve(term: str, hypervisors: t.Sequence[Knowledge], chain: Chain) -> Outcome:
     """Addresses of one term through the chain of sources (see module docstring)."""
     outcome = Outcome(term)
-    targets, reasons = targets_for(term, hypervisors)
+    targets, reasons = targets_for(term, hypervisors, chain)
     outcome.reasons.extend(reasons)
     several = len(targets) > 1
     for target in targets:
@@ -214,6 +233,8 @@ def _merge(into: t.List[Address], found: t.Iterable[Address]) -> None:
 
 def _wanted(found: t.Sequence[Address], family: str) -> t.List[Address]:
     kept = [a for a in found if family in ("any", a.family)]
+    if len(kept) < 2:
+        return kept  # nothing to order (most terms)
     # NIC order is kept; within a NIC IPv4 comes first (what ansible_host usually wants).
     order = {mac: i for i, mac in enumerate(dict.fromkeys(a.mac for a in kept))}
     return sorted(kept, key=lambda a: (order[a.mac], a.family != "ipv4"))
