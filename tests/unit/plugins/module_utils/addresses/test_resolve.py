@@ -197,6 +197,34 @@ def test_wait_polls_until_the_lease_appears() -> None:
     assert hv.reads.count("refresh") == 3 and now[0] == 6
 
 
+def test_a_domain_defined_while_waiting_is_found_on_the_next_pass() -> None:
+    hv = Fake()
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] >= 4:
+            hv.doms, hv.leased = [WEB], [LEASE]
+
+    outs = resolve_all(["web"], [hv], Chain(sources=["lease"]), wait=60, interval=2, clock=lambda: now[0], sleep=sleep)
+    assert [a.ip for a in outs[0].addresses] == ["10.0.0.11"] and now[0] == 4
+
+
+class CountingFake(Fake):
+    listings = 0
+
+    def domains(self) -> t.List[DomainView]:
+        self.listings += 1
+        return self.doms
+
+
+def test_many_terms_index_the_domains_once_per_pass() -> None:
+    hv = CountingFake(doms=[WEB, dom("db", Nic(MAC2, "vnet1", "lan", "virbr1"))], leased=[LEASE])
+    outs = resolve_all(["web", MAC1, "db", MAC2.upper(), MAC3], [hv], Chain(sources=["lease"]))
+    assert [o.addresses[0].domain if o.addresses else None for o in outs] == ["web", "web", None, None, None]
+    assert hv.listings == 1
+
+
 def test_wait_gives_up_at_the_timeout_and_says_so() -> None:
     now = [0.0]
 
