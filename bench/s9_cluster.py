@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import subprocess
 import typing as t
 from pathlib import Path
 
@@ -78,6 +79,20 @@ class Cluster:
             counts[host.name] = sum(1 for d in active if d.name().startswith(PREFIX) and "vdb" in d.XMLDesc(0))
         return counts
 
+    def snapshot(self) -> str:
+        """Each hypervisor's bench VMs (state, reason) and its network's leases: kept with a failed run's output,
+        so that a guest that got no address can be told from one that did not run."""
+        lines = []
+        for host, conn in zip(self.bed.hosts, self.conns):
+            for dom in conn.listAllDomains(0):
+                if dom.name().startswith(PREFIX):
+                    state, reason = dom.state()
+                    lines.append(f"{host.name}: domain {dom.name()} state {state} reason {reason}")
+            with contextlib.suppress(libvirt.libvirtError):  # a network the failed run never made
+                network = conn.networkLookupByName(f"{PREFIX}-{NETWORK_SUFFIX}")
+                lines += [f"{host.name}: lease {x['mac']} {x['ipaddr']} {x['hostname']}" for x in network.DHCPLeases()]
+        return "\n".join(lines)
+
     def close(self) -> None:
         for lab in self.labs:
             lab.cleanup()
@@ -135,9 +150,14 @@ class Cluster:
             cmd[3:3] = ["-e", f"ansible_python_interpreter={venv / 'bin' / 'python'}"]
 
         def go() -> str:
-            out = run(cmd, env, timeout=1800)
-            if "failed=0" not in out:
-                raise RuntimeError(f"{play}: a task failed:\n{out[-3000:]}")
+            try:
+                out = run(cmd, env, timeout=1800)
+                if "failed=0" not in out:
+                    raise RuntimeError(f"{play}: a task failed:\n{out[-3000:]}")
+            except (RuntimeError, subprocess.TimeoutExpired) as err:
+                kept = ROOT / f"{key}.failed.txt"
+                kept.write_text(f"{err}\n\nWhat the hypervisors hold:\n{self.snapshot()}\n")
+                raise RuntimeError(f"{err}\n(the hypervisors' domains and leases then: {kept})") from None
             return out
 
         return go

@@ -131,20 +131,23 @@ class Owners:
 
 
 def owners(chain: Chain, hypervisors: t.Sequence[Knowledge]) -> Owners:
-    """Every hypervisor's domains indexed once per pass, so that a term costs a lookup, not a scan."""
-    held = chain.memo.get(id(hypervisors))
-    if held is None or held[0] is not hypervisors:
+    """Every hypervisor's domains indexed once per pass, so that a term costs a lookup, not a scan. The index
+    lives as long as the domain lists it was built from (a new read builds a new one)."""
+    listed = [knowledge.domains() for knowledge in hypervisors]
+    key = ("owners", *map(id, listed))
+    held = chain.memo.get(key)
+    if held is None or any(old is not new for old, new in zip(held[0], listed)):
         index = Owners()
-        for knowledge in hypervisors:
-            for domain in knowledge.domains():
+        for knowledge, domains in zip(hypervisors, listed):
+            for domain in domains:
                 nics_of: t.Dict[str, t.List[Nic]] = {}
                 for nic in domain.nics:
                     nics_of.setdefault(nic.mac, []).append(nic)
                 for mac, nics in nics_of.items():
                     index.by_mac.setdefault(mac, []).append(Target(knowledge, domain, tuple(nics)))
-                for key in dict.fromkeys((domain.name, domain.uuid)):
-                    index.by_name.setdefault(key, []).append(Target(knowledge, domain, domain.nics))
-        held = chain.memo[id(hypervisors)] = (hypervisors, index)
+                for name in dict.fromkeys((domain.name, domain.uuid)):
+                    index.by_name.setdefault(name, []).append(Target(knowledge, domain, domain.nics))
+        held = chain.memo[key] = (listed, index)
     return t.cast("Owners", held[1])
 
 
