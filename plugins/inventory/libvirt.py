@@ -102,11 +102,6 @@ from ansible_collections.sharedvirt.kvm.plugins.plugin_utils._plugin import (
 # plugin marks it trusted, and libvirt's values never are: wrapping them as unsafe is needed only before 2.19.
 UNTRUSTED_BY_DEFAULT = hasattr(ansible_template, "trust_as_template")
 
-try:
-    import jmespath
-except ImportError:  # only O(filter) needs it; reported there
-    jmespath = None
-
 display = Display()
 
 
@@ -206,8 +201,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         text = self.get_option("filter")
         if not text:
             return None
-        if jmespath is None:
-            raise AnsibleParserError("libvirt inventory: the filter option needs the jmespath Python library")
+        try:
+            import jmespath  # only here: an inventory without a filter does not pay for the import
+        except ImportError:
+            raise AnsibleParserError("libvirt inventory: the filter option needs the jmespath Python library") from None
         try:
             return jmespath.compile(text)
         except jmespath.exceptions.JMESPathError as err:

@@ -122,12 +122,13 @@ def as_mac(term: str) -> t.Optional[str]:
         return None
 
 
-@dataclasses.dataclass
 class Owners:
-    """The targets of every domain of a pass: by the MAC of a NIC, and by name or UUID."""
+    """The targets of every domain of a pass: by the MAC of a NIC, and by name or UUID. (A plain class: the
+    collection's code is compiled on every Ansible run, and a dataclass costs more to make than it gives here.)"""
 
-    by_mac: t.Dict[str, t.List[Target]] = dataclasses.field(default_factory=dict)
-    by_name: t.Dict[str, t.List[Target]] = dataclasses.field(default_factory=dict)
+    def __init__(self) -> None:
+        self.by_mac: t.Dict[str, t.List[Target]] = {}
+        self.by_name: t.Dict[str, t.List[Target]] = {}
 
 
 def owners(chain: Chain, hypervisors: t.Sequence[Knowledge]) -> Owners:

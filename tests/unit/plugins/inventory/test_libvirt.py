@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 import typing as t
 
 import pytest
@@ -132,3 +133,10 @@ def test_uuid_names_and_a_bad_filter() -> None:
     with pytest.raises(AnsibleError) as bad:
         populate(filter="libvirt_state ==")
     assert str(bad.value).startswith("libvirt inventory: filter 'libvirt_state ==' is not valid JMESPath: ")
+
+
+def test_a_filter_without_jmespath_says_what_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "jmespath", None)  # the import fails, as where the library is not installed
+    assert "web1" in populate().hosts  # no filter: jmespath is not needed
+    with pytest.raises(AnsibleError, match="the filter option needs the jmespath Python library"):
+        populate(filter="libvirt_state == 'running'")
