@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import copy
 import sys
+import threading
+import types
 import typing as t
 
 import pytest
@@ -10,6 +12,9 @@ from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
 from ansible.template import Templar, trust_as_template
+
+from ansible_collections.sharedvirt.kvm.plugins.inventory import libvirt as libvirt_inventory
+from ansible_collections.sharedvirt.kvm.plugins.module_utils.addresses.resolve import Chain
 
 MAC_A, MAC_B = "52:54:00:aa:00:01", "52:54:00:aa:00:02"
 
@@ -140,3 +145,32 @@ def test_a_filter_without_jmespath_says_what_is_missing(monkeypatch: pytest.Monk
     assert "web1" in populate().hosts  # no filter: jmespath is not needed
     with pytest.raises(AnsibleError, match="the filter option needs the jmespath Python library"):
         populate(filter="libvirt_state == 'running'")
+
+
+def test_hypervisors_are_read_side_by_side_and_recorded_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each read waits for the other at the barrier: read one after the other, the first would time out.
+    both_reading = threading.Barrier(2, timeout=10)
+    memos: t.List[int] = []
+
+    def read(knowledge: t.Any, chain: Chain) -> t.Dict[str, t.Any]:
+        memos.append(id(chain.memo))
+        both_reading.wait()
+        return {"uri": knowledge.uri}
+
+    monkeypatch.setattr(libvirt_inventory, "read_hypervisor", read)
+    hypervisors = [types.SimpleNamespace(uri=f"qemu+tcp://hv{i}/system") for i in range(2)]
+    records = libvirt_inventory.read_side_by_side(t.cast(t.Any, hypervisors), Chain())
+    assert [r["uri"] for r in records] == ["qemu+tcp://hv0/system", "qemu+tcp://hv1/system"]
+    assert len(set(memos)) == 2  # no per-pass memo shared between threads
+
+
+def test_a_failed_read_of_one_hypervisor_fails_the_whole_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    def read(knowledge: t.Any, chain: Chain) -> t.Dict[str, t.Any]:
+        if knowledge.uri.endswith("1/system"):
+            raise AnsibleError(f"read the domains of {knowledge.uri}: connection reset")
+        return {"uri": knowledge.uri}
+
+    monkeypatch.setattr(libvirt_inventory, "read_hypervisor", read)
+    hypervisors = [types.SimpleNamespace(uri=f"qemu+tcp://hv{i}/system") for i in range(3)]
+    with pytest.raises(AnsibleError, match="hv1/system: connection reset"):
+        libvirt_inventory.read_side_by_side(t.cast(t.Any, hypervisors), Chain())
