@@ -154,9 +154,8 @@ def rest_disk(path: Path, quiet: float = 2.0, longest: float = 30.0) -> None:
     while time.monotonic() < deadline and time.monotonic() - since < quiet:
         time.sleep(0.25)
         now = sectors_written(path)
-        if now - last > 2048:
-            since = time.monotonic()
-        last = now if now - last > 2048 else last
+        if now - last > 2048:  # 1 MiB written since the quiet began (or the last burst): start again
+            since, last = time.monotonic(), now
 
 
 def rotations(labels: t.Sequence[str], reps: int) -> t.Iterator[t.Tuple[int, str]]:
